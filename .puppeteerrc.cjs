@@ -1,0 +1,2 @@
+/** Puppeteer must not download its own Chrome: tests drive Debian's Chromium (/usr/bin/chromium). */
+module.exports = { skipDownload: true };
