@@ -53,7 +53,11 @@ export class BssEvalInputError extends Error {
 }
 
 /** Window framing exactly as museval's `Framing`: full windows only, or one window when it exceeds the length. */
-export function frameWindows(length: number, window: number, hop: number): { start: number; length: number }[] {
+export function frameWindows(
+  length: number,
+  window: number,
+  hop: number,
+): { start: number; length: number }[] {
   if (!(window < length)) return [{ start: 0, length }];
   const count = Math.floor((length - window + hop) / hop);
   const frames: { start: number; length: number }[] = [];
@@ -135,64 +139,124 @@ export function bssEvalV4(
     for (let p = 0; p < m; p++) fft.forwardReal(refChannels[p], refRe[p], refIm[p], start, winLen);
     const estRe = new Float64Array(bins);
     const estIm = new Float64Array(bins);
+    const ownRe = new Float64Array(bins);
+    const ownIm = new Float64Array(bins);
+    const allRe = new Float64Array(bins);
+    const allIm = new Float64Array(bins);
     for (let j = 0; j < nsrc; j++) {
-      let eTrue = 0;
-      let eSpat = 0;
-      let eInterf = 0;
-      let eArtif = 0;
-      let eOwn = 0;
-      let eAll = 0;
-      let eDist = 0;
+      const energy = new Float64Array(ENERGY_COUNT);
       for (let c = 0; c < nchan; c++) {
         fft.forwardReal(estChannels[j * nchan + c], estRe, estIm, start, winLen);
-        const trueRe = refRe[j * nchan + c];
-        const trueIm = refIm[j * nchan + c];
-        const own = spectra.own[j][c];
-        const all = spectra.all[j][c];
-        for (let k = 0; k < bins; k++) {
-          // Parseval on the half spectrum: interior bins count twice.
-          const w = k === 0 || k === bins - 1 ? 1 : 2;
-          let ownRe = 0;
-          let ownIm = 0;
-          for (let cj = 0; cj < nchan; cj++) {
-            const hr = own.re[cj][k];
-            const hi = own.im[cj][k];
-            const sr = refRe[j * nchan + cj][k];
-            const si = refIm[j * nchan + cj][k];
-            ownRe += hr * sr - hi * si;
-            ownIm += hr * si + hi * sr;
-          }
-          let allRe = 0;
-          let allIm = 0;
-          for (let p = 0; p < m; p++) {
-            const hr = all.re[p][k];
-            const hi = all.im[p][k];
-            const sr = refRe[p][k];
-            const si = refIm[p][k];
-            allRe += hr * sr - hi * si;
-            allIm += hr * si + hi * sr;
-          }
-          const tr = trueRe[k];
-          const ti = trueIm[k];
-          const er = estRe[k];
-          const ei = estIm[k];
-          eTrue += w * (tr * tr + ti * ti);
-          eSpat += w * ((ownRe - tr) ** 2 + (ownIm - ti) ** 2);
-          eInterf += w * ((allRe - ownRe) ** 2 + (allIm - ownIm) ** 2);
-          eArtif += w * ((er - allRe) ** 2 + (ei - allIm) ** 2);
-          eOwn += w * (ownRe * ownRe + ownIm * ownIm);
-          eAll += w * (allRe * allRe + allIm * allIm);
-          eDist += w * ((er - tr) ** 2 + (ei - ti) ** 2);
-        }
+        filterSum(
+          spectra.own[j][c],
+          refRe.slice(j * nchan, (j + 1) * nchan),
+          refIm.slice(j * nchan, (j + 1) * nchan),
+          ownRe,
+          ownIm,
+        );
+        filterSum(spectra.all[j][c], refRe, refIm, allRe, allIm);
+        accumulateEnergies(
+          refRe[j * nchan + c],
+          refIm[j * nchan + c],
+          estRe,
+          estIm,
+          ownRe,
+          ownIm,
+          allRe,
+          allIm,
+          energy,
+        );
       }
       // The common 1/N Parseval factor cancels in every ratio.
-      scores.SDR[j][t] = safeDb(eTrue, eDist);
-      scores.ISR[j][t] = safeDb(eTrue, eSpat);
-      scores.SIR[j][t] = safeDb(eOwn, eInterf);
-      scores.SAR[j][t] = safeDb(eAll, eArtif);
+      scores.SDR[j][t] = safeDb(energy[E_TRUE], energy[E_DIST]);
+      scores.ISR[j][t] = safeDb(energy[E_TRUE], energy[E_SPAT]);
+      scores.SIR[j][t] = safeDb(energy[E_OWN], energy[E_INTERF]);
+      scores.SAR[j][t] = safeDb(energy[E_ALL], energy[E_ARTIF]);
     }
   }
   return scores;
+}
+
+const E_TRUE = 0;
+const E_SPAT = 1;
+const E_INTERF = 2;
+const E_ARTIF = 3;
+const E_OWN = 4;
+const E_ALL = 5;
+const E_DIST = 6;
+const ENERGY_COUNT = 7;
+
+/** out = Σ_p H_p·S_p (complex, per bin): a projection's spectrum from filter and reference spectra. */
+function filterSum(
+  filters: SpectrumSet,
+  sRe: Float64Array[],
+  sIm: Float64Array[],
+  outRe: Float64Array,
+  outIm: Float64Array,
+): void {
+  outRe.fill(0);
+  outIm.fill(0);
+  const bins = outRe.length;
+  for (let p = 0; p < sRe.length; p++) {
+    const hr = filters.re[p];
+    const hi = filters.im[p];
+    const sr = sRe[p];
+    const si = sIm[p];
+    for (let k = 0; k < bins; k++) {
+      outRe[k] += hr[k] * sr[k] - hi[k] * si[k];
+      outIm[k] += hr[k] * si[k] + hi[k] * sr[k];
+    }
+  }
+}
+
+/**
+ * Adds the energies of s_true, e_spat, e_interf, e_artif, P_own, P_all and (ŝ − s_true) for one channel,
+ * by Parseval on the half spectrum (interior bins count twice; the 1/N factor is left out).
+ */
+function accumulateEnergies(
+  tRe: Float64Array,
+  tIm: Float64Array,
+  eRe: Float64Array,
+  eIm: Float64Array,
+  oRe: Float64Array,
+  oIm: Float64Array,
+  aRe: Float64Array,
+  aIm: Float64Array,
+  energy: Float64Array,
+): void {
+  const bins = tRe.length;
+  let eTrue = 0;
+  let eSpat = 0;
+  let eInterf = 0;
+  let eArtif = 0;
+  let eOwn = 0;
+  let eAll = 0;
+  let eDist = 0;
+  for (let k = 0; k < bins; k++) {
+    const w = k === 0 || k === bins - 1 ? 1 : 2;
+    const tr = tRe[k];
+    const ti = tIm[k];
+    const er = eRe[k];
+    const ei = eIm[k];
+    const or = oRe[k];
+    const oi = oIm[k];
+    const ar = aRe[k];
+    const ai = aIm[k];
+    eTrue += w * (tr * tr + ti * ti);
+    eSpat += w * ((or - tr) ** 2 + (oi - ti) ** 2);
+    eInterf += w * ((ar - or) ** 2 + (ai - oi) ** 2);
+    eArtif += w * ((er - ar) ** 2 + (ei - ai) ** 2);
+    eOwn += w * (or * or + oi * oi);
+    eAll += w * (ar * ar + ai * ai);
+    eDist += w * ((er - tr) ** 2 + (ei - ti) ** 2);
+  }
+  energy[E_TRUE] += eTrue;
+  energy[E_SPAT] += eSpat;
+  energy[E_INTERF] += eInterf;
+  energy[E_ARTIF] += eArtif;
+  energy[E_OWN] += eOwn;
+  energy[E_ALL] += eAll;
+  energy[E_DIST] += eDist;
 }
 
 function safeDb(num: number, den: number): number {
@@ -213,7 +277,8 @@ function validateShapes(
   }
   for (const group of [references, estimates]) {
     for (const s of group) {
-      if (s.length !== nchan) throw new BssEvalInputError('all sources must have the same number of channels');
+      if (s.length !== nchan)
+        throw new BssEvalInputError('all sources must have the same number of channels');
       for (const ch of s) {
         if (ch.length !== length) throw new BssEvalInputError('all sources must have the same length');
       }
@@ -294,7 +359,8 @@ function fitDistortionFilters(
     const mine = new Float64Array(L * m * nchan);
     for (let a = 0; a < L; a++) {
       for (let p = 0; p < m; p++) {
-        for (let c = 0; c < nchan; c++) mine[(a * m + p) * nchan + c] = solvedAll[(a * m + p) * allEst.length + cols[c]];
+        for (let c = 0; c < nchan; c++)
+          mine[(a * m + p) * nchan + c] = solvedAll[(a * m + p) * allEst.length + cols[c]];
       }
     }
     all.push(mine);
@@ -316,7 +382,13 @@ interface FilterSpectra {
   own: SpectrumSet[][];
 }
 
-function filterSpectra(filters: DistortionFilters, nsrc: number, nchan: number, L: number, fftSize: number): FilterSpectra {
+function filterSpectra(
+  filters: DistortionFilters,
+  nsrc: number,
+  nchan: number,
+  L: number,
+  fftSize: number,
+): FilterSpectra {
   const fft = new Fft(fftSize);
   const m = nsrc * nchan;
   const taps = new Float64Array(L);

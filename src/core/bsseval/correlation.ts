@@ -29,7 +29,8 @@ export function laggedCrossCorrelations(
 ): Float64Array[] {
   const length = xs[0]?.length ?? 0;
   for (const s of [...xs, ...ys]) {
-    if (s.length !== length) throw new Error('laggedCrossCorrelations: all signals must have the same length');
+    if (s.length !== length)
+      throw new Error('laggedCrossCorrelations: all signals must have the same length');
   }
   let fftSize = 4096;
   while (fftSize < 4 * (2 * maxLag + 1)) fftSize *= 2;
@@ -69,17 +70,8 @@ export function laggedCrossCorrelations(
       fft.forwardReal(segment, yRe.get(i)!, yIm.get(i)!);
     }
     for (let p = 0; p < pairs.length; p++) {
-      const ar = xRe.get(pairs[p].x)!;
-      const ai = xIm.get(pairs[p].x)!;
-      const br = yRe.get(pairs[p].y)!;
-      const bi = yIm.get(pairs[p].y)!;
-      const sr = accRe[p];
-      const si = accIm[p];
-      // conj(X)·Y
-      for (let k = 0; k < bins; k++) {
-        sr[k] += ar[k] * br[k] + ai[k] * bi[k];
-        si[k] += ar[k] * bi[k] - ai[k] * br[k];
-      }
+      const { x, y } = pairs[p];
+      accumulateCrossSpectrum(xRe.get(x)!, xIm.get(x)!, yRe.get(y)!, yIm.get(y)!, accRe[p], accIm[p]);
     }
   }
 
@@ -89,4 +81,19 @@ export function laggedCrossCorrelations(
     // time[τ] = Σ x[n]·seg[n + τ] with seg offset by −maxLag, so lag k sits at τ = k + maxLag.
     return time.slice(0, 2 * maxLag + 1);
   });
+}
+
+/** acc += conj(X)·Y per bin. */
+function accumulateCrossSpectrum(
+  xr: Float64Array,
+  xi: Float64Array,
+  yr: Float64Array,
+  yi: Float64Array,
+  accRe: Float64Array,
+  accIm: Float64Array,
+): void {
+  for (let k = 0; k < accRe.length; k++) {
+    accRe[k] += xr[k] * yr[k] + xi[k] * yi[k];
+    accIm[k] += xr[k] * yi[k] - xi[k] * yr[k];
+  }
 }
