@@ -5,34 +5,16 @@
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { METRIC_NAMES, type MetricName, type MusevalTrack } from '../../src/core/bsseval/museval';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import { STEMS } from '../../src/core/stems';
 
-export const METRICS = ['SDR', 'SIR', 'SAR', 'ISR'] as const;
-export type MetricName = (typeof METRICS)[number];
+export type { MetricName, MusevalFrame, MusevalTarget, MusevalTrack } from '../../src/core/bsseval/museval';
+/** The four BSS Eval metrics in report order. */
+export const METRICS = METRIC_NAMES;
 
 /** One value per metric; NaN where undefined (e.g. a target that is silent on every frame). */
 export type MetricValues = Record<MetricName, number>;
-
-/**
- * museval frame: metrics may be null (JSON) or NaN (in memory) for silent frames. The same shape as
- * src/core/bsseval/museval.ts produces; kept structural here so the report has no evaluator dependency.
- */
-export interface MusevalFrame {
-  time: number;
-  duration: number;
-  metrics: Record<MetricName, number | null>;
-}
-
-export interface MusevalTarget {
-  name: string;
-  frames: MusevalFrame[];
-}
-
-export interface MusevalTrack {
-  track: string;
-  targets: MusevalTarget[];
-}
 
 export interface Summary {
   method: string;
