@@ -1,0 +1,58 @@
+/**
+ * One evaluation job — decode a track, get its estimates (oracle or files), score them with BSS Eval
+ * v4 — shared by the CLI's worker threads and its single-threaded path.
+ */
+import { join } from 'node:path';
+import { SAMPLE_RATE } from '../../src/core/audio';
+import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
+import { writeWav } from '../../src/core/node/audio-io';
+import { type OracleKind, oracleSeparate } from '../../src/core/oracle';
+import { loadStemFolder, loadTrack, type TrackSource } from './tracks';
+
+export interface EvalJob {
+  track: TrackSource;
+  /** Where estimates come from: an oracle, or `<estimatesRoot>/<track>/<stem>.wav`. */
+  estimates: { oracle: OracleKind } | { root: string };
+  /** Also write the oracle's estimates to `<saveEstimates>/<track>/<stem>.wav`. */
+  saveEstimates?: string;
+  window: number;
+  hop: number;
+  filtersLength: number;
+}
+
+export interface EvalJobResult {
+  result: MusevalTrack;
+  /** Seconds of audio scored and seconds spent in BSS Eval alone (decoding excluded). */
+  audioSeconds: number;
+  evalSeconds: number;
+}
+
+export async function runEvalJob(job: EvalJob): Promise<EvalJobResult> {
+  const track = await loadTrack(job.track);
+  const references = Object.fromEntries(Object.entries(track.stems).map(([n, a]) => [n, a.channels]));
+  let estimates: Record<string, Float32Array[]>;
+  if ('oracle' in job.estimates) {
+    estimates = oracleSeparate(job.estimates.oracle, references);
+    if (job.saveEstimates) {
+      const dir = join(job.saveEstimates, track.name);
+      for (const [name, channels] of Object.entries(estimates)) {
+        await writeWav(
+          join(dir, `${name}.wav`),
+          { sampleRate: SAMPLE_RATE, channels },
+          { format: 'float32' },
+        );
+      }
+    }
+  } else {
+    const files = await loadStemFolder(join(job.estimates.root, track.name), Object.keys(references));
+    estimates = Object.fromEntries(Object.entries(files).map(([n, a]) => [n, a.channels]));
+  }
+  const start = performance.now();
+  const result = evaluateTrack(track.name, references, estimates, SAMPLE_RATE, {
+    window: job.window,
+    hop: job.hop,
+    filtersLength: job.filtersLength,
+  });
+  const evalSeconds = (performance.now() - start) / 1000;
+  return { result, audioSeconds: track.mixture.channels[0].length / SAMPLE_RATE, evalSeconds };
+}

@@ -1,0 +1,80 @@
+/**
+ * Evaluation data: MUSDB18 (`<root>/<subset>/<track>.stem.mp4`) or MUSDB18-HQ-style folders
+ * (`<root>/<subset>/<track>/{mixture,drums,bass,other,vocals}.wav`), and folders of `<stem>.wav` files.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
+import { AudioInputError, decodeAudio, decodeStems } from '../../src/core/node/audio-io';
+import { MUSDB_STEMS } from '../../src/core/stems';
+
+export interface TrackSource {
+  /** Track name (file name without `.stem.mp4`, or the folder name). */
+  name: string;
+  kind: 'stem-mp4' | 'stem-folder';
+  path: string;
+}
+
+export interface TrackStems {
+  name: string;
+  mixture: AudioBuffer32;
+  /** True stems by target name, all at 44.1 kHz stereo and of equal length. */
+  stems: Record<string, AudioBuffer32>;
+}
+
+/** Lists the tracks of a MUSDB18 subset, sorted by name. Throws a clear error when there are none. */
+export async function listMusdbTracks(root: string, subset: string): Promise<TrackSource[]> {
+  const dir = join(root, subset);
+  if (!existsSync(dir)) throw new Error(`MUSDB18 subset folder not found: ${dir}`);
+  const entries = await readdir(dir, { withFileTypes: true });
+  const tracks: TrackSource[] = [];
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isFile() && e.name.endsWith('.stem.mp4')) {
+      tracks.push({ name: e.name.slice(0, -'.stem.mp4'.length), kind: 'stem-mp4', path });
+    } else if (e.isDirectory() && existsSync(join(path, 'mixture.wav'))) {
+      tracks.push({ name: e.name, kind: 'stem-folder', path });
+    }
+  }
+  if (tracks.length === 0) throw new Error(`no MUSDB18 tracks (*.stem.mp4 or <track>/mixture.wav) in ${dir}`);
+  return tracks.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Decodes one track's mixture and four MUSDB stems. */
+export async function loadTrack(source: TrackSource): Promise<TrackStems> {
+  if (source.kind === 'stem-mp4') {
+    const { mixture, stems } = await decodeStems(source.path);
+    return { name: source.name, mixture, stems };
+  }
+  const mixture = await decodeAudio(join(source.path, 'mixture.wav'));
+  const stems: Record<string, AudioBuffer32> = {};
+  for (const stem of MUSDB_STEMS) stems[stem] = await decodeAudio(join(source.path, `${stem}.wav`));
+  return { name: source.name, mixture, stems };
+}
+
+/**
+ * Reads every `<stem>.wav` (or other audio file) in a folder, keyed by file name without extension,
+ * decoded to 44.1 kHz stereo. `only` restricts and orders the names; a missing one is an error.
+ */
+export async function loadStemFolder(
+  dir: string,
+  only?: readonly string[],
+): Promise<Record<string, AudioBuffer32>> {
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new Error(`not a folder: ${dir}`);
+  const files = (await readdir(dir)).filter((f) => f.toLowerCase().endsWith('.wav'));
+  const byName = new Map(files.map((f) => [basename(f, '.wav').replace(/\.WAV$/, ''), join(dir, f)]));
+  const names = only ?? [...byName.keys()].filter((n) => n !== 'mixture').sort();
+  if (names.length === 0) throw new Error(`no <stem>.wav files in ${dir}`);
+  const out: Record<string, AudioBuffer32> = {};
+  for (const name of names) {
+    const path = byName.get(name);
+    if (!path) throw new AudioInputError(join(dir, `${name}.wav`), 'missing estimate for this target');
+    const audio = await decodeAudio(path);
+    if (audio.sampleRate !== SAMPLE_RATE)
+      throw new AudioInputError(path, `decoded at ${audio.sampleRate} Hz`);
+    out[name] = audio;
+  }
+  return out;
+}
