@@ -1,0 +1,129 @@
+/**
+ * `npm run separate` — split audio files into stems: `<out>/<input name>/<stem>.wav`.
+ *
+ *   npm run separate -- INPUT... --out DIR [--stems vocals,drums] --oracle irm1 [--references DIR]
+ *
+ * No trained model ships yet, so separation is by the oracles, which need the true stems: a MUSDB18
+ * `.stem.mp4` carries them, a MUSDB18-HQ track folder holds them, and for a plain audio file they come
+ * from `--references DIR`. `--model` is reserved for the trained Open-Unmix model.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
+import { decodeAudio, writeWav } from '../../src/core/node/audio-io';
+import { ORACLE_KINDS, type OracleKind, oracleSeparate } from '../../src/core/oracle';
+import { MUSDB_STEMS, parseStemList, type StemName } from '../../src/core/stems';
+import { loadStemFolder, loadTrack } from '../eval/tracks';
+
+const program = new Command('separate')
+  .description('Separates audio files into stems, written as <out>/<input name>/<stem>.wav (float32).')
+  .argument('<inputs...>', 'audio files, MUSDB18 .stem.mp4 files or MUSDB18-HQ track folders')
+  .requiredOption('--out <dir>', 'output folder')
+  .option('--model <path>', 'trained separation model (none ships yet)')
+  .addOption(new Option('--oracle <kind>', 'oracle separator (needs the true stems)').choices(ORACLE_KINDS))
+  .option('--references <dir>', 'true <stem>.wav files for a plain audio input (oracle mode)')
+  .option('--stems <list>', 'comma-separated stems to write (default: all)', (v) => parseStemList(v))
+  .showHelpAfterError();
+
+interface Options {
+  out: string;
+  model?: string;
+  oracle?: OracleKind;
+  references?: string;
+  stems?: StemName[];
+}
+
+/** Output folder name: the file name without its extension(s), or the folder's name. */
+function inputName(path: string): string {
+  const base = basename(path);
+  if (base.endsWith('.stem.mp4')) return base.slice(0, -'.stem.mp4'.length);
+  if (existsSync(path) && statSync(path).isDirectory()) return base;
+  return base.slice(0, base.length - extname(base).length);
+}
+
+async function trueStems(input: string, opts: Options): Promise<Record<string, AudioBuffer32>> {
+  if (input.endsWith('.stem.mp4'))
+    return (await loadTrack({ name: inputName(input), kind: 'stem-mp4', path: input })).stems;
+  if (existsSync(input) && statSync(input).isDirectory()) {
+    return (await loadTrack({ name: inputName(input), kind: 'stem-folder', path: input })).stems;
+  }
+  if (!opts.references) {
+    throw new Error(`${input}: an oracle needs the true stems — give --references DIR with <stem>.wav files`);
+  }
+  // Decoding the input checks it is readable audio even though the oracle rebuilds the mix from stems.
+  const mixture = await decodeAudio(input);
+  const stems = await loadStemFolder(resolve(opts.references), MUSDB_STEMS);
+  const length = mixture.channels[0].length;
+  for (const [name, audio] of Object.entries(stems)) {
+    if (Math.abs(audio.channels[0].length - length) > SAMPLE_RATE / 10) {
+      throw new Error(
+        `${input}: reference ${name}.wav is ${audio.channels[0].length} samples, the input ${length}`,
+      );
+    }
+  }
+  return stems;
+}
+
+async function separateOne(input: string, opts: Options, step: (stage: string) => void): Promise<string[]> {
+  if (!existsSync(input)) throw new Error(`${input}: no such file or folder`);
+  step('decoding');
+  const stems = await trueStems(input, opts);
+  step(`oracle ${opts.oracle}`);
+  const estimates = oracleSeparate(
+    opts.oracle as OracleKind,
+    Object.fromEntries(Object.entries(stems).map(([n, a]) => [n, a.channels])),
+  );
+  const wanted = opts.stems ?? Object.keys(estimates);
+  const missing = wanted.filter((s) => !(s in estimates));
+  if (missing.length > 0)
+    throw new Error(`${input}: no ${missing.join(', ')} stem (has ${Object.keys(estimates).join(', ')})`);
+  const dir = join(resolve(opts.out), inputName(input));
+  const written: string[] = [];
+  for (const stem of wanted) {
+    step(`writing ${stem}`);
+    const path = join(dir, `${stem}.wav`);
+    await writeWav(path, { sampleRate: SAMPLE_RATE, channels: estimates[stem] }, { format: 'float32' });
+    written.push(path);
+  }
+  return written;
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const inputs = program.args;
+  const opts = program.opts<Options>();
+  if (opts.model) {
+    program.error(
+      `error: no trained model ships with Stemdeck yet (${opts.model}); the training pipeline will add one. ` +
+        'Until then use --oracle mix|irm1|irm2 with the true stems.',
+    );
+  }
+  if (!opts.oracle)
+    program.error('error: choose a separator: --oracle mix|irm1|irm2 (no trained model ships yet)');
+  const failures: string[] = [];
+  for (const input of inputs) {
+    const stages = 2 + (opts.stems?.length ?? 4);
+    const bar = new SingleBar({
+      format: `${inputName(input)} {bar} {value}/{total} | {stage}`,
+      stream: process.stderr,
+      hideCursor: true,
+    });
+    bar.start(stages, 0, { stage: 'starting' });
+    try {
+      const written = await separateOne(input, opts, (stage) => bar.increment(1, { stage }));
+      bar.update(stages, { stage: `done: ${written.length} stems` });
+    } catch (err) {
+      bar.update({ stage: 'failed' });
+      failures.push(err instanceof Error ? err.message : String(err));
+    }
+    bar.stop();
+  }
+  for (const f of failures) console.error(`separate: ${f}`);
+  const done = inputs.length - failures.length;
+  console.log(`${done}/${inputs.length} inputs separated into ${resolve(opts.out)}`);
+  if (failures.length > 0) process.exitCode = 1;
+}
+
+await main();
