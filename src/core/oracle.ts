@@ -113,8 +113,7 @@ export function ratioMaskOracle(
   const written = new Array<number>(J).fill(0);
   const block = BLOCK_FRAMES * hop;
   const mixBlock = Array.from({ length: channels }, () => new Float64Array(block));
-  let num: Float32Array[] = [];
-  let den = new Float64Array(0);
+  let scratch = { den: new Float64Array(0), num: [] as Float32Array[] };
 
   const collect = (j: number, samples: Float32Array[]) => {
     for (let c = 0; c < channels; c++) out[j][c].set(samples[c], written[j]);
@@ -124,22 +123,32 @@ export function ratioMaskOracle(
   // Masks the mixture frames `x` by the stems' frames `s` and feeds the stems' synthesis.
   const process = (x: Spectrogram, s: Spectrogram[]) => {
     const n = x.re.length;
-    if (den.length < n) {
-      den = new Float64Array(n);
-      num = names.map(() => new Float32Array(n));
+    if (scratch.den.length < n) {
+      scratch = { den: new Float64Array(n), num: names.map(() => new Float32Array(n)) };
     }
+    // Locals, not the mutable closure variable, so the loops below run on known arrays.
+    const { den, num } = scratch;
+    const xRe = x.re;
+    const xIm = x.im;
     den.fill(0, 0, n);
     for (let j = 0; j < J; j++) {
       const { re, im } = s[j];
       const nj = num[j];
       if (power === 2) {
-        for (let i = 0; i < n; i++) nj[i] = re[i] * re[i] + im[i] * im[i];
-      } else if (power === 1) {
-        for (let i = 0; i < n; i++) nj[i] = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
+        for (let i = 0; i < n; i++) {
+          const e = re[i] * re[i] + im[i] * im[i];
+          nj[i] = e;
+          den[i] += e;
+        }
       } else {
-        for (let i = 0; i < n; i++) nj[i] = (re[i] * re[i] + im[i] * im[i]) ** (power / 2);
+        const half = power / 2;
+        for (let i = 0; i < n; i++) {
+          const e2 = re[i] * re[i] + im[i] * im[i];
+          const e = half === 0.5 ? Math.sqrt(e2) : e2 ** half;
+          nj[i] = e;
+          den[i] += e;
+        }
       }
-      for (let i = 0; i < n; i++) den[i] += nj[i];
     }
     for (let i = 0; i < n; i++) den[i] = 1 / (den[i] + eps);
     const share = eps / J;
@@ -149,8 +158,8 @@ export function ratioMaskOracle(
       const nj = num[j];
       for (let i = 0; i < n; i++) {
         const m = (nj[i] + share) * den[i];
-        re[i] = m * x.re[i];
-        im[i] = m * x.im[i];
+        re[i] = m * xRe[i];
+        im[i] = m * xIm[i];
       }
       collect(j, synthesis[j].push(s[j]));
     }

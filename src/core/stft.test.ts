@@ -394,6 +394,26 @@ describe('Fft typed fast paths', () => {
       fft.inverseReal(sr, si, y1);
       fft.inverseRealTyped(sr, si, y2);
       expect(maxAbsDiff(y2, y1)).toBeLessThan(1e-14);
+      // Window and offsets: spectrum of the windowed slice written mid-array, and back.
+      const w = Float64Array.from({ length: n }, () => r());
+      const windowed = Float64Array.from({ length: n }, (_, i) => x[3 + i] * w[i]);
+      fft.forwardReal(windowed, re1, im1);
+      const re3 = new Float32Array(fft.bins + 5);
+      const im3 = new Float32Array(fft.bins + 5);
+      fft.forwardRealTyped(x, re3, im3, 3, w, 5);
+      expect(maxAbsDiff(re3.subarray(5), re1) / maxAbs(re1)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(im3.subarray(5), im1) / maxAbs(re1)).toBeLessThan(1e-6);
+      const spread = new Float64Array(fft.bins + 2);
+      const spreadIm = new Float64Array(fft.bins + 2);
+      spread.set(sr, 2);
+      spreadIm.set(si, 2);
+      fft.inverseRealTyped(spread, spreadIm, y2, 2, w);
+      expect(
+        maxAbsDiff(
+          y2,
+          y1.map((v, i) => v * w[i]),
+        ),
+      ).toBeLessThan(1e-14);
     }
   });
 });

@@ -145,49 +145,27 @@ function padCentre(x: ArrayLike<number>, nFft: number, padded: Float64Array): vo
   }
 }
 
-/** Scratch buffers of one analysis / synthesis, allocated once per call or per streaming instance. */
+/** FFT, window and scratch of one analysis / synthesis, allocated once per call or streaming instance. */
 class FrameKernel {
   readonly fft: Fft;
   readonly window: Float64Array;
   readonly frame: Float64Array;
-  readonly re: Float64Array;
-  readonly im: Float64Array;
 
   constructor(readonly nFft: number) {
     this.fft = fftOfSize(nFft);
     this.window = hannWindow(nFft);
     this.frame = new Float64Array(nFft);
-    this.re = new Float64Array(nFft / 2 + 1);
-    this.im = new Float64Array(nFft / 2 + 1);
   }
 
   /** Windowed FFT of src[offset, offset + nFft) into `out` at element `outOffset`. */
   analyse(src: Float64Array, offset: number, out: Spectrogram, outOffset: number): void {
-    const { nFft, window, frame, re, im } = this;
-    for (let i = 0; i < nFft; i++) frame[i] = src[offset + i] * window[i];
-    this.fft.forwardRealTyped(frame, re, im);
-    const bins = re.length;
-    const outRe = out.re;
-    const outIm = out.im;
-    for (let k = 0; k < bins; k++) {
-      outRe[outOffset + k] = re[k];
-      outIm[outOffset + k] = im[k];
-    }
+    this.fft.forwardRealTyped(src, out.re, out.im, offset, this.window, outOffset);
   }
 
   /** Inverse FFT of the frame at element `offset` of `spec`, times the window, into `this.frame`. */
   synthesise(spec: Spectrogram, offset: number): Float64Array {
-    const { nFft, window, frame, re, im } = this;
-    const bins = re.length;
-    const sRe = spec.re;
-    const sIm = spec.im;
-    for (let k = 0; k < bins; k++) {
-      re[k] = sRe[offset + k];
-      im[k] = sIm[offset + k];
-    }
-    this.fft.inverseRealTyped(re, im, frame);
-    for (let i = 0; i < nFft; i++) frame[i] *= window[i];
-    return frame;
+    this.fft.inverseRealTyped(spec.re, spec.im, this.frame, offset, this.window);
+    return this.frame;
   }
 }
 
