@@ -1,0 +1,46 @@
+import { defineManifest } from '@crxjs/vite-plugin';
+import pkg from './package.json' with { type: 'json' };
+
+/** Sites whose media the content script follows (the extension's whole reach into web pages). */
+const RELEASE_MATCHES = [
+  'https://www.youtube.com/*',
+  'https://music.youtube.com/*',
+  'https://open.spotify.com/*',
+];
+/** Only the test build (`vite build --mode test`) also runs on the e2e suite's local server. */
+const TEST_MATCHES = ['http://127.0.0.1/*'];
+
+export default defineManifest((env) => ({
+  manifest_version: 3,
+  name: env.mode === 'test' ? 'Stemdeck (test build)' : 'Stemdeck',
+  description: 'Turn one instrument down in whatever is playing: in-browser stem separation and remix.',
+  version: pkg.version,
+  minimum_chrome_version: '116', // chrome.offscreen with the USER_MEDIA reason and runtime.getContexts
+  permissions: [
+    // storage: per-tab session state (chrome.storage.session) survives service-worker restarts;
+    // per-site mixer settings are remembered in chrome.storage.local.
+    'storage',
+    // offscreen: the service worker creates the (placeholder) offscreen document that will host
+    // audio processing when a tab's remix is switched on.
+    'offscreen',
+  ],
+  // No host_permissions, tabs, activeTab or tabCapture yet: the skeleton reads nothing from pages
+  // beyond what its content script reports, and captures no audio.
+  background: { service_worker: 'src/background/index.ts', type: 'module' },
+  content_scripts: [
+    {
+      matches: env.mode === 'test' ? [...RELEASE_MATCHES, ...TEST_MATCHES] : RELEASE_MATCHES,
+      js: ['src/content/index.ts'],
+      run_at: 'document_idle',
+    },
+  ],
+  action: { default_popup: 'src/popup/index.html', default_title: 'Stemdeck' },
+  commands: {
+    'toggle-remix': {
+      suggested_key: { default: 'Alt+Shift+S' },
+      description: 'Switch the remix on or off for the current tab',
+    },
+  },
+  // 'wasm-unsafe-eval' is for onnxruntime-web's WebAssembly in extension pages; nothing else is relaxed.
+  content_security_policy: { extension_pages: "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'" },
+}));
