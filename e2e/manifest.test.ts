@@ -1,0 +1,44 @@
+/** The manifest's mode split, checked without a browser: only the test build reaches 127.0.0.1. */
+import type { ConfigEnv } from 'vite';
+import { describe, expect, it } from 'vitest';
+import manifestExport from '../manifest.config';
+
+interface Manifest {
+  name: string;
+  permissions: string[];
+  host_permissions?: string[];
+  content_scripts: { matches: string[] }[];
+  content_security_policy: { extension_pages: string };
+  commands: Record<string, unknown>;
+}
+
+async function manifestFor(mode: string): Promise<Manifest> {
+  if (typeof manifestExport !== 'function')
+    throw new Error('manifest.config.ts should export a function of env');
+  const env: ConfigEnv = { mode, command: 'build', isSsrBuild: false, isPreview: false };
+  return (await manifestExport(env)) as unknown as Manifest;
+}
+
+describe('manifest.config.ts', () => {
+  it('release build: the three music sites only, least permissions', async () => {
+    const m = await manifestFor('production');
+    expect(m.name).toBe('Stemdeck');
+    expect(m.content_scripts.flatMap((c) => c.matches)).toEqual([
+      'https://www.youtube.com/*',
+      'https://music.youtube.com/*',
+      'https://open.spotify.com/*',
+    ]);
+    expect(m.permissions.sort()).toEqual(['offscreen', 'storage']);
+    expect(m.host_permissions).toBeUndefined();
+    expect(m.content_security_policy.extension_pages).toBe(
+      "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'",
+    );
+    expect(Object.keys(m.commands)).toEqual(['toggle-remix']);
+  });
+
+  it('test build additionally matches the local e2e server', async () => {
+    const m = await manifestFor('test');
+    expect(m.content_scripts.flatMap((c) => c.matches)).toContain('http://127.0.0.1/*');
+    expect(m.permissions.sort()).toEqual(['offscreen', 'storage']);
+  });
+});

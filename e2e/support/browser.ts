@@ -1,0 +1,54 @@
+/** Launching Debian's Chromium with the built test extension, quietly and offline. */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import puppeteer, { type Browser } from 'puppeteer';
+import { COMPONENT_UPDATER_SINK } from './server';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const HAVE_CHROMIUM = existsSync(CHROMIUM);
+/** Where `npm run build:test` (vite --mode test) writes the test build. */
+export const EXTENSION_DIR = resolve(import.meta.dirname, '../../out/extension-test');
+
+export interface Launched {
+  readonly browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function launchWithExtension(proxyPort: number): Promise<Launched> {
+  if (!existsSync(join(EXTENSION_DIR, 'manifest.json'))) {
+    throw new Error(`no test build in ${EXTENSION_DIR}: run \`npm run build:test\` (npm run test:e2e does)`);
+  }
+  const userDataDir = await mkdtemp(join(tmpdir(), 'stemdeck-e2e-'));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    pipe: true, // needed for enableExtensions
+    enableExtensions: [EXTENSION_DIR],
+    userDataDir,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required',
+      // Everything that is not loopback goes to the test server's recording proxy (server.ts).
+      `--proxy-server=http://127.0.0.1:${proxyPort}`,
+      // Browser-internal traffic measured on this Chromium (156) with no extension loaded:
+      // the network-time query is switched off; the on-demand component update check
+      // (Optimization Guide models manifest), which --disable-component-update does not stop,
+      // is pointed at a loopback sink on the test server so it never leaves the machine.
+      '--disable-features=NetworkTimeServiceQuerying',
+      `--component-updater=url-source=http://127.0.0.1:${proxyPort}${COMPONENT_UPDATER_SINK}`,
+    ],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close().catch(() => undefined);
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
