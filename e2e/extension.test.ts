@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabState, TabStateReply } from '../src/core/messages';
-import { HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
+import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { type NetLog, recordRequests } from './support/netlog';
 import { PAGE_PATHS, startTestServer, type TestServer } from './support/server';
 
@@ -18,9 +18,10 @@ const ARTIFACTS = resolve(import.meta.dirname, 'artifacts');
  * Off-machine attempts that are the browser's own, not the extension's, each measured on this
  * machine's Chromium 156 with no extension loaded at all. Debian's /usr/bin/chromium wrapper
  * exports Google API keys, so Chromium's account code asks accounts.google.com for the signed-in
- * accounts (ListAccounts) at startup; no flag or profile preference tried stops it (see the e2e
- * notes in the report). Only the bare CONNECT is tolerated here, and the per-context request log
- * below separately proves no extension context requested it.
+ * accounts (ListAccounts) at startup. Tried without effect: --allow-browser-signin=false,
+ * --gaia-url, and the profile prefs signin.allowed / signin.allowed_on_next_startup = false.
+ * Only the bare CONNECT is tolerated, and the per-context request log separately proves that no
+ * extension context requested it.
  */
 const BROWSER_NOISE: readonly { method: string; url: string; why: string }[] = [
   { method: 'CONNECT', url: 'accounts.google.com:443', why: 'Gaia ListAccounts (Debian wrapper API keys)' },
@@ -28,7 +29,7 @@ const BROWSER_NOISE: readonly { method: string; url: string; why: string }[] = [
 
 if (!HAVE_CHROMIUM) {
   console.warn(
-    'e2e: /usr/bin/chromium is missing: the browser tests are SKIPPED, not passed (apt install chromium).',
+    `e2e: ${CHROMIUM} is missing: the browser tests are SKIPPED, not passed (apt install chromium).`,
   );
 }
 
