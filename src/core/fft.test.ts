@@ -21,7 +21,10 @@ function naiveDft(x: number[]): { re: number[]; im: number[] } {
 describe('Fft', () => {
   it('matches a naive DFT on a real signal and inverts it', () => {
     const n = 64;
-    const x = Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.25 * Math.cos(i * 1.91) + (i % 5) * 0.01);
+    const x = Array.from(
+      { length: n },
+      (_, i) => Math.sin(i * 0.37) + 0.25 * Math.cos(i * 1.91) + (i % 5) * 0.01,
+    );
     const fft = new Fft(n);
     const re = new Float64Array(fft.bins);
     const im = new Float64Array(fft.bins);

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Stemdeck, first command on a fresh Debian/Ubuntu machine: install what the project needs, then run the demo.
+# Needs Node.js >= 20.19 with npm (https://nodejs.org or nvm); everything else comes from apt and npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null || ! node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "Stemdeck needs Node.js >= 20.19 (found: $(node --version 2>/dev/null || echo none)). Install it from https://nodejs.org or with nvm, then rerun." >&2
+  exit 1
+fi
+bash scripts/install-system-deps.sh
+npm ci
+npm run demo
