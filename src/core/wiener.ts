@@ -52,7 +52,7 @@ function outputsLike(x: Spectrogram, count: number): Spectrogram[] {
 
 /**
  * Soft masks: y_j = v_j / (eps + Σ_k v_k) · x, element-wise (v_j magnitudes or powers, whatever the
- * caller wants the ratio of). Where all v are 0 the estimates are 0.
+ * caller wants the ratio of). Where all v are 0 the estimates are 0 (given eps > 0).
  */
 export function softMask(v: readonly FloatArray[], x: Spectrogram, eps = DEFAULT_WIENER_EPS): Spectrogram[] {
   checkInputs(v, x);
