@@ -3,8 +3,10 @@
  * Listeners are registered synchronously at top level so a restarted worker receives the event
  * that woke it.
  */
+import browser, { type Runtime } from 'webextension-polyfill';
 import {
   type AckReply,
+  type ContentMessage,
   isContentMessage,
   isPopupMessage,
   type PopupMessage,
@@ -22,11 +24,11 @@ import {
 } from './state';
 import { readAllTabs, readTab, removeTab, serialised, updateTab } from './store';
 
-const EXTENSION_ORIGIN = chrome.runtime.getURL('');
+const EXTENSION_ORIGIN = browser.runtime.getURL('');
 
-function senderInfo(sender: chrome.runtime.MessageSender): SenderInfo {
+function senderInfo(sender: Runtime.MessageSender): SenderInfo {
   return {
-    fromExtension: sender.id === chrome.runtime.id,
+    fromExtension: sender.id === browser.runtime.id,
     extensionPage: typeof sender.url === 'string' && sender.url.startsWith(EXTENSION_ORIGIN),
     tabId: sender.tab?.id ?? null,
     frameId: sender.frameId ?? null,
@@ -47,7 +49,7 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
   const { before, after } = await updateTab(msg.tabId, (s) => applyPopupMessage(s, msg));
   if (after.enabled !== before.enabled) {
     // The badge makes the keyboard command visible; it changes nothing about the page's audio.
-    await chrome.action.setBadgeText({ tabId: after.tabId, text: after.enabled ? 'ON' : '' });
+    await browser.action.setBadgeText({ tabId: after.tabId, text: after.enabled ? 'ON' : '' });
     await syncOffscreenToTabs();
   }
   return after;
@@ -57,48 +59,42 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-chrome.runtime.onMessage.addListener((raw: unknown, sender, sendResponse) => {
+type Reply = AckReply | TabStateReply;
+
+/** Answers a content or popup message; never rejects: every failure becomes an `ErrorReply`. */
+async function answer(msg: ContentMessage | PopupMessage, info: SenderInfo): Promise<Reply> {
+  try {
+    if (isContentMessage(msg)) {
+      const tabId = contentSenderTab(info);
+      if (tabId === null) return { ok: false, error: 'content messages must come from a tab' };
+      await updateTab(tabId, (s) => applyContentMessage(s, msg));
+      return { ok: true };
+    }
+    if (!mayControlTabs(info)) return { ok: false, error: 'only extension pages may control tabs' };
+    return { ok: true, state: await handlePopupMessage(msg) };
+  } catch (e) {
+    return { ok: false, error: errorText(e) };
+  }
+}
+
+// The polyfill's contract: a returned promise is the reply; `undefined` leaves the message to
+// another listener (the offscreen document), exactly as `return false` did with chrome.*.
+browser.runtime.onMessage.addListener((raw: unknown, sender: Runtime.MessageSender) => {
   const msg = parseMessage(raw);
-  if (!msg) {
-    sendResponse({ ok: false, error: 'malformed message' } satisfies AckReply);
-    return false;
-  }
-  const info = senderInfo(sender);
-  if (isContentMessage(msg)) {
-    const tabId = contentSenderTab(info);
-    if (tabId === null) {
-      sendResponse({ ok: false, error: 'content messages must come from a tab' } satisfies AckReply);
-      return false;
-    }
-    updateTab(tabId, (s) => applyContentMessage(s, msg)).then(
-      () => sendResponse({ ok: true } satisfies AckReply),
-      (e: unknown) => sendResponse({ ok: false, error: errorText(e) } satisfies AckReply),
-    );
-    return true; // reply is async
-  }
-  if (isPopupMessage(msg)) {
-    if (!mayControlTabs(info)) {
-      sendResponse({ ok: false, error: 'only extension pages may control tabs' } satisfies TabStateReply);
-      return false;
-    }
-    handlePopupMessage(msg).then(
-      (state) => sendResponse({ ok: true, state } satisfies TabStateReply),
-      (e: unknown) => sendResponse({ ok: false, error: errorText(e) } satisfies TabStateReply),
-    );
-    return true;
-  }
+  if (!msg) return Promise.resolve<Reply>({ ok: false, error: 'malformed message' });
   // Messages for the offscreen document: not ours to answer.
-  return false;
+  if (!isContentMessage(msg) && !isPopupMessage(msg)) return undefined;
+  return answer(msg, senderInfo(sender));
 });
 
-chrome.commands.onCommand.addListener((command, tab) => {
+browser.commands.onCommand.addListener((command, tab) => {
   if (command !== 'toggle-remix' || tab?.id === undefined) return;
   handlePopupMessage({ type: 'tab/toggle-enabled', tabId: tab.id }).catch((e: unknown) =>
     console.warn('Stemdeck: toggle-remix failed:', errorText(e)),
   );
 });
 
-chrome.tabs.onRemoved.addListener((tabId) => {
+browser.tabs.onRemoved.addListener((tabId) => {
   void (async () => {
     await serialised(() => removeTab(tabId));
     await syncOffscreenToTabs();

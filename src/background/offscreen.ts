@@ -5,6 +5,8 @@
  */
 const OFFSCREEN_PATH = 'src/offscreen/index.html';
 
+// chrome.* on purpose: the polyfill has no chrome.offscreen and its types lack the OFFSCREEN_DOCUMENT context.
+
 async function hasOffscreen(): Promise<boolean> {
   const contexts = await chrome.runtime.getContexts({
     contextTypes: [chrome.runtime.ContextType.OFFSCREEN_DOCUMENT],

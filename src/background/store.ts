@@ -1,8 +1,11 @@
 /**
- * Per-tab state in chrome.storage.session: MV3 service workers are stopped after ~30 s idle, and
+ * Per-tab state in storage.session: MV3 service workers are stopped after ~30 s idle, and
  * anything kept only in globals would be lost. Session storage is cleared when the browser quits,
  * which is what per-tab state wants.
+ * (The polyfill has no wrapper for storage.session: `browser.storage.session` is Chrome's own
+ * promise-returning area, passed through.)
  */
+import browser from 'webextension-polyfill';
 import { emptyTabState, parseTabState, type TabState } from '../core/messages';
 
 const PREFIX = 'tab:';
@@ -10,20 +13,20 @@ const key = (tabId: number) => `${PREFIX}${tabId}`;
 
 export async function readTab(tabId: number): Promise<TabState> {
   const k = key(tabId);
-  const got = await chrome.storage.session.get(k);
+  const got = await browser.storage.session.get(k);
   return parseTabState(got[k]) ?? emptyTabState(tabId);
 }
 
 export async function writeTab(state: TabState): Promise<void> {
-  await chrome.storage.session.set({ [key(state.tabId)]: state });
+  await browser.storage.session.set({ [key(state.tabId)]: state });
 }
 
 export async function removeTab(tabId: number): Promise<void> {
-  await chrome.storage.session.remove(key(tabId));
+  await browser.storage.session.remove(key(tabId));
 }
 
 export async function readAllTabs(): Promise<TabState[]> {
-  const all = await chrome.storage.session.get(null);
+  const all = await browser.storage.session.get(null);
   return Object.entries(all)
     .filter(([k]) => k.startsWith(PREFIX))
     .map(([, v]) => parseTabState(v))

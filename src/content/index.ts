@@ -3,6 +3,7 @@
  * reports its state to the service worker. It only observes: it never touches playback, volume
  * or the element's output (fail open).
  */
+import browser from 'webextension-polyfill';
 import type { ContentMessage, MediaReport } from '../core/messages';
 import { chooseMainMedia, type MediaCandidate, preferredSelector, srcKindOf } from './choose';
 
@@ -66,11 +67,11 @@ function snapshot(el: HTMLMediaElement | null): MediaReport {
 
 function send(msg: ContentMessage): void {
   // After the extension is reloaded or updated this script is orphaned: runtime.id disappears.
-  if (!chrome.runtime?.id) {
+  if (!browser.runtime?.id) {
     stop();
     return;
   }
-  chrome.runtime.sendMessage(msg).catch(() => {
+  browser.runtime.sendMessage(msg).catch(() => {
     // The worker may be restarting; the next event reports again, so there is nothing to retry.
   });
 }

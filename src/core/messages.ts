@@ -2,7 +2,7 @@
  * Typed messages between the extension's contexts (content script, service worker, offscreen
  * document, popup). One discriminated union per direction; every `type` is unique.
  *
- * Everything that arrives through `chrome.runtime.onMessage` is `unknown` until `parseMessage`
+ * Everything that arrives through `runtime.onMessage` is `unknown` until `parseMessage`
  * accepts it: a stale content script from an older build, or a bug, must not corrupt tab state.
  */
 import { MUSDB_STEMS, type MusdbStem } from './stems';
@@ -33,7 +33,7 @@ export interface MediaReport {
 /** Linear amplitude per MUSDB stem, 0 (silent) … 1 (unchanged). */
 export type StemGains = Readonly<Record<MusdbStem, number>>;
 
-/** What the service worker keeps per tab (in `chrome.storage.session`). */
+/** What the service worker keeps per tab (in `storage.session`). */
 export interface TabState {
   readonly tabId: number;
   /** Hostname of the page the content script runs in; null before it reports or after the page left. */
@@ -81,7 +81,7 @@ export interface ToggleEnabledMessage {
 }
 export type PopupMessage = GetTabStateMessage | SetGainsMessage | SetEnabledMessage | ToggleEnabledMessage;
 
-// --- service worker → offscreen document ---
+// --- extension page → offscreen document (today only the e2e suite sends the ping) ---
 
 export interface OffscreenPingMessage {
   readonly type: 'offscreen/ping';

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import browser from 'webextension-polyfill';
 import type { PopupMessage, TabState, TabStateReply } from '../core/messages';
 import type { MusdbStem } from '../core/stems';
 import { describeEngine, describeMedia } from './format';
@@ -20,7 +21,7 @@ import { loadSiteMix, saveSiteMix } from './settings';
 const POLL_MS = 1000;
 
 async function ask(msg: PopupMessage): Promise<TabState> {
-  const reply = (await chrome.runtime.sendMessage(msg)) as TabStateReply | undefined;
+  const reply = (await browser.runtime.sendMessage(msg)) as TabStateReply | undefined;
   if (!reply) throw new Error('no reply from the service worker');
   if (!reply.ok) throw new Error(reply.error);
   return reply.state;
@@ -37,7 +38,7 @@ async function targetTabId(): Promise<number> {
     if (Number.isInteger(id) && id >= 0) return id;
     throw new Error(`bad ?tab= parameter: ${param}`);
   }
-  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
   if (tab?.id === undefined) throw new Error('no active tab');
   return tab.id;
 }
