@@ -33,6 +33,18 @@ describe.skipIf(!haveFixture)('BSS Eval v4 reproduces museval (fixture: Mu - Too
     {
       quarter: (_refs, mix) => mix.map((ch) => ch.map((v) => v / 4)),
       blend: (refs, mix, j) => refs[j].map((ch, c) => ch.map((v, i) => 0.7 * v + (0.3 * mix[c][i]) / 4)),
+      // Own source through the causal FIR [0.5, 0.3, 0.2] (zero initial state) plus 0.1 of the next
+      // source, cyclically (vocals leak drums).
+      leak: (refs, _mix, j) =>
+        refs[j].map((ch, c) =>
+          ch.map(
+            (v, i) =>
+              0.5 * v +
+              0.3 * (ch[i - 1] ?? 0) +
+              0.2 * (ch[i - 2] ?? 0) +
+              0.1 * refs[(j + 1) % refs.length][c][i],
+          ),
+        ),
     };
 
   for (const [estimateName, formula] of Object.entries(formulas)) {
@@ -77,8 +89,9 @@ describe.skipIf(!haveFixture)('BSS Eval v4 reproduces museval (fixture: Mu - Too
           });
         }
       }
-      // 4 targets × 7 frames × SDR/ISR/SIR are real measurements; only the SARs are round-off.
-      expect(compared).toBe(4 * 7 * 3);
+      // 4 targets × 7 frames × SDR/ISR/SIR are real measurements; the SARs are round-off except for
+      // "leak", whose FIR meets each window's edges (artefacts at 42–73 dB).
+      expect(compared).toBe(4 * 7 * (estimateName === 'leak' ? 4 : 3));
     });
   }
 });
