@@ -124,8 +124,8 @@ export function solveBlockToeplitz(
 }
 
 /**
- * The m = 8 case of the Δf / Δb / θ sums (4 sources × 2 channels, the evaluator's hot loop), with
- * the eight outputs of a row kept in locals: one store per row instead of one per multiply-add.
+ * The m = 8 case of the Δf / Δb / θ sums (4 sources × 2 channels, the evaluator's hot loop). Two rows
+ * at a time with the outputs in locals: each loaded panel value feeds two rows' multiply-adds.
  */
 function reflectionSums8(
   Q: Float64Array,
@@ -141,100 +141,94 @@ function reflectionSums8(
   dB: Float64Array,
   theta: Float64Array,
 ): void {
-  for (let i = 0; i < 8; i++) {
-    const qRow = i * width + qStart;
-    const pRow = i * width;
-    let f0 = 0,
-      f1 = 0,
-      f2 = 0,
-      f3 = 0,
-      f4 = 0,
-      f5 = 0,
-      f6 = 0,
-      f7 = 0;
-    let b0 = 0,
-      b1 = 0,
-      b2 = 0,
-      b3 = 0,
-      b4 = 0,
-      b5 = 0,
-      b6 = 0,
-      b7 = 0;
-    for (let c = 0; c < cols; c++) {
-      const q = Q[qRow + c];
-      const p = P[pRow + c];
-      const o = c * 8;
-      f0 += q * A[o];
-      f1 += q * A[o + 1];
-      f2 += q * A[o + 2];
-      f3 += q * A[o + 3];
-      f4 += q * A[o + 4];
-      f5 += q * A[o + 5];
-      f6 += q * A[o + 6];
-      f7 += q * A[o + 7];
-      b0 += p * B[o];
-      b1 += p * B[o + 1];
-      b2 += p * B[o + 2];
-      b3 += p * B[o + 3];
-      b4 += p * B[o + 4];
-      b5 += p * B[o + 5];
-      b6 += p * B[o + 6];
-      b7 += p * B[o + 7];
-    }
-    const o = i * 8;
-    dF[o] = f0;
-    dF[o + 1] = f1;
-    dF[o + 2] = f2;
-    dF[o + 3] = f3;
-    dF[o + 4] = f4;
-    dF[o + 5] = f5;
-    dF[o + 6] = f6;
-    dF[o + 7] = f7;
-    dB[o] = b0;
-    dB[o + 1] = b1;
-    dB[o + 2] = b2;
-    dB[o + 3] = b3;
-    dB[o + 4] = b4;
-    dB[o + 5] = b5;
-    dB[o + 6] = b6;
-    dB[o + 7] = b7;
+  for (let i = 0; i < 8; i += 2) {
+    rowPairTimesPanel8(Q, i * width + qStart, (i + 1) * width + qStart, A, cols, dF, i * 8);
+    rowPairTimesPanel8(P, i * width, (i + 1) * width, B, cols, dB, i * 8);
     if (r === 8) {
-      let t0 = 0,
-        t1 = 0,
-        t2 = 0,
-        t3 = 0,
-        t4 = 0,
-        t5 = 0,
-        t6 = 0,
-        t7 = 0;
-      for (let c = 0; c < cols; c++) {
-        const q = Q[qRow + c];
-        const x = c * 8;
-        t0 += q * X[x];
-        t1 += q * X[x + 1];
-        t2 += q * X[x + 2];
-        t3 += q * X[x + 3];
-        t4 += q * X[x + 4];
-        t5 += q * X[x + 5];
-        t6 += q * X[x + 6];
-        t7 += q * X[x + 7];
-      }
-      theta[o] = t0;
-      theta[o + 1] = t1;
-      theta[o + 2] = t2;
-      theta[o + 3] = t3;
-      theta[o + 4] = t4;
-      theta[o + 5] = t5;
-      theta[o + 6] = t6;
-      theta[o + 7] = t7;
+      rowPairTimesPanel8(Q, i * width + qStart, (i + 1) * width + qStart, X, cols, theta, i * 8);
     } else {
-      for (let j = 0; j < r; j++) {
-        let t = 0;
-        for (let c = 0; c < cols; c++) t += Q[qRow + c] * X[c * r + j];
-        theta[i * r + j] = t;
+      for (const row of [i, i + 1]) {
+        for (let j = 0; j < r; j++) {
+          let t = 0;
+          for (let c = 0; c < cols; c++) t += Q[row * width + qStart + c] * X[c * r + j];
+          theta[row * r + j] = t;
+        }
       }
     }
   }
+}
+
+/** out[o + j] = Σ_c M[rowA + c]·panel[c·8 + j], out[o + 8 + j] = Σ_c M[rowB + c]·panel[c·8 + j], j < 8. */
+function rowPairTimesPanel8(
+  M: Float64Array,
+  rowA: number,
+  rowB: number,
+  panel: Float64Array,
+  cols: number,
+  out: Float64Array,
+  o: number,
+): void {
+  let a0 = 0,
+    a1 = 0,
+    a2 = 0,
+    a3 = 0,
+    a4 = 0,
+    a5 = 0,
+    a6 = 0,
+    a7 = 0;
+  let b0 = 0,
+    b1 = 0,
+    b2 = 0,
+    b3 = 0,
+    b4 = 0,
+    b5 = 0,
+    b6 = 0,
+    b7 = 0;
+  for (let c = 0; c < cols; c++) {
+    const u = M[rowA + c];
+    const v = M[rowB + c];
+    const k = c * 8;
+    const p0 = panel[k];
+    const p1 = panel[k + 1];
+    const p2 = panel[k + 2];
+    const p3 = panel[k + 3];
+    const p4 = panel[k + 4];
+    const p5 = panel[k + 5];
+    const p6 = panel[k + 6];
+    const p7 = panel[k + 7];
+    a0 += u * p0;
+    a1 += u * p1;
+    a2 += u * p2;
+    a3 += u * p3;
+    a4 += u * p4;
+    a5 += u * p5;
+    a6 += u * p6;
+    a7 += u * p7;
+    b0 += v * p0;
+    b1 += v * p1;
+    b2 += v * p2;
+    b3 += v * p3;
+    b4 += v * p4;
+    b5 += v * p5;
+    b6 += v * p6;
+    b7 += v * p7;
+  }
+  out[o] = a0;
+  out[o + 1] = a1;
+  out[o + 2] = a2;
+  out[o + 3] = a3;
+  out[o + 4] = a4;
+  out[o + 5] = a5;
+  out[o + 6] = a6;
+  out[o + 7] = a7;
+  out[o + 8] = b0;
+  out[o + 9] = b1;
+  out[o + 10] = b2;
+  out[o + 11] = b3;
+  out[o + 12] = b4;
+  out[o + 13] = b5;
+  out[o + 14] = b6;
+  out[o + 15] = b7;
 }
 
 /** out[outOffset + i·s + j] (+)= Σ_l panel[i·q + l]·small[l·s + j]: a (rows × q)·(q × s) product. */
@@ -307,7 +301,10 @@ export class SingularMatrixError extends Error {
   }
 }
 
-/** panelTimesSmall for q = s = 8: the eight panel values of a row live in locals (one load per multiply-add). */
+/**
+ * panelTimesSmall for q = s = 8, two panel rows per pass: their sixteen values live in locals and
+ * each element of the small matrix, loaded once, feeds both rows.
+ */
 function panelTimes8x8(
   panel: Float64Array,
   rows: number,
@@ -316,27 +313,47 @@ function panelTimes8x8(
   outOffset: number,
   accumulate: boolean,
 ): void {
-  for (let i = 0; i < rows; i++) {
+  let i = 0;
+  for (; i + 1 < rows; i += 2) {
+    const pa = i * 8;
+    const a0 = panel[pa];
+    const a1 = panel[pa + 1];
+    const a2 = panel[pa + 2];
+    const a3 = panel[pa + 3];
+    const a4 = panel[pa + 4];
+    const a5 = panel[pa + 5];
+    const a6 = panel[pa + 6];
+    const a7 = panel[pa + 7];
+    const b0 = panel[pa + 8];
+    const b1 = panel[pa + 9];
+    const b2 = panel[pa + 10];
+    const b3 = panel[pa + 11];
+    const b4 = panel[pa + 12];
+    const b5 = panel[pa + 13];
+    const b6 = panel[pa + 14];
+    const b7 = panel[pa + 15];
+    const oa = outOffset + pa;
+    for (let j = 0; j < 8; j++) {
+      const s0 = small[j];
+      const s1 = small[8 + j];
+      const s2 = small[16 + j];
+      const s3 = small[24 + j];
+      const s4 = small[32 + j];
+      const s5 = small[40 + j];
+      const s6 = small[48 + j];
+      const s7 = small[56 + j];
+      const ta = a0 * s0 + a1 * s1 + a2 * s2 + a3 * s3 + a4 * s4 + a5 * s5 + a6 * s6 + a7 * s7;
+      const tb = b0 * s0 + b1 * s1 + b2 * s2 + b3 * s3 + b4 * s4 + b5 * s5 + b6 * s6 + b7 * s7;
+      out[oa + j] = accumulate ? out[oa + j] + ta : ta;
+      out[oa + 8 + j] = accumulate ? out[oa + 8 + j] + tb : tb;
+    }
+  }
+  for (; i < rows; i++) {
     const pi = i * 8;
-    const v0 = panel[pi];
-    const v1 = panel[pi + 1];
-    const v2 = panel[pi + 2];
-    const v3 = panel[pi + 3];
-    const v4 = panel[pi + 4];
-    const v5 = panel[pi + 5];
-    const v6 = panel[pi + 6];
-    const v7 = panel[pi + 7];
     const oi = outOffset + pi;
     for (let j = 0; j < 8; j++) {
-      const t =
-        v0 * small[j] +
-        v1 * small[8 + j] +
-        v2 * small[16 + j] +
-        v3 * small[24 + j] +
-        v4 * small[32 + j] +
-        v5 * small[40 + j] +
-        v6 * small[48 + j] +
-        v7 * small[56 + j];
+      let t = 0;
+      for (let l = 0; l < 8; l++) t += panel[pi + l] * small[l * 8 + j];
       out[oi + j] = accumulate ? out[oi + j] + t : t;
     }
   }

@@ -348,9 +348,26 @@ function fitDistortionFilters(
     return out;
   };
 
+  // Solves the normal equations on the linearly independent channels of `rows` and scatters the
+  // filters back to L blocks of (rows.length × estCols.length), zero for dropped channels.
+  const solveOn = (rows: number[], estCols: number[]): Float64Array => {
+    const basis = independentChannels(rows, rho);
+    const r = estCols.length;
+    const solved = solveBlockToeplitz(blocksFor(basis), basis.length, rhsFor(basis, estCols), r);
+    if (basis.length === rows.length) return solved;
+    const out = new Float64Array(L * rows.length * r);
+    for (let a = 0; a < L; a++) {
+      basis.forEach((row, i) => {
+        const to = (a * rows.length + rows.indexOf(row)) * r;
+        out.set(solved.subarray((a * basis.length + i) * r, (a * basis.length + i + 1) * r), to);
+      });
+    }
+    return out;
+  };
+
   const allRows = Array.from({ length: m }, (_, p) => p);
   const allEst = Array.from({ length: estChannels.length }, (_, e) => e);
-  const solvedAll = solveBlockToeplitz(blocksFor(allRows), m, rhsFor(allRows, allEst), allEst.length);
+  const solvedAll = solveOn(allRows, allEst);
   const all: Float64Array[] = [];
   const own: Float64Array[] = [];
   for (let j = 0; j < nsrc; j++) {
@@ -364,9 +381,43 @@ function fitDistortionFilters(
       }
     }
     all.push(mine);
-    own.push(solveBlockToeplitz(blocksFor(cols), nchan, rhsFor(cols, cols), nchan));
+    own.push(solveOn(cols, cols));
   }
   return { all, own };
+}
+
+/** Relative residual energy below which a channel counts as a linear combination of earlier ones. */
+const DEPENDENT_CHANNEL_TOLERANCE = 1e-11;
+
+/**
+ * The channels of `rows` that are not (to DEPENDENT_CHANNEL_TOLERANCE) linear combinations of the
+ * ones before them, by Gram–Schmidt on the lag-0 Gram matrix. A source whose two channels are equal
+ * (8 of the 50 MUSDB18 test tracks have a mono bass or vocal stem) makes the Gram matrix singular;
+ * dropping the copy leaves the span of the delayed references, hence every projection, unchanged.
+ * (museval solves the singular system as is and gets round-off-sized pivots instead.)
+ */
+function independentChannels(rows: number[], rho: (p: number, q: number, k: number) => number): number[] {
+  const kept: number[] = [];
+  // Cholesky factor of the kept channels' Gram matrix, row by row.
+  const chol: number[][] = [];
+  for (const row of rows) {
+    const energy = rho(row, row, 0);
+    const coef: number[] = [];
+    let residual = energy;
+    for (let i = 0; i < kept.length; i++) {
+      let v = rho(kept[i], row, 0);
+      for (let l = 0; l < i; l++) v -= chol[i][l] * coef[l];
+      v /= chol[i][i];
+      coef.push(v);
+      residual -= v * v;
+    }
+    if (energy > 0 && residual > DEPENDENT_CHANNEL_TOLERANCE * energy) {
+      coef.push(Math.sqrt(residual));
+      chol.push(coef);
+      kept.push(row);
+    }
+  }
+  return kept;
 }
 
 interface SpectrumSet {

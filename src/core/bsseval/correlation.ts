@@ -32,68 +32,91 @@ export function laggedCrossCorrelations(
     if (s.length !== length)
       throw new Error('laggedCrossCorrelations: all signals must have the same length');
   }
-  let fftSize = 4096;
+  let fftSize = 8192;
   while (fftSize < 4 * (2 * maxLag + 1)) fftSize *= 2;
   const block = fftSize - 2 * maxLag;
   const fft = new Fft(fftSize);
   const bins = fft.bins;
 
+  // Blocks are transformed in groups and summed group by group, bin chunk by bin chunk, so the
+  // accumulators (pairs × bins, megabytes) are touched once per group instead of once per block:
+  // streaming them through memory for every block was the cost of this function.
+  const group = 8;
+  const chunk = 256;
   const usedX = [...new Set(pairs.map((p) => p.x))];
   const usedY = [...new Set(pairs.map((p) => p.y))];
-  const xRe = new Map<number, Float64Array>();
-  const xIm = new Map<number, Float64Array>();
-  const yRe = new Map<number, Float64Array>();
-  const yIm = new Map<number, Float64Array>();
-  for (const i of usedX) {
-    xRe.set(i, new Float64Array(bins));
-    xIm.set(i, new Float64Array(bins));
-  }
-  for (const i of usedY) {
-    yRe.set(i, new Float64Array(bins));
-    yIm.set(i, new Float64Array(bins));
-  }
-  const accRe = pairs.map(() => new Float64Array(bins));
-  const accIm = pairs.map(() => new Float64Array(bins));
+  // Spectra of the group, flat: signal i, block g at [(i·group + g)·bins, …).
+  const xRe = new Float64Array(xs.length * group * bins);
+  const xIm = new Float64Array(xs.length * group * bins);
+  const yRe = new Float64Array(ys.length * group * bins);
+  const yIm = new Float64Array(ys.length * group * bins);
+  const accRe = new Float64Array(pairs.length * bins);
+  const accIm = new Float64Array(pairs.length * bins);
   const segment = new Float64Array(fftSize);
+  const spectrum = (re: Float64Array, im: Float64Array, i: number, g: number) => {
+    const o = (i * group + g) * bins;
+    return [re.subarray(o, o + bins), im.subarray(o, o + bins)] as const;
+  };
 
-  for (let start = 0; start < length; start += block) {
-    const count = Math.min(block, length - start);
-    for (const i of usedX) fft.forwardReal(xs[i], xRe.get(i)!, xIm.get(i)!, start, count);
-    // y segment covers [start − maxLag, start + count + maxLag) so that no lag wraps around.
-    for (const i of usedY) {
-      const y = ys[i];
-      segment.fill(0);
+  for (let groupStart = 0; groupStart < length; groupStart += group * block) {
+    let blocks = 0;
+    for (let g = 0; g < group; g++) {
+      const start = groupStart + g * block;
+      if (start >= length) break;
+      blocks++;
+      const count = Math.min(block, length - start);
+      for (const i of usedX) fft.forwardReal(xs[i], ...spectrum(xRe, xIm, i, g), start, count);
+      // y segment covers [start − maxLag, start + count + maxLag) so that no lag wraps around.
       const from = start - maxLag;
       const lo = Math.max(0, from);
       const hi = Math.min(length, start + count + maxLag);
-      for (let n = lo; n < hi; n++) segment[n - from] = y[n];
-      fft.forwardReal(segment, yRe.get(i)!, yIm.get(i)!);
+      for (const i of usedY) {
+        const y = ys[i];
+        segment.fill(0);
+        for (let n = lo; n < hi; n++) segment[n - from] = y[n];
+        fft.forwardReal(segment, ...spectrum(yRe, yIm, i, g));
+      }
     }
-    for (let p = 0; p < pairs.length; p++) {
-      const { x, y } = pairs[p];
-      accumulateCrossSpectrum(xRe.get(x)!, xIm.get(x)!, yRe.get(y)!, yIm.get(y)!, accRe[p], accIm[p]);
+    for (let k0 = 0; k0 < bins; k0 += chunk) {
+      const k1 = Math.min(bins, k0 + chunk);
+      for (let p = 0; p < pairs.length; p++) {
+        for (let g = 0; g < blocks; g++) {
+          const xo = (pairs[p].x * group + g) * bins;
+          const yo = (pairs[p].y * group + g) * bins;
+          accumulateCrossSpectrum(xRe, xIm, xo, yRe, yIm, yo, accRe, accIm, p * bins, k0, k1);
+        }
+      }
     }
   }
 
   const time = new Float64Array(fftSize);
   return pairs.map((_, p) => {
-    fft.inverseReal(accRe[p], accIm[p], time);
+    fft.inverseReal(accRe.subarray(p * bins, (p + 1) * bins), accIm.subarray(p * bins, (p + 1) * bins), time);
     // time[τ] = Σ x[n]·seg[n + τ] with seg offset by −maxLag, so lag k sits at τ = k + maxLag.
     return time.slice(0, 2 * maxLag + 1);
   });
 }
 
-/** acc += conj(X)·Y per bin. */
+/** acc += conj(X)·Y per bin, on flat arrays at the given offsets. */
 function accumulateCrossSpectrum(
   xr: Float64Array,
   xi: Float64Array,
+  xo: number,
   yr: Float64Array,
   yi: Float64Array,
+  yo: number,
   accRe: Float64Array,
   accIm: Float64Array,
+  ao: number,
+  k0: number,
+  k1: number,
 ): void {
-  for (let k = 0; k < accRe.length; k++) {
-    accRe[k] += xr[k] * yr[k] + xi[k] * yi[k];
-    accIm[k] += xr[k] * yi[k] - xi[k] * yr[k];
+  for (let k = k0; k < k1; k++) {
+    const ar = xr[xo + k];
+    const ai = xi[xo + k];
+    const br = yr[yo + k];
+    const bi = yi[yo + k];
+    accRe[ao + k] += ar * br + ai * bi;
+    accIm[ao + k] += ar * bi - ai * br;
   }
 }
