@@ -4,22 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WaveFile } from 'wavefile';
 import { isOracleKind, mixtureOf, ORACLE_KINDS, oracleSeparate, type StemAudio } from './oracle';
+import { mulberry32 as rng } from './random';
 import { istft, stft } from './stft';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TRACK_DIR = path.resolve(repoRoot, '../shared/data/musdb18-hq-sample/test/Mu - Too Bright');
 const MUSDB = ['drums', 'bass', 'other', 'vocals'];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Synthetic stems with different spectra (tone, noise, clicks) so the masks are far from uniform. */
 function syntheticStems(length: number, seed: number): StemAudio {

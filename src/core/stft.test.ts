@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Fft } from './fft';
+import { mulberry32 as rng } from './random';
 import {
   createSpectrogram,
   frameCount,
@@ -51,18 +52,6 @@ function formulaSignal(channels: number, length: number): Float64Array[] {
     }
     return x;
   });
-}
-
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function noise(channels: number, length: number, seed: number): Float32Array[] {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from './random';
 import { createSpectrogram, type Spectrogram } from './stft';
 import { softMask, wiener } from './wiener';
 
@@ -46,17 +47,6 @@ function mixture(input: Fixture['inputs'][number], float64: boolean): Spectrogra
   x.re.set(toOurs(input.xRe, 1)[0]);
   x.im.set(toOurs(input.xIm, 1)[0]);
   return x;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomProblem(ch: number, fr: number, bn: number, sources: number, seed: number, float64 = true) {
