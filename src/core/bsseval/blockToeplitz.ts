@@ -16,7 +16,22 @@
  * T_n·A = [Eᶠ; 0 …] and T_n·B = [… 0; Eᵇ]; each order step costs four (n·m × m)·(m × m) products.
  * Panels are stored contiguously ((n·m) × m row-major) so every sum is one long dot product.
  */
+import { ptr, type WasmKernels, wasmKernels } from './wasm';
+
 export function solveBlockToeplitz(
+  blocks: readonly Float64Array[],
+  m: number,
+  rhs: Float64Array,
+  r: number,
+): Float64Array {
+  const kernels = wasmKernels();
+  return kernels
+    ? solveBlockToeplitzWasm(kernels, blocks, m, rhs, r)
+    : solveBlockToeplitzJs(blocks, m, rhs, r);
+}
+
+/** The pure-JS recursion: the reference for the SIMD one (and the path where WebAssembly is unavailable). */
+export function solveBlockToeplitzJs(
   blocks: readonly Float64Array[],
   m: number,
   rhs: Float64Array,
@@ -357,4 +372,142 @@ function panelTimes8x8(
       out[oi + j] = accumulate ? out[oi + j] + t : t;
     }
   }
+}
+
+/**
+ * solveBlockToeplitz on the SIMD kernels, the same recursion and the same summation order as
+ * solveBlockToeplitzJs. Odd m and r are padded to even with a dummy channel (R(0) = 1 on it, zero
+ * elsewhere) and a zero right-hand side: every product with the padding adds an exact zero and Gauss–Jordan
+ * never pivots on it, so the solution is the unpadded one (m = 7, a track with a mono stem, runs on the
+ * m = 8 kernels). The A/B predictor buffers carry a zero block before and after their data, so that
+ * A'_k = A_k + B_{k−1}·Ka and B'_k = B_{k−1} + A_k·Kb are single panel products over k ∈ [0, n].
+ */
+function solveBlockToeplitzWasm(
+  kernels: WasmKernels,
+  blocks: readonly Float64Array[],
+  m0: number,
+  rhs0: Float64Array,
+  r0: number,
+): Float64Array {
+  const L = blocks.length;
+  if (rhs0.length !== L * m0 * r0) throw new Error('solveBlockToeplitz: rhs has the wrong size');
+  const m = m0 + (m0 & 1);
+  const r = r0 + (r0 & 1);
+  const mm = m * m;
+  const mr = m * r;
+  const width = L * m;
+  const k = kernels.k;
+  const [Q, P, buf0, buf1, buf2, buf3, X, dF, dB, theta, Ka, Kb, w] = kernels.allocate([
+    m * width,
+    m * width,
+    (L + 2) * mm,
+    (L + 2) * mm,
+    (L + 2) * mm,
+    (L + 2) * mm,
+    L * mr,
+    mm,
+    mm,
+    mr,
+    mm,
+    mm,
+    mr,
+  ]);
+  const R = (kk: number, i: number, l: number): number =>
+    i < m0 && l < m0 ? blocks[kk][i * m0 + l] : kk === 0 && i === l ? 1 : 0;
+  for (let kk = 0; kk < L; kk++) {
+    const qOff = (L - 1 - kk) * m;
+    const pOff = (kk - 1) * m;
+    for (let i = 0; i < m; i++) {
+      for (let l = 0; l < m; l++) {
+        Q[i * width + qOff + l] = R(kk, i, l);
+        if (kk > 0) P[i * width + pOff + l] = R(kk, l, i);
+      }
+    }
+  }
+  let rhs = rhs0;
+  if (m !== m0 || r !== r0) {
+    rhs = new Float64Array(L * mr);
+    for (let a = 0; a < L; a++)
+      for (let i = 0; i < m0; i++)
+        for (let c = 0; c < r0; c++) rhs[(a * m + i) * r + c] = rhs0[(a * m0 + i) * r0 + c];
+  }
+  // Buffer data starts one block in; blocks −1 and n (for order n) stay zero.
+  let A = buf0.subarray(mm);
+  let B = buf1.subarray(mm);
+  let A2 = buf2.subarray(mm);
+  let B2 = buf3.subarray(mm);
+  const Ef = new Float64Array(mm);
+  for (let i = 0; i < m; i++) {
+    A[i * m + i] = 1;
+    B[i * m + i] = 1;
+    for (let l = 0; l < m; l++) Ef[i * m + l] = R(0, i, l);
+  }
+  const Eb = Float64Array.from(Ef);
+  panelTimesSmall(invert(Ef, m), m, m, rhs, r, X, 0, false);
+  const tmp = new Float64Array(mm);
+  const fast = m === 8 && r === 8;
+  const pQ = ptr(Q);
+  const pP = ptr(P);
+  const pX = ptr(X);
+
+  for (let n = 1; n < L; n++) {
+    const cols = n * m;
+    const qStart = (L - 1 - n) * m;
+    const pA = ptr(A);
+    const pB = ptr(B);
+    if (fast) {
+      for (let i = 0; i < 8; i += 2) {
+        const qa = pQ + (i * width + qStart) * 8;
+        const qb = qa + width * 8;
+        k.rows2w8(qa, qb, pA, cols, ptr(dF) + i * 64);
+        k.rows2w8(pP + i * width * 8, pP + (i + 1) * width * 8, pB, cols, ptr(dB) + i * 64);
+        k.rows2w8(qa, qb, pX, cols, ptr(theta) + i * 64);
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const q = pQ + (i * width + qStart) * 8;
+        const p = pP + i * width * 8;
+        for (let j = 0; j < m; j += 2) {
+          k.rowDot2(q, pA + j * 8, m * 8, cols, ptr(dF) + (i * m + j) * 8);
+          k.rowDot2(p, pB + j * 8, m * 8, cols, ptr(dB) + (i * m + j) * 8);
+        }
+        for (let j = 0; j < r; j += 2) k.rowDot2(q, pX + j * 8, r * 8, cols, ptr(theta) + (i * r + j) * 8);
+      }
+    }
+    // Ka = −Eb⁻¹·Δf, Kb = −Ef⁻¹·Δb
+    panelTimesSmall(invert(Eb, m), m, m, dF, m, Ka, 0, false);
+    panelTimesSmall(invert(Ef, m), m, m, dB, m, Kb, 0, false);
+    for (let i = 0; i < mm; i++) {
+      Ka[i] = -Ka[i];
+      Kb[i] = -Kb[i];
+    }
+    // Ef += Δb·Ka, Eb += Δf·Kb
+    panelTimesSmall(dB, m, m, Ka, m, tmp, 0, false);
+    for (let i = 0; i < mm; i++) Ef[i] += tmp[i];
+    panelTimesSmall(dF, m, m, Kb, m, tmp, 0, false);
+    for (let i = 0; i < mm; i++) Eb[i] += tmp[i];
+    // A'_k = A_k + B_{k−1}·Ka, B'_k = B_{k−1} + A_k·Kb for k ∈ [0, n]
+    const rows = cols + m;
+    const pBm1 = pB - mm * 8;
+    if (fast) {
+      k.panel8(pBm1, rows, ptr(Ka), pA, ptr(A2));
+      k.panel8(pA, rows, ptr(Kb), pBm1, ptr(B2));
+    } else {
+      k.panelGen(pBm1, rows, m, ptr(Ka), m, pA, ptr(A2));
+      k.panelGen(pA, rows, m, ptr(Kb), m, pBm1, ptr(B2));
+    }
+    [A, A2] = [A2, A];
+    [B, B2] = [B2, B];
+    // X' = [X; 0] + B'·Eb'⁻¹·(y_n − θ)
+    for (let i = 0; i < mr; i++) theta[i] = rhs[n * mr + i] - theta[i];
+    panelTimesSmall(invert(Eb, m), m, m, theta, r, w, 0, false);
+    if (fast) k.panel8(ptr(B), rows, ptr(w), pX, pX);
+    else k.panelGen(ptr(B), rows, m, ptr(w), r, pX, pX);
+  }
+  if (m === m0 && r === r0) return X.slice();
+  const out = new Float64Array(L * m0 * r0);
+  for (let a = 0; a < L; a++)
+    for (let i = 0; i < m0; i++)
+      for (let c = 0; c < r0; c++) out[(a * m0 + i) * r0 + c] = X[(a * m + i) * r + c];
+  return out;
 }

@@ -13,6 +13,7 @@
 import { Fft, nextPowerOfTwo } from '../fft';
 import { solveBlockToeplitz } from './blockToeplitz';
 import { type CorrelationPair, laggedCrossCorrelations, type Signal } from './correlation';
+import { ptr, type WasmKernels, wasmKernels } from './wasm';
 
 export type { Signal } from './correlation';
 
@@ -123,6 +124,23 @@ export function bssEvalV4(
     scores.SAR.push(new Float64Array(frames.length).fill(Number.NaN));
   }
 
+  const kernels = wasmKernels();
+  if (kernels) {
+    windowStageWasm(
+      kernels,
+      refChannels,
+      estChannels,
+      references,
+      estimates,
+      filters,
+      nsrc,
+      nchan,
+      L,
+      frames,
+      scores,
+    );
+    return scores;
+  }
   // Windows of equal length share one FFT size and one set of filter spectra.
   let spectra: FilterSpectra | null = null;
   for (let t = 0; t < frames.length; t++) {
@@ -175,6 +193,102 @@ export function bssEvalV4(
     }
   }
   return scores;
+}
+
+/**
+ * The window stage on the SIMD kernels: filter and reference spectra live in the kernels' memory, and
+ * filterEnergies computes both projections and all seven energies of one output channel in one pass.
+ */
+function windowStageWasm(
+  kernels: WasmKernels,
+  refChannels: Signal[],
+  estChannels: Signal[],
+  references: readonly MultichannelSignal[],
+  estimates: readonly MultichannelSignal[],
+  filters: DistortionFilters,
+  nsrc: number,
+  nchan: number,
+  L: number,
+  frames: { start: number; length: number }[],
+  scores: BssEvalScores,
+): void {
+  const m = nsrc * nchan;
+  let fft: Fft | null = null;
+  // Spectrum layout: (re, im) pairs of nb bins; filters of output (j, c): m "all" then nchan "own".
+  let nb = 0;
+  let refs = new Float64Array(0);
+  let est = new Float64Array(0);
+  let weights = new Float64Array(0);
+  let filt = new Float64Array(0);
+  let energy = new Float64Array(0);
+  const perOutput = m + nchan;
+  const spectrumAt = (base: Float64Array, index: number) =>
+    [
+      base.subarray(2 * index * nb, 2 * index * nb + fft!.bins),
+      base.subarray((2 * index + 1) * nb, (2 * index + 1) * nb + fft!.bins),
+    ] as const;
+  for (let t = 0; t < frames.length; t++) {
+    const { start, length: winLen } = frames[t];
+    const anySilent =
+      references.some((s) => isSilent(s, start, winLen)) || estimates.some((s) => isSilent(s, start, winLen));
+    if (anySilent) continue;
+    const fftSize = nextPowerOfTwo(winLen + L - 1);
+    if (!fft || fft.size !== fftSize) {
+      fft = new Fft(fftSize);
+      const bins = fft.bins;
+      nb = bins + (bins & 1);
+      [refs, est, weights, filt, energy] = kernels.allocate([
+        2 * m * nb,
+        2 * nb,
+        nb,
+        2 * m * perOutput * nb,
+        ENERGY_COUNT,
+      ]);
+      weights.fill(2, 0, bins);
+      weights[0] = 1;
+      weights[bins - 1] = 1;
+      const taps = new Float64Array(L);
+      for (let j = 0; j < nsrc; j++) {
+        for (let c = 0; c < nchan; c++) {
+          const o = (j * nchan + c) * perOutput;
+          for (let p = 0; p < m + nchan; p++) {
+            const own = p >= m;
+            const rows = own ? nchan : m;
+            const row = own ? p - m : p;
+            const coef = own ? filters.own[j] : filters.all[j];
+            for (let a = 0; a < L; a++) taps[a] = coef[(a * rows + row) * nchan + c];
+            fft.forwardReal(taps, ...spectrumAt(filt, o + p));
+          }
+        }
+      }
+    }
+    for (let p = 0; p < m; p++) fft.forwardReal(refChannels[p], ...spectrumAt(refs, p), start, winLen);
+    const sb = nb * 8;
+    for (let j = 0; j < nsrc; j++) {
+      energy.fill(0);
+      for (let c = 0; c < nchan; c++) {
+        fft.forwardReal(estChannels[j * nchan + c], ...spectrumAt(est, 0), start, winLen);
+        const o = (j * nchan + c) * perOutput;
+        kernels.k.filterEnergies(
+          ptr(refs),
+          m,
+          ptr(refs) + 2 * j * nchan * sb,
+          nchan,
+          ptr(filt) + 2 * o * sb,
+          ptr(filt) + 2 * (o + m) * sb,
+          ptr(refs) + 2 * (j * nchan + c) * sb,
+          ptr(est),
+          ptr(weights),
+          nb,
+          ptr(energy),
+        );
+      }
+      scores.SDR[j][t] = safeDb(energy[E_TRUE], energy[E_DIST]);
+      scores.ISR[j][t] = safeDb(energy[E_TRUE], energy[E_SPAT]);
+      scores.SIR[j][t] = safeDb(energy[E_OWN], energy[E_INTERF]);
+      scores.SAR[j][t] = safeDb(energy[E_ALL], energy[E_ARTIF]);
+    }
+  }
 }
 
 const E_TRUE = 0;

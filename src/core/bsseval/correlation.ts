@@ -7,6 +7,7 @@
  * inverting once per pair gives the same exact linear correlation for a fraction of the work.
  */
 import { Fft } from '../fft';
+import { ptr, wasmKernels } from './wasm';
 
 export type Signal = Float32Array | Float64Array;
 
@@ -45,16 +46,18 @@ export function laggedCrossCorrelations(
   const chunk = 256;
   const usedX = [...new Set(pairs.map((p) => p.x))];
   const usedY = [...new Set(pairs.map((p) => p.y))];
-  // Spectra of the group, flat: signal i, block g at [(i·group + g)·bins, …).
-  const xRe = new Float64Array(xs.length * group * bins);
-  const xIm = new Float64Array(xs.length * group * bins);
-  const yRe = new Float64Array(ys.length * group * bins);
-  const yIm = new Float64Array(ys.length * group * bins);
-  const accRe = new Float64Array(pairs.length * bins);
-  const accIm = new Float64Array(pairs.length * bins);
+  // Spectra of the group, flat: signal i, block g at [(i·group + g)·stride, …). The stride has one spare
+  // (zero) bin so that every chunk has an even number of bins for the SIMD kernel.
+  const stride = bins + (bins & 1);
+  const kernels = wasmKernels();
+  const sizes = [xs.length, xs.length, ys.length, ys.length].map((n) => n * group * stride);
+  sizes.push(pairs.length * stride, pairs.length * stride);
+  const [xRe, xIm, yRe, yIm, accRe, accIm] = kernels
+    ? kernels.allocate(sizes)
+    : sizes.map((n) => new Float64Array(n));
   const segment = new Float64Array(fftSize);
   const spectrum = (re: Float64Array, im: Float64Array, i: number, g: number) => {
-    const o = (i * group + g) * bins;
+    const o = (i * group + g) * stride;
     return [re.subarray(o, o + bins), im.subarray(o, o + bins)] as const;
   };
 
@@ -77,13 +80,31 @@ export function laggedCrossCorrelations(
         fft.forwardReal(segment, ...spectrum(yRe, yIm, i, g));
       }
     }
-    for (let k0 = 0; k0 < bins; k0 += chunk) {
-      const k1 = Math.min(bins, k0 + chunk);
+    for (let k0 = 0; k0 < stride; k0 += chunk) {
+      const k1 = Math.min(stride, k0 + chunk);
       for (let p = 0; p < pairs.length; p++) {
+        const xo = pairs[p].x * group * stride;
+        const yo = pairs[p].y * group * stride;
+        if (kernels) {
+          const b = (k0 + xo) * 8;
+          const c = (k0 + yo) * 8;
+          const a = (k0 + p * stride) * 8;
+          kernels.k.crossAcc(
+            ptr(xRe) + b,
+            ptr(xIm) + b,
+            ptr(yRe) + c,
+            ptr(yIm) + c,
+            stride * 8,
+            blocks,
+            ptr(accRe) + a,
+            ptr(accIm) + a,
+            k1 - k0,
+          );
+          continue;
+        }
         for (let g = 0; g < blocks; g++) {
-          const xo = (pairs[p].x * group + g) * bins;
-          const yo = (pairs[p].y * group + g) * bins;
-          accumulateCrossSpectrum(xRe, xIm, xo, yRe, yIm, yo, accRe, accIm, p * bins, k0, k1);
+          const o = g * stride;
+          accumulateCrossSpectrum(xRe, xIm, xo + o, yRe, yIm, yo + o, accRe, accIm, p * stride, k0, k1);
         }
       }
     }
@@ -91,7 +112,8 @@ export function laggedCrossCorrelations(
 
   const time = new Float64Array(fftSize);
   return pairs.map((_, p) => {
-    fft.inverseReal(accRe.subarray(p * bins, (p + 1) * bins), accIm.subarray(p * bins, (p + 1) * bins), time);
+    const o = p * stride;
+    fft.inverseReal(accRe.subarray(o, o + bins), accIm.subarray(o, o + bins), time);
     // time[τ] = Σ x[n]·seg[n + τ] with seg offset by −maxLag, so lag k sits at τ = k + maxLag.
     return time.slice(0, 2 * maxLag + 1);
   });
