@@ -290,4 +290,17 @@ describe('readWav / writeWav', () => {
     await expectInputError(readWav(text), text, /not a WAV file/);
     await expectInputError(readWav(join(dir, 'nope.wav')), join(dir, 'nope.wav'), /file not found/);
   });
+
+  it('rejects a WAV whose header declares zero channels, in readWav and in decodeAudio', async () => {
+    // A valid 1-s 16-bit mono WAV with the channel count (bytes 22–23 of the fmt chunk) patched to 0.
+    const bytes = Buffer.from(
+      await readFile(ffmpeg('for-zero-channels.wav', ...sine(440, 44_100, 1), '-c:a', 'pcm_s16le')),
+    );
+    expect(bytes.toString('ascii', 12, 16)).toBe('fmt ');
+    bytes.writeUInt16LE(0, 22);
+    const zero = join(dir, 'zero-channels.wav');
+    await writeFile(zero, bytes);
+    await expectInputError(readWav(zero), zero, /WAV header declares zero channels/);
+    await expectInputError(decodeAudio(zero), zero, /channel/);
+  });
 });
