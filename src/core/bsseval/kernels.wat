@@ -170,7 +170,7 @@
   ;; estimate's spectrum, `w` the Parseval weights (1, 2, …, 2, 1, 0 …).
   (func (export "filterEnergies")
     (param $refs i32) (param $m i32) (param $own i32) (param $nown i32) (param $allF i32) (param $ownF i32)
-    (param $tgt i32) (param $est i32) (param $w i32) (param $nb i32) (param $out i32)
+    (param $tgt i32) (param $est i32) (param $w i32) (param $nb i32) (param $count i32) (param $out i32)
     (local $sb i32) (local $k i32) (local $end i32) (local $p i32) (local $o i32)
     (local $sr v128) (local $si v128) (local $hr v128) (local $hi v128)
     (local $ar v128) (local $ai v128) (local $or v128) (local $oi v128)
@@ -179,7 +179,7 @@
     (local $eTrue v128) (local $eSpat v128) (local $eInterf v128) (local $eArtif v128)
     (local $eOwn v128) (local $eAll v128) (local $eDist v128)
     (local.set $sb (i32.shl (local.get $nb) (i32.const 3)))
-    (local.set $end (local.get $sb))
+    (local.set $end (i32.shl (local.get $count) (i32.const 3)))
     (loop $bin
       ;; all
       (local.set $ar (f64x2.splat (f64.const 0)))

@@ -35,6 +35,7 @@ interface KernelExports {
     est: number,
     w: number,
     nb: number,
+    count: number,
     out: number,
   ): void;
 }
