@@ -92,6 +92,8 @@ export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler 
     return span > 0 ? Math.floor(u * (span + 1)) : 0;
   };
 
+  const scratch = new Float32Array(n);
+
   const next = (): Batch => {
     const size = opts.batchSize * CHANNELS * n;
     const mixture = new Float32Array(size);
@@ -114,11 +116,11 @@ export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler 
         for (let c = 0; c < CHANNELS; c++) {
           const src = chunk[swapped ? CHANNELS - 1 - c : c];
           const off = (b * CHANNELS + c) * n;
-          for (let i = 0; i < n; i++) {
-            const v = Math.fround(src[i] * gain); // float32, so the mixture is exactly the targets' sum
-            mixture[off + i] += v;
-            if (target) target[off + i] = v;
-          }
+          const mix = mixture.subarray(off, off + n);
+          // Rounded to float32 before summing, so the mixture is exactly the sum of the returned targets.
+          const dst = target ? target.subarray(off, off + n) : scratch;
+          for (let i = 0; i < n; i++) dst[i] = src[i] * gain;
+          for (let i = 0; i < n; i++) mix[i] += dst[i];
         }
       }
       draws.push(example);
