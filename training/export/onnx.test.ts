@@ -1,0 +1,127 @@
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
+import { mulberry32 } from '../../src/core/random';
+import { exportUmxOnnx, float16BitsToFloat32, float32ToFloat16Bits, onnxGateOrder } from './onnx';
+import { randomUmxWeights } from './test-weights';
+
+const FRAMES = 9;
+
+/** Runs the exported graph in onnxruntime-node and returns the max abs error against the reference. */
+async function exportAndCompare(weights: UmxWeights, float16 = false, frames = FRAMES) {
+  const c = weights.config;
+  const random = mulberry32(99);
+  // Reference layout [channel][frame][bin]; the graph's input is [1, channel, bin, frame].
+  const mix = Float32Array.from({ length: c.nbChannels * frames * c.nbBins }, () => 2 * random());
+  const input = new Float32Array(mix.length);
+  for (let ch = 0; ch < c.nbChannels; ch++) {
+    for (let t = 0; t < frames; t++) {
+      for (let k = 0; k < c.nbBins; k++) {
+        input[(ch * c.nbBins + k) * frames + t] = mix[(ch * frames + t) * c.nbBins + k];
+      }
+    }
+  }
+  const bytes = exportUmxOnnx(weights, { float16 });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    const feeds = { mix: new ort.Tensor('float32', input, [1, c.nbChannels, c.nbBins, frames]) };
+    const out = (await session.run(feeds)).est;
+    expect(out.dims).toEqual([c.targets.length, 1, c.nbChannels, c.nbBins, frames]);
+    const data = out.data as Float32Array;
+    let maxErr = 0;
+    let maxRef = 0;
+    c.targets.forEach((target, j) => {
+      const ref = umxReferenceForward(c, weights.targets[target]!, mix, frames);
+      for (let ch = 0; ch < c.nbChannels; ch++) {
+        for (let t = 0; t < frames; t++) {
+          for (let k = 0; k < c.nbBins; k++) {
+            const r = ref[(ch * frames + t) * c.nbBins + k];
+            const o = data[((j * c.nbChannels + ch) * c.nbBins + k) * frames + t];
+            maxErr = Math.max(maxErr, Math.abs(r - o));
+            maxRef = Math.max(maxRef, Math.abs(r));
+          }
+        }
+      }
+    });
+    return { maxErr, maxRef, size: bytes.length };
+  } finally {
+    await session.release();
+  }
+}
+
+const small = (o: Partial<UmxConfig> = {}) =>
+  umxConfig({ nFft: 256, maxBin: 64, hiddenSize: 16, nbLayers: 3, targets: ['vocals', 'drums'], ...o });
+
+describe('exportUmxOnnx (onnxruntime-node vs the plain-TS reference)', () => {
+  it('bidirectional, 2 targets: fp32 within 1e-4', async () => {
+    const { maxErr, maxRef } = await exportAndCompare(randomUmxWeights(small(), 1));
+    console.log(`fp32 export: max abs error ${maxErr.toExponential(2)} (output max ${maxRef.toFixed(2)})`);
+    expect(maxRef).toBeGreaterThan(0.1); // the comparison is not vacuous (the ReLU mask is not all zero)
+    expect(maxErr).toBeLessThan(1e-4);
+  });
+
+  it('unidirectional, 1 target, 2 layers: fp32 within 1e-4', async () => {
+    const c = small({ bidirectional: false, nbLayers: 2, targets: ['bass'] });
+    const { maxErr, maxRef } = await exportAndCompare(randomUmxWeights(c, 2));
+    expect(maxRef).toBeGreaterThan(0.1);
+    expect(maxErr).toBeLessThan(1e-4);
+  });
+
+  it('band input (mel), mono, 4 targets: fp32 within 1e-4; T is dynamic', async () => {
+    const c = small({
+      nbChannels: 1,
+      input: { kind: 'bands', scale: 'mel', bands: 24 },
+      targets: ['vocals', 'drums', 'bass', 'other'],
+    });
+    const w = randomUmxWeights(c, 3);
+    for (const frames of [1, 17]) {
+      const { maxErr } = await exportAndCompare(w, false, frames);
+      expect(maxErr).toBeLessThan(1e-4);
+    }
+  });
+
+  it('fp16 weights: half the size, error of float16 rounding only (measured, logged)', async () => {
+    const w = randomUmxWeights(small(), 4);
+    const fp32 = await exportAndCompare(w);
+    const fp16 = await exportAndCompare(w, true);
+    expect(fp16.size).toBeLessThan(0.6 * fp32.size); // graph structure is a fixed overhead at this size
+    // Relative to the output's range; float16 keeps ~3 significant digits per weight.
+    console.log(
+      `fp16 export: max abs error ${fp16.maxErr.toExponential(2)} (output max ${fp16.maxRef.toFixed(2)})`,
+    );
+    expect(fp16.maxErr).toBeGreaterThan(fp32.maxErr);
+    expect(fp16.maxErr / fp16.maxRef).toBeLessThan(1e-2);
+  });
+});
+
+describe('helpers', () => {
+  it('onnxGateOrder: i,f,g,o → i,o,f,c', () => {
+    const pt = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]); // hd 1, 2 columns
+    expect([...onnxGateOrder(pt, 1, 2)]).toEqual([0, 0, 3, 3, 1, 1, 2, 2]);
+  });
+
+  it('float16 conversion rounds to nearest even and handles the edges', () => {
+    const cases: [number, number][] = [
+      [0, 0],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00], // rounds up to Inf
+      [1e9, 0x7c00],
+      [2 ** -24, 0x0001], // smallest subnormal
+      [2 ** -25, 0x0000], // halfway to 0: ties to even
+      [1 + 2 ** -11, 0x3c00], // tie → even (down)
+      [1 + 3 * 2 ** -11, 0x3c02], // tie → even (up)
+      [6.097555e-5, 0x03ff], // largest subnormal
+    ];
+    for (const [v, bits] of cases) expect(float32ToFloat16Bits(v), String(v)).toBe(bits);
+    expect(Number.isNaN(float16BitsToFloat32(float32ToFloat16Bits(Number.NaN)))).toBe(true);
+    const random = mulberry32(5);
+    for (let i = 0; i < 1000; i++) {
+      const v = (random() - 0.5) * 10;
+      expect(Math.abs(float16BitsToFloat32(float32ToFloat16Bits(v)) - v)).toBeLessThanOrEqual(
+        Math.abs(v) * 2 ** -11,
+      );
+    }
+  });
+});

@@ -1,0 +1,383 @@
+/**
+ * ONNX export of an Open-Unmix model: the inference graph the extension runs in onnxruntime-web.
+ *
+ *   input  mix  float32 [1, nbChannels, nbBins, T]      mixture magnitudes, T dynamic
+ *   output est  float32 [J, 1, nbChannels, nbBins, T]   one magnitude estimate per target, in config.targets order
+ *
+ * One graph with J independent sub-networks (measured slightly faster in ort-web than J graphs, see
+ * shared notes onnx-web-inference-speed.md). Per target, as open-unmix-pytorch's forward in eval mode:
+ * crop (or band-average) → (x + input_mean)·input_scale → fc1 → bn1 → tanh → (bi)LSTM stack →
+ * concat [fc1 branch, LSTM] → fc2 → bn2 → ReLU → fc3 → bn3 → ·output_scale + output_mean → ReLU → ·mix.
+ *
+ * Every BatchNorm (and the output affine) is folded into the preceding matrix as a per-column scale and
+ * a bias, so each fc is one Gemm: fewer nodes, and nothing that depends on ORT's BN fusion.
+ *
+ * fp16 (`float16: true`): the initializers are stored as float16 and each is Cast to float32 inside the
+ * graph; all arithmetic stays float32. Why not a float16 graph: ORT's CPU/wasm EP has no float16 LSTM
+ * kernel (and few float16 kernels at all), so a float16 graph would not run in the extension's default
+ * backend. The Casts read only initializers, so ORT constant-folds them at session creation: half the
+ * download, the same speed.
+ */
+import onnxProto from 'onnx-proto';
+import {
+  bandMatrix,
+  checkUmxWeights,
+  inputFeatures,
+  lstmDirections,
+  lstmHiddenPerDirection,
+  type UmxConfig,
+  type UmxTargetWeights,
+  type UmxWeights,
+  validateUmxConfig,
+} from '../../src/core/model';
+
+const { onnx } = onnxProto;
+
+/** ONNX opset the graph is written for (LSTM-14, Unsqueeze-13 with axes as an input, Slice-13). */
+export const ONNX_OPSET = 17;
+/** IR version 8 is the one that goes with opset 17 (ONNX 1.12). */
+const IR_VERSION = 8;
+
+const FLOAT = 1;
+const INT64 = 7;
+const FLOAT16 = 10;
+
+const ATTR_INT = 2;
+const ATTR_STRING = 3;
+const ATTR_INTS = 7;
+
+export interface OnnxExportOptions {
+  /** Store weights as float16 (Cast to float32 in the graph). Default false. */
+  readonly float16?: boolean;
+  /** Written to the model's doc_string. */
+  readonly docString?: string;
+}
+
+type Attr = number | string | readonly number[];
+
+/** Collects nodes and initializers; names are unique because every target's names carry its prefix. */
+class GraphBuilder {
+  readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  private count = 0;
+
+  constructor(private readonly float16: boolean) {}
+
+  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
+    const out = output ?? `${op.toLowerCase()}_${this.count++}`;
+    const attribute = Object.entries(attrs).map(([name, v]) => {
+      if (typeof v === 'number') return { name, type: ATTR_INT, i: v };
+      if (typeof v === 'string') return { name, type: ATTR_STRING, s: new TextEncoder().encode(v) };
+      return { name, type: ATTR_INTS, ints: [...v] };
+    });
+    this.nodes.push({ opType: op, input: inputs, output: [out], name: `${out}_node`, attribute });
+    return out;
+  }
+
+  /** A float32 weight; with float16 storage it is stored halved and Cast back, and the Cast's output is returned. */
+  weight(name: string, dims: readonly number[], data: Float32Array): string {
+    if (data.length !== dims.reduce((a, b) => a * b, 1))
+      throw new Error(`onnx export: ${name} size mismatch`);
+    if (!this.float16) {
+      this.initializers.push({ name, dims: [...dims], dataType: FLOAT, rawData: float32Bytes(data) });
+      return name;
+    }
+    const stored = `${name}_f16`;
+    this.initializers.push({ name: stored, dims: [...dims], dataType: FLOAT16, rawData: float16Bytes(data) });
+    return this.node('Cast', [stored], { to: FLOAT }, name);
+  }
+
+  int64s(name: string, values: readonly number[]): string {
+    const bytes = new Uint8Array(values.length * 8);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < values.length; i++) view.setBigInt64(i * 8, BigInt(values[i]), true);
+    this.initializers.push({ name, dims: [values.length], dataType: INT64, rawData: bytes });
+    return name;
+  }
+}
+
+/** Builds the ONNX model (serialised protobuf) for every target in `weights.config.targets`. */
+export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = {}): Uint8Array {
+  const c = weights.config;
+  validateUmxConfig(c);
+  const g = new GraphBuilder(options.float16 ?? false);
+  const nIn = inputFeatures(c);
+
+  // Shared by all targets: frames first, as open-unmix does (x.permute(3, 0, 1, 2)): [T, 1, C, nbBins].
+  const mixT = g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
+  let features: string;
+  if (c.input.kind === 'linear') {
+    features = g.node(
+      'Slice',
+      [mixT, g.int64s('crop_starts', [0]), g.int64s('crop_ends', [c.maxBin]), g.int64s('crop_axes', [3])],
+      {},
+      'mix_cropped',
+    );
+  } else {
+    const crop = g.node(
+      'Slice',
+      [mixT, g.int64s('crop_starts', [0]), g.int64s('crop_ends', [c.maxBin]), g.int64s('crop_axes', [3])],
+      {},
+      'mix_cropped',
+    );
+    features = g.node(
+      'MatMul',
+      [crop, g.weight('band_matrix', [c.maxBin, nIn], bandMatrix(c))],
+      {},
+      'mix_bands',
+    );
+  }
+  const shapes = {
+    flatIn: g.int64s('shape_flat_in', [-1, c.nbChannels * nIn]),
+    seq: g.int64s('shape_seq', [-1, 1, c.hiddenSize]),
+    flatHidden: g.int64s('shape_flat_hidden', [-1, c.hiddenSize]),
+    out: g.int64s('shape_out', [-1, 1, c.nbChannels, c.nbBins]),
+    axis0: g.int64s('axes_0', [0]),
+  };
+
+  const estimates: string[] = [];
+  for (const target of c.targets) {
+    const w = weights.targets[target];
+    if (!w) throw new Error(`onnx export: no weights for target "${target}"`);
+    checkUmxWeights(c, w);
+    const est = targetNetwork(g, c, w, target, features, mixT, shapes);
+    estimates.push(g.node('Unsqueeze', [est, shapes.axis0], {}, `${target}_est`));
+  }
+  if (estimates.length === 1) g.node('Identity', estimates, {}, 'est');
+  else g.node('Concat', estimates, { axis: 0 }, 'est');
+
+  const T = { dimParam: 'T' };
+  const tensorType = (dims: onnxProto.onnx.TensorShapeProto.IDimension[]) => ({
+    tensorType: { elemType: FLOAT, shape: { dim: dims } },
+  });
+  const graph: onnxProto.onnx.IGraphProto = {
+    name: 'open_unmix',
+    node: g.nodes,
+    initializer: g.initializers,
+    input: [
+      {
+        name: 'mix',
+        type: tensorType([{ dimValue: 1 }, { dimValue: c.nbChannels }, { dimValue: c.nbBins }, T]),
+      },
+    ],
+    output: [
+      {
+        name: 'est',
+        type: tensorType([
+          { dimValue: c.targets.length },
+          { dimValue: 1 },
+          { dimValue: c.nbChannels },
+          { dimValue: c.nbBins },
+          T,
+        ]),
+      },
+    ],
+  };
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'stemdeck',
+    docString: options.docString ?? 'Open-Unmix (Stemdeck export)',
+    graph,
+    // The extension needs the targets' order and the STFT settings the model was trained with.
+    metadataProps: [{ key: 'stemdeck.config', value: JSON.stringify(c) }],
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+function targetNetwork(
+  g: GraphBuilder,
+  c: UmxConfig,
+  w: UmxTargetWeights,
+  target: string,
+  features: string,
+  mixT: string,
+  shapes: { flatIn: string; seq: string; flatHidden: string; out: string },
+): string {
+  const p = (n: string) => `${target}.${n}`;
+  const nIn = inputFeatures(c);
+  const H = c.hiddenSize;
+  const C = c.nbChannels;
+
+  // (x + input_mean) · input_scale, broadcast over [T, 1, C, nIn]; then [T, C·nIn].
+  let x = g.node('Add', [features, g.weight(p('input_mean'), [nIn], w['input_mean'])]);
+  x = g.node('Mul', [x, g.weight(p('input_scale'), [nIn], w['input_scale'])]);
+  x = g.node('Reshape', [x, shapes.flatIn]);
+
+  // fc1 + bn1 → tanh.
+  const fc1 = foldLinear(w['fc1.weight'], H, C * nIn, bnAffine(w, 'bn1', c.bnEps));
+  const h1 = g.node(
+    'Tanh',
+    [g.node('Gemm', [x, g.weight(p('fc1.w'), [C * nIn, H], fc1.w), g.weight(p('fc1.b'), [H], fc1.b)])],
+    {},
+    p('h1'),
+  );
+
+  // LSTM stack on [T, batch 1, features].
+  const hd = lstmHiddenPerDirection(c);
+  const dirs = lstmDirections(c);
+  let seq = g.node('Reshape', [h1, shapes.seq]);
+  for (let layer = 0; layer < c.nbLayers; layer++) {
+    const inSize = layer === 0 ? H : hd * dirs;
+    const suffixes = c.bidirectional ? ['', '_reverse'] : [''];
+    const W = new Float32Array(dirs * 4 * hd * inSize);
+    const R = new Float32Array(dirs * 4 * hd * hd);
+    const B = new Float32Array(dirs * 8 * hd);
+    suffixes.forEach((suffix, d) => {
+      const get = (kind: string) => w[`lstm.${kind}_l${layer}${suffix}`];
+      W.set(onnxGateOrder(get('weight_ih'), hd, inSize), d * 4 * hd * inSize);
+      R.set(onnxGateOrder(get('weight_hh'), hd, hd), d * 4 * hd * hd);
+      B.set(onnxGateOrder(get('bias_ih'), hd, 1), d * 8 * hd); // Wb
+      B.set(onnxGateOrder(get('bias_hh'), hd, 1), d * 8 * hd + 4 * hd); // Rb
+    });
+    const name = p(`lstm${layer}`);
+    const y = g.node(
+      'LSTM',
+      [
+        seq,
+        g.weight(`${name}.W`, [dirs, 4 * hd, inSize], W),
+        g.weight(`${name}.R`, [dirs, 4 * hd, hd], R),
+        g.weight(`${name}.B`, [dirs, 8 * hd], B),
+      ],
+      { hidden_size: hd, direction: c.bidirectional ? 'bidirectional' : 'forward' },
+      `${name}.Y`,
+    );
+    // Y is [T, dirs, 1, hd]; PyTorch's output is [T, 1, dirs·hd] with the forward half first.
+    seq = g.node('Reshape', [g.node('Transpose', [y], { perm: [0, 2, 1, 3] }), shapes.seq]);
+  }
+
+  // Skip connection, fc2 + bn2 → ReLU, fc3 + bn3 + output affine.
+  const cat = g.node('Concat', [h1, g.node('Reshape', [seq, shapes.flatHidden])], { axis: 1 });
+  const fc2 = foldLinear(w['fc2.weight'], H, 2 * H, bnAffine(w, 'bn2', c.bnEps));
+  const h2 = g.node('Relu', [
+    g.node('Gemm', [cat, g.weight(p('fc2.w'), [2 * H, H], fc2.w), g.weight(p('fc2.b'), [H], fc2.b)]),
+  ]);
+  const bn3 = bnAffine(w, 'bn3', c.bnEps);
+  // output_scale/output_mean are per bin, shared by the channels: fold them into bn3's per-column affine.
+  for (let ch = 0; ch < C; ch++) {
+    for (let k = 0; k < c.nbBins; k++) {
+      const j = ch * c.nbBins + k;
+      bn3.scale[j] *= w['output_scale'][k];
+      bn3.shift[j] = bn3.shift[j] * w['output_scale'][k] + w['output_mean'][k];
+    }
+  }
+  const fc3 = foldLinear(w['fc3.weight'], C * c.nbBins, H, bn3);
+  const h3 = g.node('Gemm', [
+    h2,
+    g.weight(p('fc3.w'), [H, C * c.nbBins], fc3.w),
+    g.weight(p('fc3.b'), [C * c.nbBins], fc3.b),
+  ]);
+  // Mask: ReLU, times the mixture, back to [1, C, nbBins, T].
+  const mask = g.node('Relu', [g.node('Reshape', [h3, shapes.out])]);
+  return g.node('Transpose', [g.node('Mul', [mask, mixT])], { perm: [1, 2, 3, 0] }, p('est'));
+}
+
+/** BatchNorm1d (eval) as y = x·scale + shift per feature, in float64. */
+function bnAffine(
+  w: UmxTargetWeights,
+  name: string,
+  eps: number,
+): { scale: Float64Array; shift: Float64Array } {
+  const gamma = w[`${name}.weight`];
+  const beta = w[`${name}.bias`];
+  const mean = w[`${name}.running_mean`];
+  const variance = w[`${name}.running_var`];
+  const scale = new Float64Array(gamma.length);
+  const shift = new Float64Array(gamma.length);
+  for (let j = 0; j < gamma.length; j++) {
+    scale[j] = gamma[j] / Math.sqrt(variance[j] + eps);
+    shift[j] = beta[j] - mean[j] * scale[j];
+  }
+  return { scale, shift };
+}
+
+/** PyTorch Linear weight [out, in] followed by a per-output affine → Gemm's B [in, out] and bias [out]. */
+function foldLinear(
+  weight: Float32Array,
+  outSize: number,
+  inSize: number,
+  affine: { scale: Float64Array; shift: Float64Array },
+): { w: Float32Array; b: Float32Array } {
+  const w = new Float32Array(inSize * outSize);
+  for (let o = 0; o < outSize; o++) {
+    const s = affine.scale[o];
+    for (let i = 0; i < inSize; i++) w[i * outSize + o] = weight[o * inSize + i] * s;
+  }
+  return { w, b: Float32Array.from(affine.shift) };
+}
+
+/**
+ * PyTorch stacks LSTM gate blocks as i, f, g, o; ONNX as i, o, f, c (c = PyTorch's g). Each block is
+ * `hd` rows of `cols` values.
+ */
+export function onnxGateOrder(pt: Float32Array, hd: number, cols: number): Float32Array {
+  const block = hd * cols;
+  const out = new Float32Array(4 * block);
+  const [i, f, g, o] = [0, 1, 2, 3].map((k) => pt.subarray(k * block, (k + 1) * block));
+  out.set(i, 0);
+  out.set(o, block);
+  out.set(f, 2 * block);
+  out.set(g, 3 * block);
+  return out;
+}
+
+function float32Bytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i], true);
+  return out;
+}
+
+function float16Bytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) view.setUint16(i * 2, float32ToFloat16Bits(data[i]), true);
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE 754 binary16 bits of `value`, rounded to nearest even; overflow → ±Inf, NaN kept. */
+export function float32ToFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal half (or zero): shift the implicit-1 mantissa right, round to nearest even.
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let m = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    if (rest > half || (rest === half && (m & 1) === 1)) m++;
+    return sign | m;
+  }
+  let m = mant >>> 13;
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (m & 1) === 1)) {
+    m++;
+    if (m === 0x400) {
+      m = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | m;
+}
+
+/** The float value of binary16 bits (for tests and error reports). */
+export function float16BitsToFloat32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}

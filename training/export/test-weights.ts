@@ -1,0 +1,29 @@
+/** Random but non-trivial weights for export tests (BatchNorm statistics and affines not at their defaults). */
+import { initUmxWeights, type UmxConfig, type UmxWeights } from '../../src/core/model';
+import { mulberry32 } from '../../src/core/random';
+
+export function randomUmxWeights(config: UmxConfig, seed: number): UmxWeights {
+  const random = mulberry32(seed);
+  const u = (lo: number, hi: number) => lo + (hi - lo) * random();
+  const targets: UmxWeights['targets'] = {};
+  for (const target of config.targets) {
+    const w = initUmxWeights(config, random);
+    // Defaults (mean 0, var 1, weight 1, bias 0) would hide a wrong BatchNorm fold or a swapped buffer.
+    for (const [name, arr] of Object.entries(w)) {
+      const range = rangeFor(name);
+      if (range) for (let i = 0; i < arr.length; i++) arr[i] = u(range[0], range[1]);
+    }
+    targets[target] = w;
+  }
+  return { config, targets };
+}
+
+function rangeFor(name: string): [number, number] | null {
+  if (name.endsWith('running_var')) return [0.5, 2];
+  if (name.endsWith('running_mean') || /^bn\d\.bias$/.test(name)) return [-0.3, 0.3];
+  if (/^bn\d\.weight$/.test(name)) return [0.6, 1.4];
+  if (name === 'input_mean') return [-1, 0];
+  if (name === 'input_scale' || name === 'output_scale') return [0.5, 2];
+  if (name === 'output_mean') return [0.2, 1.5];
+  return null;
+}

@@ -1,0 +1,59 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { umxConfig } from '../../src/core/model';
+import { randomUmxWeights } from './test-weights';
+import { decodeWeights, encodeWeights, readWeightsFile, writeWeightsFile } from './weights-file';
+
+const config = umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 4, nbLayers: 2, targets: ['vocals', 'bass'] });
+const dir = await mkdtemp(join(tmpdir(), 'stemdeck-weights-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('weights file', () => {
+  it('round-trips config and every tensor bit-exactly, atomically written', async () => {
+    const w = randomUmxWeights(config, 7);
+    const path = join(dir, 'model.umxw');
+    await writeWeightsFile(path, w);
+    expect(await readdir(dir)).toEqual(['model.umxw']); // no temp file left behind
+    const back = await readWeightsFile(path);
+    expect(back.config).toEqual(config);
+    for (const t of config.targets) {
+      for (const [name, arr] of Object.entries(w.targets[t]!))
+        expect(back.targets[t]![name], name).toEqual(arr);
+    }
+    // Header layout: magic, little-endian length, JSON; body 8-aligned.
+    const bytes = new Uint8Array(await readFile(path));
+    expect(new TextDecoder().decode(bytes.subarray(0, 4))).toBe('UMXW');
+    const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n)));
+    expect(header.tensors[0]).toEqual({ name: 'fc1.weight', target: 'vocals', shape: [4, 12], offset: 0 });
+  });
+
+  it('names the file and the offending tensor on bad input', () => {
+    const good = encodeWeights(randomUmxWeights(config, 8));
+    expect(() => decodeWeights(good.subarray(0, 40), 'x.umxw')).toThrow(
+      /x\.umxw: .*truncated|x\.umxw: header/,
+    );
+    const bad = good.slice();
+    bad[0] = 0;
+    expect(() => decodeWeights(bad, 'x.umxw')).toThrow(/x\.umxw: not a Stemdeck weights file/);
+    expect(() => decodeWeights(good.subarray(0, good.length - 4), 'x.umxw')).toThrow(/outside the body/);
+    // Rewrite the header with a wrong shape for one tensor.
+    const n = new DataView(good.buffer).getUint32(8, true);
+    const header = JSON.parse(new TextDecoder().decode(good.subarray(12, 12 + n)));
+    header.tensors[1].shape = [3];
+    const json = new TextEncoder().encode(JSON.stringify(header).padEnd(n, ' '));
+    const reshaped = good.slice();
+    reshaped.set(json.subarray(0, n), 12);
+    expect(() => decodeWeights(reshaped, 'x.umxw')).toThrow(
+      /"bn1\.weight" \(target vocals\) has shape \[3\]/,
+    );
+  });
+
+  it('refuses weights that do not match their config', () => {
+    const w = randomUmxWeights(config, 9);
+    delete w.targets.bass!['fc2.weight'];
+    expect(() => encodeWeights(w)).toThrow(/fc2\.weight/);
+  });
+});
