@@ -1,0 +1,108 @@
+/**
+ * Open-Unmix model configuration (one network per target, all targets sharing this config).
+ *
+ * Mirrors open-unmix-pytorch's `OpenUnmix(nb_bins, nb_channels, hidden_size, nb_layers, unidirectional,
+ * max_bin)` so that official weights map 1:1 (see `parameters.ts`). One addition: the input may be
+ * reduced to `bands` (mel- or log-spaced) by a fixed, non-trained band matrix; the output mask stays on
+ * the linear bins either way.
+ */
+import type { StemName } from '../stems';
+import { DEFAULT_HOP, DEFAULT_N_FFT } from '../stft';
+
+/** What fc1 sees: the linear magnitude bins below `maxBin`, or `bands` averages of those bins. */
+export type InputRepresentation =
+  | { readonly kind: 'linear' }
+  | { readonly kind: 'bands'; readonly scale: 'mel' | 'log'; readonly bands: number };
+
+export interface UmxConfig {
+  /** One network per target, in this order. */
+  readonly targets: readonly StemName[];
+  readonly sampleRate: number;
+  /** Audio channels the network is built for (fc1 input = nbChannels × input features). */
+  readonly nbChannels: number;
+  readonly nFft: number;
+  readonly hop: number;
+  /** nFft / 2 + 1: the bins of the output mask. */
+  readonly nbBins: number;
+  /** Bandwidth cut: bins [0, maxBin) reach the network (1487 ≈ 16 kHz at 44.1 kHz / 4096). */
+  readonly maxBin: number;
+  /** Width of fc1/fc2 and of the LSTM output (both directions together when bidirectional). */
+  readonly hiddenSize: number;
+  readonly nbLayers: number;
+  readonly bidirectional: boolean;
+  readonly input: InputRepresentation;
+  /** Dropout between LSTM layers during training (torch.nn.LSTM's `dropout`; Open-Unmix uses 0.4). */
+  readonly lstmDropout: number;
+  /** BatchNorm1d defaults. */
+  readonly bnEps: number;
+  readonly bnMomentum: number;
+}
+
+export const UMX_DEFAULTS: UmxConfig = {
+  targets: ['vocals', 'drums', 'bass', 'other'],
+  sampleRate: 44100,
+  nbChannels: 2,
+  nFft: DEFAULT_N_FFT,
+  hop: DEFAULT_HOP,
+  nbBins: DEFAULT_N_FFT / 2 + 1,
+  maxBin: 1487,
+  hiddenSize: 512,
+  nbLayers: 3,
+  bidirectional: true,
+  input: { kind: 'linear' },
+  lstmDropout: 0.4,
+  bnEps: 1e-5,
+  bnMomentum: 0.1,
+};
+
+/**
+ * Defaults overridden by `overrides`; nbBins (nFft/2 + 1) and hop (nFft/4) follow nFft unless given.
+ * Throws on an inconsistent config.
+ */
+export function umxConfig(overrides: Partial<UmxConfig> = {}): UmxConfig {
+  const nFft = overrides.nFft ?? UMX_DEFAULTS.nFft;
+  const config: UmxConfig = { ...UMX_DEFAULTS, nbBins: nFft / 2 + 1, hop: nFft / 4, ...overrides };
+  validateUmxConfig(config);
+  return config;
+}
+
+export function validateUmxConfig(c: UmxConfig): void {
+  const fail = (msg: string): never => {
+    throw new Error(`UmxConfig: ${msg}`);
+  };
+  const posInt = (v: number) => Number.isInteger(v) && v > 0;
+  if (!posInt(c.nFft) || (c.nFft & (c.nFft - 1)) !== 0) fail(`nFft must be a power of two, got ${c.nFft}`);
+  if (!posInt(c.hop) || c.hop > c.nFft) fail(`hop must be in [1, nFft], got ${c.hop}`);
+  if (c.nbBins !== c.nFft / 2 + 1) fail(`nbBins must be nFft/2 + 1 = ${c.nFft / 2 + 1}, got ${c.nbBins}`);
+  if (!posInt(c.maxBin) || c.maxBin > c.nbBins) fail(`maxBin must be in [1, nbBins], got ${c.maxBin}`);
+  if (!posInt(c.nbChannels)) fail(`nbChannels must be a positive integer, got ${c.nbChannels}`);
+  if (!posInt(c.nbLayers)) fail(`nbLayers must be a positive integer, got ${c.nbLayers}`);
+  if (!posInt(c.hiddenSize)) fail(`hiddenSize must be a positive integer, got ${c.hiddenSize}`);
+  // PyTorch's hidden_size // 2 would silently drop a unit; refuse instead.
+  if (c.bidirectional && c.hiddenSize % 2 !== 0) fail(`bidirectional needs an even hiddenSize`);
+  if (c.targets.length === 0) fail('no targets');
+  if (new Set(c.targets).size !== c.targets.length) fail('duplicate targets');
+  if (!(c.lstmDropout >= 0 && c.lstmDropout < 1)) fail(`lstmDropout must be in [0, 1)`);
+  if (c.input.kind === 'bands' && (!posInt(c.input.bands) || c.input.bands > c.maxBin)) {
+    fail(`bands must be in [1, maxBin], got ${c.input.bands}`);
+  }
+}
+
+/** Features per channel that fc1 sees: maxBin (linear) or the band count. */
+export function inputFeatures(c: UmxConfig): number {
+  return c.input.kind === 'linear' ? c.maxBin : c.input.bands;
+}
+
+/** LSTM units per direction (Open-Unmix halves the hidden size for the bidirectional model). */
+export function lstmHiddenPerDirection(c: UmxConfig): number {
+  return c.bidirectional ? c.hiddenSize / 2 : c.hiddenSize;
+}
+
+export function lstmDirections(c: UmxConfig): number {
+  return c.bidirectional ? 2 : 1;
+}
+
+/** Seconds of audio in `frames` STFT frames (how the training throughput is counted). */
+export function framesToSeconds(c: UmxConfig, frames: number): number {
+  return (frames * c.hop) / c.sampleRate;
+}

@@ -1,0 +1,23 @@
+export { bandEdges, bandMatrix } from './bands';
+export {
+  framesToSeconds,
+  type InputRepresentation,
+  inputFeatures,
+  lstmDirections,
+  lstmHiddenPerDirection,
+  UMX_DEFAULTS,
+  type UmxConfig,
+  umxConfig,
+  validateUmxConfig,
+} from './config';
+export {
+  checkUmxWeights,
+  initUmxWeights,
+  type ParameterInit,
+  type ParameterSpec,
+  parameterSize,
+  type UmxTargetWeights,
+  type UmxWeights,
+  umxParameters,
+} from './parameters';
+export { umxReferenceForward, umxReferenceForwardBatch } from './reference';

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench:train` — training throughput of one Open-Unmix target network in TensorFlow.js:
+ * seconds of training audio per wall-clock second (forward + backward + Adam), per backend and hidden
+ * size; 3 bidirectional LSTM layers, maxBin 1487, random data. Warm-up steps are excluded; the figure
+ * is the median step (min also shown, as the machine may be shared).
+ *
+ *   npm run bench:train -- [--hidden 128,256] [--backends wasm,cpu] [--batch 16] [--frames 128]
+ *                          [--steps 5] [--warmup 2] [--profile]
+ */
+import { cpus } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { Command, InvalidArgumentError } from 'commander';
+import { framesToSeconds, umxConfig } from '../../src/core/model/config';
+import { initUmxWeights } from '../../src/core/model/parameters';
+import { mulberry32 } from '../../src/core/random';
+import { type TrainBackend, useBackend } from '../model/backend';
+import { UmxTrainer } from '../model/train';
+import { UmxTf } from '../model/umx-tf';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const program = new Command('bench:train')
+  .option('--hidden <list>', 'hidden sizes', '128,256')
+  .option('--backends <list>', 'tfjs backends (wasm, cpu)', 'wasm,cpu')
+  .option('--batch <n>', 'clips per batch', positiveInt, 16)
+  .option('--frames <n>', 'STFT frames per clip', positiveInt, 128)
+  .option('--steps <n>', 'timed steps (cpu: at most 2)', positiveInt, 5)
+  .option('--warmup <n>', 'untimed steps first', positiveInt, 2)
+  .option('--profile', 'one extra step under tf.profile: time per kernel', false)
+  .parse();
+const opts = program.opts<{
+  hidden: string;
+  backends: string;
+  batch: number;
+  frames: number;
+  steps: number;
+  warmup: number;
+  profile: boolean;
+}>();
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+console.log(`bench:train — ${new Date().toISOString()}`);
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, tfjs-core ${tf.version_core}`,
+);
+console.log(
+  `model: 1 target, 3 bidirectional LSTM layers, maxBin 1487, batch ${opts.batch} × ${opts.frames} frames`,
+);
+
+for (const backend of opts.backends.split(',') as TrainBackend[]) {
+  await useBackend(backend);
+  for (const hidden of opts.hidden.split(',').map(Number)) {
+    const config = umxConfig({ targets: ['vocals'], hiddenSize: hidden });
+    const model = new UmxTf(config, initUmxWeights(config, mulberry32(1)));
+    const trainer = new UmxTrainer(model);
+    const r = mulberry32(2);
+    const shape: [number, number, number, number] = [
+      opts.batch,
+      opts.frames,
+      config.nbChannels,
+      config.nbBins,
+    ];
+    const n = shape.reduce((a, b) => a * b);
+    const mixData = Float32Array.from({ length: n }, () => r());
+    const mix = tf.tensor4d(mixData, shape);
+    const target = tf.tensor4d(
+      mixData.map((v) => v * r()),
+      shape,
+    );
+    const audioSeconds = framesToSeconds(config, opts.batch * opts.frames);
+    // The cpu backend takes tens of seconds per step: fewer steps there.
+    const steps = backend === 'cpu' ? Math.min(opts.steps, 2) : opts.steps;
+    const warmup = backend === 'cpu' ? 1 : opts.warmup;
+    const times: number[] = [];
+    let loss = 0;
+    for (let s = 0; s < warmup + steps; s++) {
+      const t0 = performance.now();
+      loss = trainer.step(mix, target);
+      if (s >= warmup) times.push((performance.now() - t0) / 1000);
+    }
+    const med = median(times);
+    // Forward only (training-mode loss without the tape) for the forward/backward split.
+    const t0 = performance.now();
+    tf.tidy(() => model.loss(mix, target).dataSync());
+    model.clearStats();
+    const fwd = (performance.now() - t0) / 1000;
+    console.log(
+      `${backend.padEnd(4)} hidden ${String(hidden).padStart(3)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s ` +
+        `(median step ${med.toFixed(3)} s, min ${Math.min(...times).toFixed(3)} s over ${steps}; ` +
+        `forward ${fwd.toFixed(3)} s; ${audioSeconds.toFixed(1)} audio-s per step; loss ${loss.toFixed(4)}; ` +
+        `${tf.memory().numTensors} tensors alive)`,
+    );
+
+    if (opts.profile) {
+      const t1 = performance.now();
+      const info = await tf.profile(() => {
+        trainer.step(mix, target);
+      });
+      const wall = performance.now() - t1;
+      const byKernel = new Map<string, { ms: number; count: number }>();
+      let total = 0;
+      for (const k of info.kernels) {
+        const ms = Number(await k.kernelTimeMs);
+        const e = byKernel.get(k.name) ?? { ms: 0, count: 0 };
+        e.ms += ms;
+        e.count++;
+        byKernel.set(k.name, e);
+        total += ms;
+      }
+      console.log(
+        `  profile: ${info.kernels.length} kernels, Σ kernel time ${total.toFixed(0)} ms of ${wall.toFixed(0)} ms wall (profiling adds overhead); top kernels:`,
+      );
+      const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+      for (const [name, e] of top)
+        console.log(`    ${name.padEnd(22)} ${e.ms.toFixed(0).padStart(6)} ms  ×${e.count}`);
+    }
+    tf.dispose([mix, target]);
+    trainer.dispose();
+    model.dispose();
+  }
+}
