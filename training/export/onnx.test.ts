@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 import { exportUmxOnnx, float16BitsToFloat32, float32ToFloat16Bits, onnxGateOrder } from './onnx';
+import { importUmxPth } from './pth';
 import { randomUmxWeights } from './test-weights';
 
 const FRAMES = 9;
@@ -78,6 +79,14 @@ describe('exportUmxOnnx (onnxruntime-node vs the plain-TS reference)', () => {
       const { maxErr } = await exportAndCompare(w, false, frames);
       expect(maxErr).toBeLessThan(1e-4);
     }
+  });
+
+  it('weights imported from a .pth fixture export and run like the reference', async () => {
+    const dir = `${import.meta.dirname}/__fixtures__`;
+    const { weights } = await importUmxPth([`${dir}/tiny-vocals.pth`], ['vocals']);
+    const { maxErr, maxRef } = await exportAndCompare(weights);
+    expect(maxRef).toBeGreaterThan(0.01);
+    expect(maxErr).toBeLessThan(1e-4);
   });
 
   it('fp16 weights: half the size, error of float16 rounding only (measured, logged)', async () => {
