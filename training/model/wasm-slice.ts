@@ -1,9 +1,10 @@
 /**
- * Faster Slice / SplitV / Unpack for tfjs-backend-wasm 4.22. Its kernels read the whole input with
+ * Faster Slice / SplitV / Unpack (and Reverse along axis 0) for tfjs-backend-wasm 4.22. Its kernels read the whole input with
  * readSync, which copies the tensor out of wasm memory, for every slice: unstacking a [T, …] tensor
  * into T steps costs O(T²) copying (measured: 27 Unpack calls took 2.4 s of a 4.5 s training step at
- * hidden 128). These versions copy only the sliced values, from a view of wasm memory. float32 only;
- * other dtypes go to the original kernels.
+ * hidden 128). These versions copy only the sliced values, from a view of wasm memory. Its Reverse
+ * indexes element by element (13 ms for 1 M values); reversing the leading (time) axis is block copies.
+ * float32 only; other dtypes and other reverse axes go to the original kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -42,6 +43,7 @@ let patched = false;
 export function patchWasmSlicing(): void {
   if (patched) return;
   patched = true;
+  let originalReverse: ((args: never) => tf.TensorInfo) | null = null;
   const replace = (
     name: string,
     fast: (args: {
@@ -52,6 +54,8 @@ export function patchWasmSlicing(): void {
   ) => {
     const original = tf.getKernel(name, 'wasm');
     if (!original) throw new Error(`wasm backend has no ${name} kernel`);
+    if (name === tf.Reverse)
+      originalReverse = original.kernelFunc as unknown as (args: never) => tf.TensorInfo;
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
       ...original,
@@ -64,6 +68,19 @@ export function patchWasmSlicing(): void {
     });
   };
 
+  replace(tf.Reverse, (args) => {
+    const { inputs, attrs, backend } = args;
+    const x = inputs.x as tf.TensorInfo;
+    const axes = tf.util.parseAxisParam(attrs.dims as number[], x.shape);
+    if (axes.length !== 1 || axes[0] !== 0 || x.shape.length === 0) return originalReverse!(args as never);
+    const out = backend.makeOutput(x.shape, x.dtype);
+    const src = backend.typedArrayFromHeap(x);
+    const dst = backend.typedArrayFromHeap(out);
+    const n = x.shape[0];
+    const block = src.length / Math.max(n, 1);
+    for (let i = 0; i < n; i++) dst.set(src.subarray(i * block, (i + 1) * block), (n - 1 - i) * block);
+    return out;
+  });
   replace(tf.Slice, ({ inputs, attrs, backend }) => {
     const x = inputs.x as tf.TensorInfo;
     const [begin, size] = tf.slice_util.parseSliceParams(
