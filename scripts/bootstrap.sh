@@ -9,5 +9,7 @@ if ! command -v node >/dev/null || ! node -e 'const [a,b]=process.versions.node.
   exit 1
 fi
 bash scripts/install-system-deps.sh
+# onnxruntime-node (a devDependency for tests) would download CUDA binaries on install: not needed, and offline it fails.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci
 npm run demo
