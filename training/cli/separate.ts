@@ -1,11 +1,13 @@
 /**
  * `npm run separate` — split audio files into stems: `<out>/<input name>/<stem>.wav`.
  *
- *   npm run separate -- INPUT... --out DIR [--stems vocals,drums] --oracle irm1 [--references DIR]
+ *   npm run separate -- INPUT... --out DIR [--model models/X.onnx] [--stems vocals,drums] [--residual]
+ *   npm run separate -- INPUT... --out DIR --oracle irm1 [--references DIR]
  *
- * No trained model ships yet, so separation is by the oracles, which need the true stems: a MUSDB18
- * `.stem.mp4` carries them, a MUSDB18-HQ track folder holds them, and for a plain audio file they come
- * from `--references DIR`. `--model` is reserved for the trained Open-Unmix model.
+ * With a model (the default model when `--model` is not given), inputs are decoded and separated as a
+ * stream in cross-faded segments, so a long file takes no more memory than a short one. The oracles
+ * need the true stems: a MUSDB18 `.stem.mp4` carries them, a MUSDB18-HQ track folder holds them, and
+ * for a plain audio file they come from `--references DIR`.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
@@ -14,25 +16,52 @@ import { Command, Option } from 'commander';
 import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
 import { decodeAudio, writeWav } from '../../src/core/node/audio-io';
 import { ORACLE_KINDS, type OracleKind, oracleSeparate } from '../../src/core/oracle';
-import { MUSDB_STEMS, parseStemList, type StemName } from '../../src/core/stems';
+import { MUSDB_STEMS, parseStemList } from '../../src/core/stems';
 import { loadStemFolder, loadTrack } from '../eval/tracks';
+import { DEFAULT_MODEL_PATH } from '../separate/defaults';
+import { separateFileWithModel } from '../separate/model-separate';
+import { loadOnnxModel } from '../separate/onnx-model';
+
+/** Stem names plus `residual` (the model mode's extra stem). */
+function parseOutputStems(text: string): string[] {
+  const names = text
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  return [
+    ...parseStemList(names.filter((n) => n !== 'residual').join(',')),
+    ...names.filter((n) => n === 'residual'),
+  ];
+}
 
 const program = new Command('separate')
   .description('Separates audio files into stems, written as <out>/<input name>/<stem>.wav (float32).')
   .argument('<inputs...>', 'audio files, MUSDB18 .stem.mp4 files or MUSDB18-HQ track folders')
   .requiredOption('--out <dir>', 'output folder')
-  .option('--model <path>', 'trained separation model (none ships yet)')
+  .option('--model <path>', `exported model (.onnx; default ${DEFAULT_MODEL_PATH})`)
+  .option('--wiener <n>', 'Wiener/EM iterations after the model', (v) => Number.parseInt(v, 10), 1)
+  .option('--residual', 'also write residual.wav (mixture minus the other stems)')
+  .option('--segment <seconds>', 'segment length for chunked processing', Number, 30)
+  .option('--overlap <seconds>', 'cross-faded overlap between segments', Number, 1)
   .addOption(new Option('--oracle <kind>', 'oracle separator (needs the true stems)').choices(ORACLE_KINDS))
   .option('--references <dir>', 'true <stem>.wav files for a plain audio input (oracle mode)')
-  .option('--stems <list>', 'comma-separated stems to write (default: all)', (v) => parseStemList(v))
+  .option(
+    '--stems <list>',
+    'comma-separated stems to write (default: all; `residual` with --residual)',
+    parseOutputStems,
+  )
   .showHelpAfterError();
 
 interface Options {
   out: string;
   model?: string;
+  wiener: number;
+  residual?: boolean;
+  segment: number;
+  overlap: number;
   oracle?: OracleKind;
   references?: string;
-  stems?: StemName[];
+  stems?: string[];
 }
 
 /** Output folder name: the file name without its extension(s), or the folder's name. */
@@ -90,35 +119,79 @@ async function separateOne(input: string, opts: Options, step: (stage: string) =
   return written;
 }
 
+function inputAudioFile(input: string): string {
+  // A MUSDB18-HQ track folder: separate its mixture.
+  if (existsSync(input) && statSync(input).isDirectory()) return join(input, 'mixture.wav');
+  return input;
+}
+
 async function main(): Promise<void> {
   program.parse();
   const inputs = program.args;
   const opts = program.opts<Options>();
-  if (opts.model) {
-    program.error(
-      `error: no trained model ships with Stemdeck yet (${opts.model}); the training pipeline will add one. ` +
-        'Until then use --oracle mix|irm1|irm2 with the true stems.',
-    );
-  }
-  if (!opts.oracle)
-    program.error('error: choose a separator: --oracle mix|irm1|irm2 (no trained model ships yet)');
   const failures: string[] = [];
-  for (const input of inputs) {
-    const stages = 2 + (opts.stems?.length ?? 4);
-    const bar = new SingleBar({
-      format: `${inputName(input)} {bar} {value}/{total} | {stage}`,
-      stream: process.stderr,
-      hideCursor: true,
-    });
-    bar.start(stages, 0, { stage: 'starting' });
-    try {
-      const written = await separateOne(input, opts, (stage) => bar.increment(1, { stage }));
-      bar.update(stages, { stage: `done: ${written.length} stems` });
-    } catch (err) {
-      bar.update({ stage: 'failed' });
-      failures.push(err instanceof Error ? err.message : String(err));
+  if (opts.oracle) {
+    for (const input of inputs) {
+      const stages = 2 + (opts.stems?.length ?? 4);
+      const bar = new SingleBar({
+        format: `${inputName(input)} {bar} {value}/{total} | {stage}`,
+        stream: process.stderr,
+        hideCursor: true,
+      });
+      bar.start(stages, 0, { stage: 'starting' });
+      try {
+        const written = await separateOne(input, opts, (stage) => bar.increment(1, { stage }));
+        bar.update(stages, { stage: `done: ${written.length} stems` });
+      } catch (err) {
+        bar.update({ stage: 'failed' });
+        failures.push(err instanceof Error ? err.message : String(err));
+      }
+      bar.stop();
     }
-    bar.stop();
+  } else {
+    const modelPath = resolve(opts.model ?? DEFAULT_MODEL_PATH);
+    if (!existsSync(modelPath)) {
+      program.error(
+        `error: no model at ${modelPath}${opts.model ? '' : ' (the default)'}; pass --model FILE.onnx ` +
+          '(see models/README.md) or an oracle with --oracle mix|irm1|irm2 and the true stems',
+      );
+    }
+    const model = await loadOnnxModel(modelPath).catch((err: Error) =>
+      program.error(`error: ${err.message}`),
+    );
+    for (const input of inputs) {
+      const bar = new SingleBar({
+        format: `${inputName(input)} {bar} {value}/{total} s`,
+        stream: process.stderr,
+        hideCursor: true,
+      });
+      bar.start(1, 0);
+      try {
+        if (!existsSync(input)) throw new Error(`${input}: no such file or folder`);
+        await separateFileWithModel(
+          inputAudioFile(input),
+          model,
+          join(resolve(opts.out), inputName(input)),
+          {
+            stems: opts.stems,
+            wienerIterations: opts.wiener,
+            residual: opts.residual ?? false,
+            exactSum: !opts.residual,
+            chunking: {
+              segment: Math.round(opts.segment * SAMPLE_RATE),
+              overlap: Math.round(opts.overlap * SAMPLE_RATE),
+            },
+          },
+          (done, total) => {
+            bar.setTotal(Math.max(1, Math.round(total)));
+            bar.update(Math.round(done));
+          },
+        );
+      } catch (err) {
+        failures.push(err instanceof Error ? err.message : String(err));
+      }
+      bar.stop();
+    }
   }
   for (const f of failures) console.error(`separate: ${f}`);
   const done = inputs.length - failures.length;
