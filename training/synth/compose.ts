@@ -690,7 +690,7 @@ export function composeLeadGuitar(rng: Rng, plan: SongPlan): Part {
             part.bends.push({ time: t + (rise * k) / steps, value: Math.round(semi * amount * (k / steps)) });
           }
           if (rng.chance(0.4) && dur > 0.4) {
-            for (let k = 1; k <= steps; k++) {
+            for (let k = 1; k <= steps && dur * 0.6 + (rise * k) / steps < dur; k++) {
               part.bends.push({
                 time: t + dur * 0.6 + (rise * k) / steps,
                 value: Math.round(semi * amount * (1 - k / steps)),
@@ -877,6 +877,30 @@ export function chooseParts(rng: Rng, opts: { generateRhythmSection: boolean }):
   };
 }
 
+/**
+ * A string, key or voice struck again stops ringing: each note ends (at the latest) 5 ms before the next
+ * onset of the same pitch. MIDI synths would otherwise stack voices, and the first note-off of a pitch
+ * silences all of them.
+ */
+function cutRetriggers(part: Part): void {
+  part.notes.sort((a, b) => a.time - b.time || a.pitch - b.pitch);
+  const last = new Map<number, NoteEvent>();
+  const dropped = new Set<NoteEvent>();
+  for (const n of part.notes) {
+    const prev = last.get(n.pitch);
+    if (prev && n.time - prev.time < 0.015) {
+      // the same pitch twice at once (doubled voicing, strum onto a ringing string): keep one, louder
+      n.velocity = Math.max(n.velocity, prev.velocity);
+      n.duration = Math.max(n.duration, prev.time + prev.duration - n.time);
+      dropped.add(prev);
+    } else if (prev && prev.time + prev.duration > n.time - 0.005) {
+      prev.duration = n.time - 0.005 - prev.time;
+    }
+    last.set(n.pitch, n);
+  }
+  if (dropped.size > 0) part.notes = part.notes.filter((n) => !dropped.has(n));
+}
+
 export function composeParts(rng: Rng, plan: SongPlan, choice: PartChoice): Part[] {
   const parts: Part[] = [];
   // every composer is called in a fixed order whether or not its part is used, so that turning one
@@ -891,6 +915,7 @@ export function composeParts(rng: Rng, plan: SongPlan, choice: PartChoice): Part
   ];
   for (const [name, part] of all) {
     if (!choice[name]) continue;
+    if (!part.drums) cutRetriggers(part);
     part.notes = part.notes.filter((n) => n.time < plan.duration);
     part.ccs = part.ccs.filter((c) => c.time < plan.duration);
     part.bends = part.bends.filter((c) => c.time < plan.duration);

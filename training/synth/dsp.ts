@@ -156,14 +156,19 @@ export function compress(channels: Float32Array[], s: CompressorSettings): void 
   let env = 0;
   const inPeak = peakOf(channels);
   if (inPeak <= 0) return;
+  const l = channels[0];
+  const r = channels[1] ?? channels[0];
+  const inv = 1 / inPeak; // threshold relative to the stem's peak
   for (let i = 0; i < n; i++) {
-    let level = 0;
-    for (const c of channels) level = Math.max(level, Math.abs(c[i]));
-    level /= inPeak; // threshold relative to the stem's peak
+    const a = Math.abs(l[i]);
+    const b = Math.abs(r[i]);
+    const level = Math.max(a, b) * inv;
     env = level > env ? att * env + (1 - att) * level : rel * env + (1 - rel) * level;
-    let gain = 1;
-    if (env > thr) gain = (thr * (env / thr) ** (1 / s.ratio)) / env;
-    for (const c of channels) c[i] *= gain;
+    if (env > thr) {
+      const gain = (thr * (env / thr) ** (1 / s.ratio)) / env;
+      l[i] *= gain;
+      if (r !== l) r[i] *= gain;
+    }
   }
 }
 
@@ -180,9 +185,11 @@ export function reverb(
   opts: { room: number; damp: number; wet: number; predelayMs: number },
 ): void {
   const n = channels[0].length;
+  // mono send, pre-delayed
+  const pre = Math.min(n, Math.round((opts.predelayMs / 1000) * SAMPLE_RATE));
   const input = new Float32Array(n);
-  for (const c of channels) for (let i = 0; i < n; i++) input[i] += c[i] * 0.015 * (2 / channels.length);
-  const pre = Math.round((opts.predelayMs / 1000) * SAMPLE_RATE);
+  const sendGain = 0.015 * (2 / channels.length);
+  for (const c of channels) for (let i = pre; i < n; i++) input[i] += c[i - pre] * sendGain;
   const feedback = 0.7 + 0.28 * opts.room;
   const damp = opts.damp * 0.4;
   channels.forEach((out, ch) => {
@@ -193,11 +200,11 @@ export function reverb(
       const buf = new Float64Array(len);
       let idx = 0;
       let store = 0;
+      const keep = 1 - damp;
       for (let i = 0; i < n; i++) {
         const y = buf[idx];
-        store = y * (1 - damp) + store * damp;
-        const xin = i >= pre ? input[i - pre] : 0;
-        buf[idx] = xin + store * feedback;
+        store = y * keep + store * damp;
+        buf[idx] = input[i] + store * feedback;
         wetBuf[i] += y;
         if (++idx >= len) idx = 0;
       }
@@ -281,17 +288,20 @@ export function loudnessLufs(channels: readonly Float32Array[]): number {
     ]);
     return x;
   });
-  const block = Math.round(0.4 * SAMPLE_RATE);
+  // energies of 100-ms steps; a 400-ms block (75 % overlap) is the sum of four consecutive steps
   const hop = Math.round(0.1 * SAMPLE_RATE);
-  const powers: number[] = [];
-  for (let start = 0; start + block <= n; start += hop) {
-    let p = 0;
-    for (const x of weighted) {
-      let s = 0;
-      for (let i = start; i < start + block; i++) s += x[i] * x[i];
-      p += s / block;
+  const steps = Math.floor(n / hop);
+  const stepEnergy = new Float64Array(steps);
+  for (const x of weighted) {
+    for (let k = 0; k < steps; k++) {
+      let e = 0;
+      for (let i = k * hop, end = i + hop; i < end; i++) e += x[i] * x[i];
+      stepEnergy[k] += e;
     }
-    powers.push(p);
+  }
+  const powers: number[] = [];
+  for (let k = 0; k + 4 <= steps; k++) {
+    powers.push((stepEnergy[k] + stepEnergy[k + 1] + stepEnergy[k + 2] + stepEnergy[k + 3]) / (4 * hop));
   }
   const lufs = (p: number) => -0.691 + 10 * Math.log10(p);
   const abs = powers.filter((p) => p > 0 && lufs(p) > -70);

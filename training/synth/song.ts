@@ -450,12 +450,12 @@ export function sumStems(
   }
   const mix = zeros(n);
   for (let c = 0; c < 2; c++) {
-    const m = mix[c];
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (const t of STEM_NAMES) s += stems[t][c][i];
-      m[i] = s;
+    const acc = new Float64Array(n);
+    for (const t of STEM_NAMES) {
+      const x = stems[t][c];
+      for (let i = 0; i < n; i++) acc[i] += x[i];
     }
+    mix[c].set(acc);
   }
   return mix;
 }
