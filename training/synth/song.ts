@@ -129,6 +129,23 @@ function round2(x: number): number {
   return Number.isFinite(x) ? Math.round(x * 100) / 100 : x;
 }
 
+interface RecordingPlan {
+  target: 'guitar' | 'piano';
+  amp: AmpSettings;
+  pan: number;
+  width: number;
+  excerpts: {
+    rec: Recording;
+    at: number;
+    start: number;
+    semitones: number;
+    tempo: number;
+    levelDb: number;
+    eq: BiquadSpec[];
+    audio: Promise<Float32Array[]>;
+  }[];
+}
+
 interface PartLog {
   part: string;
   target: StemName;
@@ -157,6 +174,51 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
   if (realPiano) choice.keys = false;
   const parts = composeParts(rng, plan, choice);
   const sfFor = parts.map(() => rng.pick(ctx.soundfonts));
+  // recordings: every random draw first, then the ffmpeg decodes start (they run while FluidSynth renders)
+  const recordingPlans: RecordingPlan[] = [];
+  for (const [use, recs, target] of [
+    [realGuitar, guitarRecs, 'guitar'],
+    [realPiano, pianoRecs, 'piano'],
+  ] as const) {
+    if (!use) continue;
+    const plan: RecordingPlan = {
+      target,
+      amp: randomAmp(rng, rng.chance(0.6), false),
+      excerpts: [],
+      pan: 0,
+      width: 1,
+    };
+    let t = rng.range(0, 1);
+    while (t < spec.seconds - 0.5) {
+      // collection first, then a file: the 100-odd single piano notes do not crowd out the phrases
+      const collection = rng.pick([...new Set(recs.map((r) => r.collection))]);
+      const rec = rng.pick(recs.filter((r) => r.collection === collection));
+      const recSeconds = await recordingSeconds(rec);
+      const semitones = rng.chance(0.75) ? rng.int(-3, 3) : 0;
+      const tempo = rng.chance(0.7) ? rng.range(0.85, 1.15) : 1;
+      const want = Math.min(rng.range(2, 8), spec.seconds - t);
+      const start = rng.range(0, Math.max(0, recSeconds - want * tempo - 0.05));
+      const audio =
+        recSeconds > 0
+          ? decodeAugmented(rec.path, start, want, semitones, tempo)
+          : Promise.resolve([new Float32Array(0), new Float32Array(0)]);
+      audio.catch(() => undefined); // awaited below
+      plan.excerpts.push({
+        rec,
+        at: t,
+        start,
+        semitones,
+        tempo,
+        levelDb: rng.range(-4, 0),
+        eq: randomEq(rng),
+        audio,
+      });
+      t += want + rng.range(0, 1.5);
+    }
+    plan.pan = rng.range(-0.5, 0.5);
+    plan.width = rng.range(0.3, 1);
+    recordingPlans.push(plan);
+  }
 
   const dir = join(ctx.out, spec.name);
   await mkdir(dir, { recursive: true });
@@ -169,6 +231,12 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
   ) as unknown as Record<StemName, Set<StemInfoOut['source']>>;
   const partLogs: PartLog[] = [];
   const recordingLogs: Record<string, unknown>[] = [];
+  // the MUSDB18 decode (ffmpeg) runs while FluidSynth renders; it draws no random numbers
+  const realPromise =
+    spec.kind === 'hybrid' && spec.musdb
+      ? loadMusdbRhythm(spec.musdb.path, spec.musdb.start, spec.seconds)
+      : null;
+  realPromise?.catch(() => undefined); // awaited below; avoid an unhandled rejection if rendering fails first
   try {
     // ---- MIDI parts: one FluidSynth process per soundfont, in parallel
     const groups = new Map<string, number[]>();
@@ -253,60 +321,42 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
       });
     });
     // ---- real recordings (guitar DI through the amp; piano), pitch-shifted and time-stretched
-    for (const [use, recs, target] of [
-      [realGuitar, guitarRecs, 'guitar'],
-      [realPiano, pianoRecs, 'piano'],
-    ] as const) {
-      if (!use) continue;
-      const songAmp = randomAmp(rng, rng.chance(0.6), false);
-      let t = rng.range(0, 1);
-      while (t < spec.seconds - 0.5) {
-        // collection first, then a file: the 100-odd single piano notes do not crowd out the phrases
-        const collection = rng.pick([...new Set(recs.map((r) => r.collection))]);
-        const rec = rng.pick(recs.filter((r) => r.collection === collection));
-        const recSeconds = await recordingSeconds(rec);
-        const semitones = rng.chance(0.75) ? rng.int(-3, 3) : 0;
-        const tempo = rng.chance(0.7) ? rng.range(0.85, 1.15) : 1;
-        const want = Math.min(rng.range(2, 8), spec.seconds - t);
-        const start = rng.range(0, Math.max(0, recSeconds - want * tempo - 0.05));
-        const audio =
-          recSeconds > 0
-            ? await decodeAugmented(rec.path, start, want, semitones, tempo)
-            : [new Float32Array(0), new Float32Array(0)];
-        if (recSeconds > 0 && audio[0].length > 0) {
-          let placed = audio;
-          if (rec.di) {
-            const mono = new Float32Array(audio[0].length);
-            for (let i = 0; i < mono.length; i++) mono[i] = (audio[0][i] + audio[1][i]) / 2;
-            ampChain(mono, songAmp);
-            placed = [mono, mono.slice()];
-          }
-          const p = peakOf(placed);
-          if (p > 0) scale(placed, (0.5 / p) * 10 ** (rng.range(-4, 0) / 20));
-          eq(placed, randomEq(rng));
-          fade(placed, 441, 441);
-          addInto(stems[target], placed, Math.round(t * SAMPLE_RATE));
-          recordingLogs.push({
-            target,
-            file: rec.file,
-            start: round2(start),
-            at: round2(t),
-            seconds: round2(audio[0].length / SAMPLE_RATE),
-            pitchSemitones: semitones,
-            tempo: round2(tempo),
-            amp: rec.di
-              ? Object.fromEntries(Object.entries(songAmp).map(([key, v]) => [key, round2(v)]))
-              : null,
-          });
+    for (const plan of recordingPlans) {
+      const decoded = await Promise.all(plan.excerpts.map((e) => e.audio));
+      plan.excerpts.forEach((e, k) => {
+        const audio = decoded[k];
+        if (audio[0].length === 0) return;
+        let placed = audio;
+        if (e.rec.di) {
+          const mono = new Float32Array(audio[0].length);
+          for (let i = 0; i < mono.length; i++) mono[i] = (audio[0][i] + audio[1][i]) / 2;
+          ampChain(mono, plan.amp);
+          placed = [mono, mono.slice()];
         }
-        t += want + rng.range(0, 1.5);
-      }
-      placeStereo(stems[target], rng.range(-0.5, 0.5), rng.range(0.3, 1));
-      sources[target].add('recording');
+        const p = peakOf(placed);
+        if (p > 0) scale(placed, (0.5 / p) * 10 ** (e.levelDb / 20));
+        eq(placed, e.eq);
+        fade(placed, 441, 441);
+        addInto(stems[plan.target], placed, Math.round(e.at * SAMPLE_RATE));
+        recordingLogs.push({
+          target: plan.target,
+          file: e.rec.file,
+          start: round2(e.start),
+          at: round2(e.at),
+          seconds: round2(audio[0].length / SAMPLE_RATE),
+          pitchSemitones: e.semitones,
+          tempo: round2(e.tempo),
+          amp: e.rec.di
+            ? Object.fromEntries(Object.entries(plan.amp).map(([key, v]) => [key, round2(v)]))
+            : null,
+        });
+      });
+      placeStereo(stems[plan.target], plan.pan, plan.width);
+      sources[plan.target].add('recording');
     }
     // ---- real MUSDB18 drums, bass, vocals
-    if (spec.kind === 'hybrid' && spec.musdb) {
-      const real = await loadMusdbRhythm(spec.musdb.path, spec.musdb.start, spec.seconds);
+    if (realPromise) {
+      const real = await realPromise;
       // one gain for the three (their own balance is kept, so a near-silent stem stays near silent),
       // then ±3 dB per stem
       const sum = zeros(n);

@@ -251,8 +251,18 @@ describe.skipIf(!haveSynth)('tiny renders', () => {
 
   it('pcm16 output: the mixture is the exact integer sum of the stems', async () => {
     const out = join(root, 'pcm');
-    const summary = await render(out, { format: 'pcm16', hours: 3 / 3600 });
+    const summary = await render(out, { format: 'pcm16', hours: 3 / 3600, recordingFraction: 1 });
     const dir = join(out, summary.songs[0].name);
+    // with recordingFraction 1, guitar and piano come from the (fake) recordings, DI guitar via the amp
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.stems.guitar.source).toBe('recording');
+    expect(manifest.stems.piano.source).toBe('recording');
+    expect(
+      manifest.recordings.some(
+        (r: { file: string; amp: unknown }) => r.file === 'guitar/nam-di/di.wav' && r.amp,
+      ),
+    ).toBe(true);
+    expect(manifest.parts.map((p: { part: string }) => p.part)).not.toContain('keys');
     const mix = await readWav(join(dir, 'mixture.wav'));
     const stems = await Promise.all(STEM_NAMES.map((t) => readWav(join(dir, `${t}.wav`))));
     for (let c = 0; c < 2; c++) {
