@@ -9,7 +9,16 @@ import type { Rng } from './rng';
 export const GENRES = ['rock', 'pop', 'funk', 'ballad', 'blues', 'metal'] as const;
 export type Genre = (typeof GENRES)[number];
 
-export const PART_NAMES = ['drums', 'bass', 'rhythmGuitar', 'leadGuitar', 'keys', 'other'] as const;
+/** `rhythmGuitar2` is a second take of the rhythm part (double-tracking, panned opposite). */
+export const PART_NAMES = [
+  'drums',
+  'bass',
+  'rhythmGuitar',
+  'rhythmGuitar2',
+  'leadGuitar',
+  'keys',
+  'other',
+] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 /** The stem each generated part lands in. */
@@ -17,6 +26,7 @@ export const PART_TARGET: Record<PartName, StemName> = {
   drums: 'drums',
   bass: 'bass',
   rhythmGuitar: 'guitar',
+  rhythmGuitar2: 'guitar',
   leadGuitar: 'guitar',
   keys: 'piano',
   other: 'other',
@@ -86,6 +96,7 @@ export interface Part {
 export const PART_RANGE: Record<Exclude<PartName, 'drums'>, [number, number]> = {
   bass: [28, 60],
   rhythmGuitar: [40, 88],
+  rhythmGuitar2: [40, 88],
   leadGuitar: [52, 91],
   keys: [21, 108],
   other: [36, 96],
@@ -913,8 +924,25 @@ export function composeParts(rng: Rng, plan: SongPlan, choice: PartChoice): Part
     ['keys', composeKeys(rng, plan)],
     ['other', composeOther(rng, plan)],
   ];
+  // double-tracked rhythm guitar: a second take with its own timing and velocity spread
+  const double = rng.chance(plan.genre === 'rock' || plan.genre === 'metal' ? 0.5 : 0.15);
+  const take1 = all[2][1];
+  const take2: Part = {
+    ...take1,
+    name: 'rhythmGuitar2',
+    style: `${take1.style} (double)`,
+    program: rng.chance(0.7) ? take1.program : rng.pick([take1.program, 27, 29, 30]),
+    notes: take1.notes.map((n) => ({
+      ...n,
+      time: Math.max(0, n.time + rng.gauss(0.008)),
+      velocity: Math.max(1, Math.min(127, Math.round(n.velocity + rng.gauss(6)))),
+    })),
+    ccs: [...take1.ccs],
+    bends: [],
+  };
+  all.splice(3, 0, ['rhythmGuitar2', take2]);
   for (const [name, part] of all) {
-    if (!choice[name]) continue;
+    if (name === 'rhythmGuitar2' ? !(choice.rhythmGuitar && double) : !choice[name]) continue;
     if (!part.drums) cutRetriggers(part);
     part.notes = part.notes.filter((n) => n.time < plan.duration);
     part.ccs = part.ccs.filter((c) => c.time < plan.duration);

@@ -271,7 +271,16 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
     parts.forEach((part, k) => {
       let audio = rendered[k];
       let amp: AmpSettings | undefined;
-      const pan = part.name === 'drums' || part.name === 'bass' ? rng.range(-0.1, 0.1) : rng.range(-0.7, 0.7);
+      const centre = part.name === 'drums' || part.name === 'bass';
+      const doubled = parts.some((p) => p.name === 'rhythmGuitar2');
+      const pan =
+        part.name === 'rhythmGuitar2'
+          ? rng.range(0.6, 1)
+          : part.name === 'rhythmGuitar' && doubled
+            ? -rng.range(0.6, 1)
+            : centre
+              ? rng.range(-0.1, 0.1)
+              : rng.range(-0.7, 0.7);
       if (part.target === 'guitar' && ELECTRIC_GUITAR_PROGRAMS.has(part.program)) {
         const mono = new Float32Array(n);
         for (let i = 0; i < n; i++) mono[i] = (audio[0][i] + audio[1][i]) / 2;
