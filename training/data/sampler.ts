@@ -58,12 +58,26 @@ export interface Batch {
   readonly draws: Record<string, SourceDraw>[];
 }
 
+/**
+ * Where a sampler is in its seeded stream, as plain JSON (for training checkpoints): the seed and the
+ * number of random numbers drawn so far. `restore` replays that many draws of the shared PRNG
+ * (src/core/random.ts), a few microseconds per thousand batches.
+ */
+export interface SamplerState {
+  readonly seed: number;
+  readonly draws: number;
+}
+
 export interface Sampler {
   readonly sources: readonly string[];
   readonly targets: readonly string[];
   readonly chunkLength: number;
   /** The next batch of the seeded stream. */
   next(): Batch;
+  /** The stream position after the batches returned so far. */
+  state(): SamplerState;
+  /** Continues the stream from `state` (same table and options; the seed must match). */
+  restore(state: SamplerState): void;
 }
 
 export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler {
@@ -84,7 +98,12 @@ export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler 
   const [gainLow, gainHigh] = opts.gain ?? [0.25, 1.25];
   const swapP = opts.channelSwap ?? 0.5;
   const n = Math.round(opts.chunkSeconds * SAMPLE_RATE);
-  const rand = mulberry32(opts.seed);
+  let prng = mulberry32(opts.seed);
+  let drawn = 0;
+  const rand = () => {
+    drawn++;
+    return prng();
+  };
   const pickTrack = () => pool[Math.floor(rand() * pool.length)];
   const pickStart = (track: number) => {
     const u = rand(); // drawn even when unused, so one short track does not shift the whole stream
@@ -129,7 +148,18 @@ export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler 
     return { batchSize: opts.batchSize, channels: CHANNELS, length: n, mixture, targets: out, draws };
   };
 
-  return { sources, targets, chunkLength: n, next };
+  const state = (): SamplerState => ({ seed: opts.seed, draws: drawn });
+  const restore = (st: SamplerState): void => {
+    if (st.seed !== opts.seed)
+      throw new Error(`sampler state has seed ${st.seed}, this sampler ${opts.seed}`);
+    if (!Number.isSafeInteger(st.draws) || st.draws < 0)
+      throw new Error(`bad sampler state draws ${st.draws}`);
+    prng = mulberry32(opts.seed);
+    for (let i = 0; i < st.draws; i++) prng();
+    drawn = st.draws;
+  };
+
+  return { sources, targets, chunkLength: n, next, state, restore };
 }
 
 /**

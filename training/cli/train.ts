@@ -1,0 +1,88 @@
+/**
+ * `npm run train` — train an Open-Unmix model on a preprocessed dataset (see training/README.md,
+ * "Training").
+ *
+ *   npm run train -- --config training/configs/X.json [--out DIR] [--resume] [--targets vocals,drums]
+ *
+ * Ctrl-C (SIGINT) or SIGTERM: the current batch finishes, a checkpoint is written, exit code 130;
+ * a second signal exits at once. `--resume` continues bit-for-bit from `<out>/checkpoint.ckpt`.
+ */
+import { basename, resolve } from 'node:path';
+import { Command } from 'commander';
+import { loadTrainConfig, withTargets } from '../train/config';
+import { outPaths, train } from '../train/loop';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+const program = new Command('train')
+  .description('Trains an Open-Unmix model (one network per target) with checkpoints and validation.')
+  .requiredOption('--config <file>', 'TrainConfig JSON (training/configs/)')
+  .option('--out <dir>', 'output folder (default out/train/<config name>)')
+  .option('--resume', 'continue from <out>/checkpoint.ckpt', false)
+  .option('--targets <list>', 'train only these of the config targets (e.g. one process per pair)')
+  .option('--no-progress', 'no progress bar')
+  .parse();
+const opts = program.opts<{
+  config: string;
+  out?: string;
+  resume: boolean;
+  targets?: string;
+  progress: boolean;
+}>();
+
+async function main(): Promise<number> {
+  let config = await loadTrainConfig(resolve(opts.config), REPO_ROOT);
+  if (opts.targets)
+    config = withTargets(
+      config,
+      opts.targets.split(',').map((s) => s.trim()),
+    );
+  const out = resolve(opts.out ?? resolve(REPO_ROOT, 'out/train', basename(opts.config, '.json')));
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      console.error(`\n${sig} again: exiting without a checkpoint`);
+      process.exit(130);
+    }
+    console.error(`\n${sig}: finishing the current batch, then writing a checkpoint (again to exit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  console.log(
+    `train ${config.name}: targets ${config.model.targets.join(', ')}, hidden ${config.model.hiddenSize}, ` +
+      `${config.model.nbLayers} ${config.model.bidirectional ? 'bidirectional' : 'unidirectional'} layers, ` +
+      `batch ${config.data.batchSize} × ${config.data.chunkSeconds} s, ${Math.ceil(config.data.samplesPerEpoch / config.data.batchSize)} batches/epoch → ${out}`,
+  );
+  const result = await train(config, {
+    out,
+    resume: opts.resume,
+    signal: controller.signal,
+    progress: opts.progress,
+    print: (line) => console.log(line),
+  });
+  const p = outPaths(out);
+  if (result.interrupted) {
+    console.log(
+      `stopped; resume with: npm run train -- --config ${opts.config} --out ${out} --resume${opts.targets ? ` --targets ${opts.targets}` : ''}`,
+    );
+    return 130;
+  }
+  const s = result.state;
+  console.log(
+    `done after ${s.epoch} epochs (${s.globalStep} batches, ${(s.seconds / 60).toFixed(1)} min of training); ` +
+      Object.entries(s.targets)
+        .map(([t, x]) => `${t} best valid ${x.best.toFixed(5)} at epoch ${x.bestEpoch}`)
+        .join(', ') +
+      `; best weights ${p.best}, curves ${p.curves}`,
+  );
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,364 @@
+/**
+ * The training loop, in one place: Open-Unmix's recipe (one network per target, MSE on magnitudes,
+ * random-chunk / gain / swap / track-mix augmentation, Adam(W), LR-on-plateau, early stopping) on
+ * tfjs-backend-wasm. Each target has its own network, optimiser, learning rate and stopping counters;
+ * all targets of a run see the same batches (one sampler, one mixture STFT per batch).
+ *
+ *   for epoch:                                  every batch: STFT → per target: loss, grads,
+ *     samplesPerEpoch / batchSize batches          global-norm clip, AdamW, BN running stats
+ *     validation loss (whole held-out tracks)   → LR plateau / early stopping per target
+ *     validation SDR every `sdrEvery` epochs    → log.jsonl, curves.svg, checkpoint (atomic)
+ *
+ * Determinism: the weight init, the sampler and the dropout masks are seeded from `data.seed` (the
+ * dropout masks per step and target: tfjs draws dropout seeds from Math.random, which is swapped for
+ * a seeded generator around each step), and the checkpoint holds every bit of state, so a resumed run
+ * continues exactly as an uninterrupted one (tested). A stop request (`signal`, e.g. SIGINT) is
+ * honoured between batches: the checkpoint then records the position within the epoch.
+ */
+
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { SingleBar } from 'cli-progress';
+import { initUmxWeights, type UmxTargetWeights, type UmxWeights } from '../../src/core/model';
+import { mulberry32 } from '../../src/core/random';
+import type { StemName } from '../../src/core/stems';
+import { frameCount } from '../../src/core/stft';
+import { type CachedDataset, openCache } from '../data/cache';
+import { createSampler } from '../data/sampler';
+import { readWeightsFile, writeWeightsFile } from '../export/weights-file';
+import { useBackend } from '../model/backend';
+import { UmxTf } from '../model/umx-tf';
+import { AdamW } from './adamw';
+import { type Checkpoint, readCheckpoint, type TrainState, writeCheckpoint } from './checkpoint';
+import { type TrainConfig, umxOf } from './config';
+import { type Scalar, ScalarLog, writeCurves } from './log';
+import { batchMagnitudes, inputScaler } from './spectra';
+import { validate } from './validate';
+
+export interface TrainOptions {
+  /** Output folder: checkpoint.ckpt, best.umxw, config.json, log.jsonl, curves.svg. */
+  readonly out: string;
+  /** Continue from `<out>/checkpoint.ckpt`. */
+  readonly resume?: boolean;
+  /** When aborted, the loop checkpoints after the current batch and returns. */
+  readonly signal?: AbortSignal;
+  /** Progress bar on stderr (default off). */
+  readonly progress?: boolean;
+  /** One line per epoch and per event (default: none). */
+  readonly print?: (line: string) => void;
+  /** Stop (with a checkpoint) after this many epochs of this invocation — tests. */
+  readonly epochs?: number;
+}
+
+export interface TrainResult {
+  readonly state: TrainState;
+  readonly interrupted: boolean;
+  readonly weights: UmxWeights;
+}
+
+export const outPaths = (out: string) => ({
+  checkpoint: join(out, 'checkpoint.ckpt'),
+  best: join(out, 'best.umxw'),
+  config: join(out, 'config.json'),
+  log: join(out, 'log.jsonl'),
+  curves: join(out, 'curves.svg'),
+});
+
+/** Runs `fn` with Math.random replaced by mulberry32(seed): tfjs' unseeded dropout becomes reproducible. */
+function withSeededRandom<T>(seed: number, fn: () => T): T {
+  const saved = Math.random;
+  Math.random = mulberry32(seed);
+  try {
+    return fn();
+  } finally {
+    Math.random = saved;
+  }
+}
+
+/** Fresh weights: PyTorch init from the run's seed (one stream per target), input scaler from the data. */
+function initialWeights(config: TrainConfig, data: CachedDataset): UmxWeights {
+  const c = umxOf(config);
+  const { mean, scale } = inputScaler(c, data.stats);
+  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  for (const [j, t] of c.targets.entries()) {
+    const w = initUmxWeights(c, mulberry32((config.data.seed * 7919 + j + 1) >>> 0));
+    w.input_mean = Float32Array.from(mean);
+    w.input_scale = Float32Array.from(scale);
+    targets[t] = w;
+  }
+  return { config: c, targets };
+}
+
+function sameConfig(a: TrainConfig, b: TrainConfig): boolean {
+  // maxEpochs may be raised to train longer; everything else must match.
+  const strip = (x: TrainConfig) => JSON.stringify({ ...x, optim: { ...x.optim, maxEpochs: 0 } });
+  return strip(a) === strip(b);
+}
+
+export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  await useBackend('wasm');
+  const print = opts.print ?? (() => undefined);
+  const paths = outPaths(opts.out);
+  const c = umxOf(config);
+  const targets = [...c.targets];
+  const { data: d, optim: o } = config;
+  const data = await openCache(d.cache);
+  const trainTracks = data.index.split.train.map((n) => data.trackIndex(n));
+  const validTracks = data.index.split.valid.map((n) => data.trackIndex(n));
+  const sampler = createSampler(data, {
+    seed: d.seed,
+    chunkSeconds: d.chunkSeconds,
+    batchSize: d.batchSize,
+    targets,
+    randomTrackMix: d.randomTrackMix,
+    tracks: trainTracks,
+  });
+  const stepsPerEpoch = Math.ceil(d.samplesPerEpoch / d.batchSize);
+  const chunkFrames = frameCount(sampler.chunkLength, c.hop);
+  const batchSeconds = (d.batchSize * sampler.chunkLength) / c.sampleRate;
+  await mkdir(opts.out, { recursive: true });
+  const log = new ScalarLog(paths.log);
+
+  // ---- state: fresh or from the checkpoint
+  let ck: Checkpoint;
+  if (opts.resume) {
+    ck = await readCheckpoint(paths.checkpoint);
+    if (!sameConfig(ck.config, config)) {
+      throw new Error(
+        `${paths.checkpoint} was written with another config (see ${paths.config}); only optim.maxEpochs may change on --resume`,
+      );
+    }
+    print(`resuming from ${paths.checkpoint}: epoch ${ck.state.epoch} done, step ${ck.state.globalStep}`);
+  } else {
+    if (existsSync(paths.checkpoint)) {
+      throw new Error(`${paths.checkpoint} exists: pass --resume to continue it, or choose another --out`);
+    }
+    const fresh = Object.fromEntries(
+      targets.map((t) => [
+        t,
+        {
+          lr: o.lr,
+          best: Number.POSITIVE_INFINITY,
+          bestEpoch: 0,
+          badEpochs: 0,
+          plateauEpochs: 0,
+          stopped: false,
+        },
+      ]),
+    );
+    ck = {
+      config,
+      weights: initialWeights(config, data),
+      adam: {},
+      state: {
+        epoch: 0,
+        stepInEpoch: 0,
+        globalStep: 0,
+        sampler: sampler.state(),
+        epochLossSum: Object.fromEntries(targets.map((t) => [t, 0])),
+        targets: fresh,
+        logBytes: 0,
+        seconds: 0,
+      },
+    };
+  }
+  const state = ck.state;
+  log.truncate(state.logBytes);
+  sampler.restore(state.sampler);
+  await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n');
+
+  const models = new Map<string, UmxTf>();
+  const optims = new Map<string, AdamW>();
+  const paramNames = new Map<string, string>(); // tfjs variable name → parameter name
+  for (const t of targets) {
+    const model = new UmxTf(c, ck.weights.targets[t as StemName]!);
+    models.set(t, model);
+    for (const [name, v] of model.params) paramNames.set(v.name, name);
+    const opt = new AdamW(model.params, { ...o });
+    const saved = ck.adam[t as StemName];
+    if (saved) opt.load(saved);
+    optims.set(t, opt);
+  }
+  const best: Partial<Record<StemName, UmxTargetWeights>> =
+    opts.resume && existsSync(paths.best) ? (await readWeightsFile(paths.best)).targets : {};
+
+  const currentWeights = (): UmxWeights => ({
+    config: c,
+    targets: Object.fromEntries(targets.map((t) => [t, models.get(t)!.exportWeights()])),
+  });
+  const save = async () => {
+    state.sampler = sampler.state();
+    state.logBytes = log.bytes();
+    const adam = Object.fromEntries(targets.map((t) => [t, optims.get(t)!.state()]));
+    await writeCheckpoint(paths.checkpoint, { config, state, weights: currentWeights(), adam });
+  };
+  const active = () => targets.filter((t) => !state.targets[t].stopped);
+
+  const bar = opts.progress
+    ? new SingleBar({
+        format:
+          'epoch {epoch} |{bar}| {value}/{total} | loss {loss} | {speed} audio-s/s | ETA {eta_formatted}',
+        noTTYOutput: true,
+        notTTYSchedule: 30_000,
+        etaBuffer: 20,
+        hideCursor: true,
+      })
+    : undefined;
+
+  let epochsRun = 0;
+  let interrupted = false;
+  try {
+    while (state.epoch < o.maxEpochs && active().length > 0) {
+      if (opts.epochs !== undefined && epochsRun >= opts.epochs) break;
+      const epoch = state.epoch + 1;
+      const epochStart = performance.now();
+      let epochAudio = 0;
+      bar?.start(stepsPerEpoch, state.stepInEpoch, { epoch, loss: '—', speed: '—' });
+
+      // ---- training batches
+      while (state.stepInEpoch < stepsPerEpoch) {
+        // A step is one long synchronous computation: yield so signal handlers and the progress bar run.
+        await new Promise((r) => setImmediate(r));
+        if (opts.signal?.aborted) break;
+        const t0 = performance.now();
+        const batch = sampler.next();
+        const shape = (m: { frames: number }): [number, number, number, number] => [
+          d.batchSize,
+          m.frames,
+          c.nbChannels,
+          c.nbBins,
+        ];
+        const mixMag = batchMagnitudes(batch.mixture, d.batchSize, batch.channels, batch.length, c);
+        const mix = tf.tensor4d(mixMag.data, shape(mixMag));
+        const scalars: Scalar[] = [];
+        const losses: string[] = [];
+        for (const [j, t] of targets.entries()) {
+          if (state.targets[t].stopped) continue;
+          const model = models.get(t)!;
+          const tm = batchMagnitudes(batch.targets[t], d.batchSize, batch.channels, batch.length, c);
+          const target = tf.tensor4d(tm.data, shape(tm));
+          const { value, grads } = withSeededRandom(
+            (d.seed * 1_000_003 + state.globalStep * 31 + j) >>> 0,
+            () => tf.variableGrads(() => model.loss(mix, target), [...model.params.values()]),
+          );
+          const byParam = Object.fromEntries(Object.entries(grads).map(([k, g]) => [paramNames.get(k)!, g]));
+          const norm = optims.get(t)!.apply(byParam, state.targets[t].lr);
+          model.updateRunningStats(d.batchSize * mixMag.frames);
+          const loss = value.dataSync()[0];
+          tf.dispose([value, target, ...Object.values(grads)]);
+          if (!Number.isFinite(loss))
+            throw new Error(`non-finite training loss for ${t} at step ${state.globalStep + 1}`);
+          state.epochLossSum[t] += loss;
+          losses.push(`${t} ${loss.toFixed(4)}`);
+          scalars.push(
+            { step: state.globalStep + 1, epoch, tag: `train/loss/${t}`, value: loss, wall: 0 },
+            { step: state.globalStep + 1, epoch, tag: `train/grad_norm/${t}`, value: norm, wall: 0 },
+          );
+        }
+        mix.dispose();
+        state.globalStep++;
+        state.stepInEpoch++;
+        const dt = (performance.now() - t0) / 1000;
+        state.seconds += dt;
+        epochAudio += batchSeconds;
+        const speed = batchSeconds / dt;
+        log.write([
+          ...scalars.map((s) => ({ ...s, wall: state.seconds })),
+          { step: state.globalStep, epoch, tag: 'train/audio_s_per_s', value: speed, wall: state.seconds },
+        ]);
+        bar?.update(state.stepInEpoch, { epoch, loss: losses.join(', '), speed: speed.toFixed(1) });
+      }
+      bar?.stop();
+      if (state.stepInEpoch < stepsPerEpoch) {
+        interrupted = true;
+        await save();
+        print(
+          `interrupted in epoch ${epoch} after step ${state.stepInEpoch}/${stepsPerEpoch}: checkpoint ${paths.checkpoint}`,
+        );
+        break;
+      }
+      const trainSeconds = (performance.now() - epochStart) / 1000;
+
+      // ---- validation, scheduler, early stopping
+      const run = active();
+      const sdrNow = config.valid.sdrEvery > 0 && epoch % config.valid.sdrEvery === 0;
+      const v = validate(data, validTracks, new Map(run.map((t) => [t, models.get(t)!])), c, {
+        chunkFrames,
+        sdrTracks: sdrNow ? config.valid.sdrTracks || validTracks.length : undefined,
+        wienerIterations: config.valid.wienerIterations,
+      });
+      const at = (tag: string, value: number): Scalar => ({
+        step: state.globalStep,
+        epoch,
+        tag,
+        value,
+        wall: state.seconds,
+      });
+      const scalars: Scalar[] = [];
+      const notes: string[] = [];
+      let improved = false;
+      for (const t of run) {
+        const p = state.targets[t];
+        const trainLoss = state.epochLossSum[t] / stepsPerEpoch;
+        const validLoss = v.loss[t];
+        scalars.push(
+          at(`train/epoch_loss/${t}`, trainLoss),
+          at(`valid/loss/${t}`, validLoss),
+          at(`train/lr/${t}`, p.lr),
+        );
+        if (v.sdr) scalars.push(at(`valid/sdr/${t}`, v.sdr[t]));
+        if (validLoss < p.best) {
+          Object.assign(p, { best: validLoss, bestEpoch: epoch, badEpochs: 0, plateauEpochs: 0 });
+          best[t as StemName] = models.get(t)!.exportWeights();
+          improved = true;
+        } else {
+          p.badEpochs++;
+          p.plateauEpochs++;
+          if (p.plateauEpochs > o.lrPatience && p.lr > o.minLr) {
+            p.lr = Math.max(o.minLr, p.lr * o.lrFactor);
+            p.plateauEpochs = 0;
+            notes.push(`${t}: lr → ${p.lr.toExponential(2)}`);
+          }
+          if (p.badEpochs >= o.earlyStopPatience) {
+            p.stopped = true;
+            notes.push(`${t}: early stop (best ${p.best.toFixed(5)} at epoch ${p.bestEpoch})`);
+          }
+        }
+      }
+      scalars.push(
+        at('valid/seconds', v.seconds),
+        at('train/epoch_audio_s_per_s', epochAudio / trainSeconds),
+      );
+      log.write(scalars);
+      state.epoch = epoch;
+      state.stepInEpoch = 0;
+      state.epochLossSum = Object.fromEntries(targets.map((t) => [t, 0]));
+      epochsRun++;
+
+      // ---- outputs: best weights (when improved), checkpoint, curves
+      if (improved) {
+        const bw = currentWeights();
+        for (const t of targets) if (best[t as StemName]) bw.targets[t as StemName] = best[t as StemName];
+        await writeWeightsFile(paths.best, bw);
+      }
+      await save();
+      await writeCurves(paths.curves, log.read(), `${config.name} (${targets.join(', ')})`);
+      const fmt = (r: Record<string, number>, digits: number) =>
+        run.map((t) => `${t} ${r[t].toFixed(digits)}`).join(', ');
+      print(
+        `epoch ${epoch}: train ${fmt(Object.fromEntries(run.map((t) => [t, scalars.find((s) => s.tag === `train/epoch_loss/${t}`)!.value])), 5)}` +
+          ` | valid ${fmt(v.loss, 5)}${v.sdr ? ` | SDR ${fmt(v.sdr, 2)} dB` : ''}` +
+          ` | ${trainSeconds.toFixed(0)} s train (${(epochAudio / trainSeconds).toFixed(1)} audio-s/s), ${v.seconds.toFixed(1)} s valid` +
+          `${notes.length ? ` | ${notes.join('; ')}` : ''} | checkpoint ${paths.checkpoint}`,
+      );
+    }
+  } finally {
+    bar?.stop();
+  }
+  const weights = currentWeights();
+  for (const m of models.values()) m.dispose();
+  for (const x of optims.values()) x.dispose();
+  return { state, interrupted, weights };
+}

@@ -1,0 +1,263 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preprocess } from '../data/preprocess';
+import { createSampler } from '../data/sampler';
+import { memoryTable } from '../data/table';
+import { REPO_ROOT, testSignal, writeStemsTrack } from '../data/testing';
+import { readWeightsFile } from '../export/weights-file';
+import { useBackend } from '../model/backend';
+import { AdamW } from './adamw';
+import { readCheckpoint } from './checkpoint';
+import { type TrainConfig, trainConfig } from './config';
+import { ScalarLog } from './log';
+import { outPaths, train } from './loop';
+
+const STEMS = ['vocals', 'drums', 'bass', 'other'];
+let dir: string;
+let cache: string;
+
+beforeAll(async () => {
+  await useBackend('wasm');
+  dir = mkdtempSync(join(tmpdir(), 'stemdeck-train-'));
+  const root = join(dir, 'stems');
+  for (let t = 0; t < 4; t++) await writeStemsTrack(root, `song${t}`, STEMS, t, 1);
+  const res = await preprocess({
+    dataset: 'stems',
+    root,
+    cacheRoot: join(dir, 'cache'),
+    onBadData: 'stop',
+    split: 'seeded',
+    seed: 1,
+    validFraction: 0.25,
+  });
+  cache = res.dir;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A tiny model (hidden 8, 32 input bins) with dropout on, 3 batches of 2 × 0.5 s per epoch. */
+function tinyConfig(extra: Partial<TrainConfig['optim']> = {}): TrainConfig {
+  return trainConfig({
+    name: 'tiny',
+    model: {
+      targets: ['vocals', 'bass'],
+      hiddenSize: 8,
+      nbLayers: 2,
+      bidirectional: true,
+      maxBin: 32,
+      input: { kind: 'linear' },
+      lstmDropout: 0.4,
+    },
+    data: { cache, seed: 3, chunkSeconds: 0.5, batchSize: 2, samplesPerEpoch: 6, randomTrackMix: true },
+    optim: { lr: 1e-2, gradClip: 1, weightDecay: 1e-2, ...extra },
+    valid: { sdrEvery: 1, sdrTracks: 1, wienerIterations: 0 },
+  });
+}
+
+function sameBytes(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+/** Weights, optimiser moments and logged values (minus wall times) of a finished run. */
+async function snapshot(out: string) {
+  const ck = await readCheckpoint(outPaths(out).checkpoint);
+  // Timings differ from run to run; every other logged value must not.
+  const timing = /audio_s_per_s|seconds/;
+  const log = new ScalarLog(outPaths(out).log)
+    .read()
+    .filter((s) => !timing.test(s.tag))
+    .map(({ wall: _, ...s }) => s);
+  return { ck, log };
+}
+
+function expectSameRun(a: Awaited<ReturnType<typeof snapshot>>, b: Awaited<ReturnType<typeof snapshot>>) {
+  const { seconds: _a, logBytes: _la, ...sa } = a.ck.state;
+  const { seconds: _b, logBytes: _lb, ...sb } = b.ck.state;
+  expect(sb).toEqual(sa);
+  for (const t of ['vocals', 'bass'] as const) {
+    for (const [name, w] of Object.entries(a.ck.weights.targets[t]!))
+      expect(sameBytes(b.ck.weights.targets[t]![name], w), `${t} ${name}`).toBe(true);
+    for (const [name, m] of Object.entries(a.ck.adam[t]!.m)) {
+      expect(sameBytes(b.ck.adam[t]!.m[name], m), `${t} m ${name}`).toBe(true);
+      expect(sameBytes(b.ck.adam[t]!.v[name], a.ck.adam[t]!.v[name]), `${t} v ${name}`).toBe(true);
+    }
+    expect(b.ck.adam[t]!.step).toBe(a.ck.adam[t]!.step);
+  }
+  expect(b.log).toEqual(a.log);
+}
+
+describe('sampler state', () => {
+  it('restores the stream position exactly and rejects another seed', () => {
+    const table = memoryTable(
+      [0, 1, 2].map((t) => ({
+        dataset: 'stems' as const,
+        name: `t${t}`,
+        path: '',
+        length: 30_000,
+        files: [],
+        stems: { a: testSignal(t, 30_000), b: testSignal(t + 5, 30_000) },
+      })),
+    );
+    const opts = { seed: 9, chunkSeconds: 0.1, batchSize: 3, targets: ['a'], randomTrackMix: true };
+    const s1 = createSampler(table, opts);
+    s1.next();
+    s1.next();
+    const st = JSON.parse(JSON.stringify(s1.state()));
+    expect(st.draws).toBe(2 * 3 * 2 * 4);
+    const want = s1.next();
+    const s2 = createSampler(table, opts);
+    s2.restore(st);
+    const got = s2.next();
+    expect(got.draws).toEqual(want.draws);
+    expect(sameBytes(got.mixture, want.mixture)).toBe(true);
+    expect(() => createSampler(table, { ...opts, seed: 1 }).restore(st)).toThrow(/seed/);
+  });
+});
+
+describe('AdamW', () => {
+  it('clips by global norm, decays only matrices, and matches the AdamW formula', () => {
+    const w = tf.variable(tf.tensor2d([1, -2, 3, 0.5], [2, 2]));
+    const b = tf.variable(tf.tensor1d([0.25, -1]));
+    const opt = new AdamW(
+      new Map<string, tf.Variable>([
+        ['w', w],
+        ['b', b],
+      ]),
+      { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1 },
+    );
+    const gw = [3, 0, 0, 4];
+    const gb = [0, 0];
+    const norm = opt.apply({ w: tf.tensor2d(gw, [2, 2]), b: tf.tensor1d(gb) }, 0.01);
+    expect(norm).toBeCloseTo(5, 5);
+    // Step 1: m̂ = g', v̂ = g'² so the update is lr · sign(g') (where g' ≠ 0), plus decay on w only.
+    const scale = 1 / (5 + 1e-6);
+    const wantW = [1, -2, 3, 0.5].map(
+      (p, i) => p * (1 - 0.01 * 0.1) - (gw[i] !== 0 ? 0.01 * Math.sign(gw[i] * scale) : 0),
+    );
+    const gotW = w.dataSync();
+    for (let i = 0; i < 4; i++) expect(gotW[i]).toBeCloseTo(wantW[i], 6);
+    expect(Array.from(b.dataSync())).toEqual([0.25, -1]); // zero gradient, no decay on vectors
+    const st = opt.state();
+    expect(st.step).toBe(1);
+    expect(st.m.w[0]).toBeCloseTo(0.1 * 3 * scale, 7);
+    opt.dispose();
+    tf.dispose([w, b]);
+  });
+});
+
+describe('trainConfig', () => {
+  it('fills defaults and rejects unknown keys and bad values', () => {
+    const c = trainConfig({ data: { cache: '/x' } });
+    expect(c.optim.lr).toBe(1e-3);
+    expect(c.model.targets).toEqual(['vocals', 'drums', 'bass', 'other']);
+    expect(() => trainConfig({ data: { cache: '/x' }, optim: { lrr: 1 } as never })).toThrow(/optim\.lrr/);
+    expect(() => trainConfig({ data: { cache: '/x', batchSize: 0 } })).toThrow(/batchSize/);
+    expect(() => trainConfig({ data: { cache: '/x' }, model: { targets: ['kazoo'] as never } })).toThrow(
+      /kazoo/,
+    );
+  });
+});
+
+describe('train', () => {
+  it('resumes bit-for-bit: 2 epochs straight = 1 epoch + resume + 1 epoch = interrupted mid-epoch + resume', async () => {
+    const config = tinyConfig();
+    const straight = join(dir, 'straight');
+    const r = await train(config, { out: straight, epochs: 2 });
+    expect(r.interrupted).toBe(false);
+    expect(r.state).toMatchObject({ epoch: 2, globalStep: 6, stepInEpoch: 0 });
+
+    const split = join(dir, 'split');
+    await train(config, { out: split, epochs: 1 });
+    expect((await readCheckpoint(outPaths(split).checkpoint)).state.epoch).toBe(1);
+    await train(config, { out: split, epochs: 1, resume: true });
+
+    // Stop request seen before the 3rd batch (mid-epoch 1), then resume to the end of epoch 2.
+    const cut = join(dir, 'cut');
+    let checks = 0;
+    const signal = {
+      get aborted() {
+        return ++checks > 2;
+      },
+    } as AbortSignal;
+    const c1 = await train(config, { out: cut, signal, epochs: 2 });
+    expect(c1.interrupted).toBe(true);
+    expect(c1.state).toMatchObject({ epoch: 0, stepInEpoch: 2 });
+    await train(config, { out: cut, resume: true, epochs: 2 });
+
+    const a = await snapshot(straight);
+    expectSameRun(a, await snapshot(split));
+    expectSameRun(a, await snapshot(cut));
+
+    // The run did something: weights moved, validation was logged, outputs exist.
+    const tags = new Set(a.log.map((s) => s.tag));
+    for (const t of ['valid/loss/vocals', 'valid/sdr/bass', 'train/lr/vocals', 'train/grad_norm/bass'])
+      expect(tags).toContain(t);
+    const best = await readWeightsFile(outPaths(straight).best);
+    expect(best.config.targets).toEqual(['vocals', 'bass']);
+    expect(readFileSync(outPaths(straight).curves, 'utf8')).toMatch(/^<svg/);
+    expect(JSON.parse(readFileSync(outPaths(straight).config, 'utf8')).name).toBe('tiny');
+    expect(a.ck.state.targets.vocals.best).toBeLessThan(Number.POSITIVE_INFINITY);
+  });
+
+  it('refuses to overwrite a run without --resume and a resume with another config', async () => {
+    const out = join(dir, 'straight');
+    await expect(train(tinyConfig(), { out, epochs: 1 })).rejects.toThrow(/--resume/);
+    await expect(train(tinyConfig({ lr: 0.5 }), { out, resume: true, epochs: 1 })).rejects.toThrow(
+      /another config/,
+    );
+  });
+
+  it('lowers the LR on a plateau and stops early', async () => {
+    // lr tiny so validation barely moves: patience 0 → every non-improving epoch counts.
+    const config = tinyConfig({
+      lr: 1e-12,
+      minLr: 0,
+      lrPatience: 0,
+      earlyStopPatience: 1,
+      lrFactor: 0.5,
+      maxEpochs: 6,
+    });
+    const { state } = await train(
+      { ...config, valid: { ...config.valid, sdrEvery: 0 } },
+      { out: join(dir, 'plateau') },
+    );
+    for (const t of ['vocals', 'bass']) {
+      const p = state.targets[t];
+      expect(p.stopped).toBe(true);
+      expect(state.epoch).toBeLessThan(6);
+      expect(p.lr).toBeLessThan(1e-12);
+    }
+  });
+
+  it('CLI: SIGINT writes a checkpoint mid-epoch and exits with 130', async () => {
+    const config = { ...tinyConfig(), data: { ...tinyConfig().data, samplesPerEpoch: 10_000 } };
+    const file = join(dir, 'sigint.json');
+    writeFileSync(file, JSON.stringify(config));
+    const out = join(dir, 'sigint');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'training/cli/train.ts', '--config', file, '--out', out],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (b) => (output += b));
+    child.stderr.on('data', (b) => (output += b));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    for (let i = 0; i < 600 && !existsSync(outPaths(out).log); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited, output).toBe(130);
+    expect(output).toMatch(/SIGINT: finishing the current batch/);
+    const ck = await readCheckpoint(outPaths(out).checkpoint);
+    expect(ck.state.epoch).toBe(0);
+    expect(ck.state.stepInEpoch).toBeGreaterThan(0);
+  });
+});
