@@ -15,6 +15,7 @@ import { readCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig } from './config';
 import { ScalarLog } from './log';
 import { outPaths, train } from './loop';
+import { mergeWeights } from './merge';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'];
 let dir: string;
@@ -202,6 +203,20 @@ describe('train', () => {
     expect(readFileSync(outPaths(straight).curves, 'utf8')).toMatch(/^<svg/);
     expect(JSON.parse(readFileSync(outPaths(straight).config, 'utf8')).name).toBe('tiny');
     expect(a.ck.state.targets.vocals.best).toBeLessThan(Number.POSITIVE_INFINITY);
+  });
+
+  it('merges the best weights of runs on different targets into one model', async () => {
+    const best = await readWeightsFile(outPaths(join(dir, 'straight')).best);
+    const only = (t: 'vocals' | 'bass') => ({
+      config: { ...best.config, targets: [t] },
+      targets: { [t]: best.targets[t] },
+    });
+    const merged = mergeWeights([only('bass'), only('vocals')]);
+    expect(merged.config.targets).toEqual(['bass', 'vocals']);
+    expect(merged.targets.vocals).toBe(best.targets.vocals);
+    expect(() => mergeWeights([only('bass'), best])).toThrow(/"bass" appears twice/);
+    const wider = { ...only('vocals'), config: { ...only('vocals').config, hiddenSize: 16 } };
+    expect(() => mergeWeights([only('bass'), wider])).toThrow(/another architecture/);
   });
 
   it('refuses to overwrite a run without --resume and a resume with another config', async () => {

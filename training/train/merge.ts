@@ -1,0 +1,45 @@
+/**
+ * Joins `.umxw` files of the same architecture but different targets (e.g. the `best.umxw` of two
+ * training processes, vocals+drums and bass+other) into one model file for `npm run export`:
+ *
+ *   npx tsx training/train/merge.ts --out models/umx-small.umxw out/train/X/vocals-drums/best.umxw out/train/X/bass-other/best.umxw
+ *
+ * Targets are ordered as in the first file, then the next, …; a target in two files is an error, as
+ * is any difference in the rest of the config.
+ */
+import { resolve } from 'node:path';
+import type { UmxTargetWeights, UmxWeights } from '../../src/core/model';
+import type { StemName } from '../../src/core/stems';
+import { readWeightsFile, writeWeightsFile } from '../export/weights-file';
+
+export function mergeWeights(parts: readonly UmxWeights[], names: readonly string[] = []): UmxWeights {
+  if (parts.length === 0) throw new Error('merge: no weights');
+  const rest = (w: UmxWeights) => JSON.stringify({ ...w.config, targets: [] });
+  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  const order: StemName[] = [];
+  for (const [i, w] of parts.entries()) {
+    const name = names[i] ?? `part ${i + 1}`;
+    if (rest(w) !== rest(parts[0]))
+      throw new Error(`merge: ${name} has another architecture than ${names[0] ?? 'part 1'}`);
+    for (const t of w.config.targets) {
+      if (targets[t]) throw new Error(`merge: target "${t}" appears twice (again in ${name})`);
+      targets[t] = w.targets[t];
+      order.push(t);
+    }
+  }
+  return { config: { ...parts[0].config, targets: order }, targets };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('merge.ts')) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--out');
+  if (at < 0 || at + 1 >= args.length) {
+    console.error('usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw IN2.umxw …');
+    process.exit(2);
+  }
+  const out = resolve(args[at + 1]);
+  const inputs = args.filter((_, i) => i !== at && i !== at + 1).map((p) => resolve(p));
+  const merged = mergeWeights(await Promise.all(inputs.map(readWeightsFile)), inputs);
+  await writeWeightsFile(out, merged);
+  console.log(`${out}: targets ${merged.config.targets.join(', ')}`);
+}
