@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { umxConfig } from '../../src/core/model';
 import { randomUmxWeights } from './test-weights';
-import { decodeWeights, encodeWeights, readWeightsFile, writeWeightsFile } from './weights-file';
+import {
+  decodeWeights,
+  encodeWeights,
+  mergeWeights,
+  readWeightsFile,
+  writeWeightsFile,
+} from './weights-file';
 
 const config = umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 4, nbLayers: 2, targets: ['vocals', 'bass'] });
 const dir = await mkdtemp(join(tmpdir(), 'stemdeck-weights-'));
@@ -55,5 +61,25 @@ describe('weights file', () => {
     const w = randomUmxWeights(config, 9);
     delete w.targets.bass!['fc2.weight'];
     expect(() => encodeWeights(w)).toThrow(/fc2\.weight/);
+  });
+
+  it('merges per-target models into one and refuses overlaps or differing configs', () => {
+    const a = randomUmxWeights(
+      umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 4, nbLayers: 2, targets: ['vocals', 'drums'] }),
+      1,
+    );
+    const b = randomUmxWeights(
+      umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 4, nbLayers: 2, targets: ['bass'] }),
+      2,
+    );
+    const merged = mergeWeights([a, b]);
+    expect(merged.config.targets).toEqual(['vocals', 'drums', 'bass']);
+    expect(merged.targets.bass?.['fc1.weight']).toBe(b.targets.bass?.['fc1.weight']);
+    expect(() => mergeWeights([a, a])).toThrow(/vocals appears twice/);
+    const c = randomUmxWeights(
+      umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 8, nbLayers: 2, targets: ['other'] }),
+      3,
+    );
+    expect(() => mergeWeights([a, c])).toThrow(/differ beyond their targets/);
   });
 });

@@ -152,3 +152,28 @@ function align8(n: number): number {
 function sameShape(a: unknown, b: readonly number[]): boolean {
   return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 }
+
+/**
+ * Joins models trained separately per target (e.g. one training process per pair of targets) into
+ * one: every config must agree except for `targets`, and no target may appear twice.
+ */
+export function mergeWeights(parts: readonly UmxWeights[]): UmxWeights {
+  if (parts.length === 0) throw new Error('mergeWeights: nothing to merge');
+  const strip = (c: UmxConfig) => JSON.stringify({ ...c, targets: [] });
+  const base = parts[0].config;
+  const targets: StemName[] = [];
+  const merged: Partial<Record<StemName, UmxTargetWeights>> = {};
+  for (const part of parts) {
+    if (strip(part.config) !== strip(base)) {
+      throw new Error(`mergeWeights: models differ beyond their targets (${part.config.targets.join(', ')})`);
+    }
+    for (const t of part.config.targets) {
+      if (targets.includes(t)) throw new Error(`mergeWeights: target ${t} appears twice`);
+      targets.push(t);
+      merged[t] = part.targets[t];
+    }
+  }
+  const config = { ...base, targets };
+  for (const t of targets) checkUmxWeights(config, merged[t]!);
+  return { config, targets: merged };
+}
