@@ -176,6 +176,7 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
   const sfFor = parts.map(() => rng.pick(ctx.soundfonts));
   // recordings: every random draw first, then the ffmpeg decodes start (they run while FluidSynth renders)
   const recordingPlans: RecordingPlan[] = [];
+  let decodeQueue: Promise<unknown> = Promise.resolve();
   for (const [use, recs, target] of [
     [realGuitar, guitarRecs, 'guitar'],
     [realPiano, pianoRecs, 'piano'],
@@ -198,11 +199,16 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
       const tempo = rng.chance(0.7) ? rng.range(0.85, 1.15) : 1;
       const want = Math.min(rng.range(2, 8), spec.seconds - t);
       const start = rng.range(0, Math.max(0, recSeconds - want * tempo - 0.05));
-      const audio =
+      // one ffmpeg at a time per song (a long song has dozens of excerpts)
+      const audio = decodeQueue.then(() =>
         recSeconds > 0
           ? decodeAugmented(rec.path, start, want, semitones, tempo)
-          : Promise.resolve([new Float32Array(0), new Float32Array(0)]);
-      audio.catch(() => undefined); // awaited below
+          : [new Float32Array(0), new Float32Array(0)],
+      );
+      decodeQueue = audio.then(
+        () => undefined,
+        () => undefined,
+      ); // failures surface where `audio` is awaited
       plan.excerpts.push({
         rec,
         at: t,
