@@ -274,6 +274,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       if (state.stepInEpoch < stepsPerEpoch) {
         interrupted = true;
         await save();
+        await writeCurves(paths.curves, log.read(), `${config.name} (${targets.join(', ')})`);
         print(
           `interrupted in epoch ${epoch} after step ${state.stepInEpoch}/${stepsPerEpoch}: checkpoint ${paths.checkpoint}`,
         );
