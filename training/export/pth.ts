@@ -25,6 +25,7 @@ import {
   umxParameters,
 } from '../../src/core/model';
 import type { StemName } from '../../src/core/stems';
+import { float16BitsToFloat32 } from './float16';
 
 /** A tensor as the pickle describes it: a strided view into a storage. */
 export interface PthTensor {
@@ -228,7 +229,7 @@ function elementReader(view: DataView, dtype: PthDtype): (byte: number) => numbe
     case 'float64':
       return (b) => view.getFloat64(b, true);
     case 'float16':
-      return (b) => halfToFloat(view.getUint16(b, true));
+      return (b) => float16BitsToFloat32(view.getUint16(b, true));
     case 'bfloat16':
       return (b) => {
         const f = new DataView(new ArrayBuffer(4));
@@ -242,15 +243,6 @@ function elementReader(view: DataView, dtype: PthDtype): (byte: number) => numbe
     case 'uint8':
       return (b) => view.getUint8(b);
   }
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
 function torchNames(): NameRegistry {
