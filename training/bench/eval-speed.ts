@@ -8,18 +8,13 @@
 import { availableParallelism, cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { bssEvalV4 } from '../../src/core/bsseval/bsseval';
 import { oracleSeparate } from '../../src/core/oracle';
+import { positiveInt } from '../cli/args';
 import { listMusdbTracks, loadTrack } from '../eval/tracks';
 import type { BenchTrack } from './eval-speed-worker';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const program = new Command('bench:eval')
   .option('--musdb <root>', 'MUSDB18 root', '../shared/data/musdb18-7')

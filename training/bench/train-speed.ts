@@ -9,19 +9,14 @@
  */
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { framesToSeconds, umxConfig } from '../../src/core/model/config';
 import { initUmxWeights } from '../../src/core/model/parameters';
 import { mulberry32 } from '../../src/core/random';
+import { positiveInt } from '../cli/args';
 import { type TrainBackend, useBackend } from '../model/backend';
 import { UmxTrainer } from '../model/train';
 import { UmxTf } from '../model/umx-tf';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const program = new Command('bench:train')
   .option('--hidden <list>', 'hidden sizes', '128,256')

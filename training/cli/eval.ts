@@ -16,12 +16,7 @@ import type { EvalJob } from '../eval/job';
 import { runPool } from '../eval/pool';
 import { formatSummaryTable, METRICS, summarize, toJson, trackMedians, writeReport } from '../eval/report';
 import { listMusdbTracks, loadStemFolder } from '../eval/tracks';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt } from './args';
 
 const program = new Command('eval')
   .description('Scores separations with BSS Eval v4, exactly as museval (SiSEC 2018) does.')

@@ -11,14 +11,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type PreprocessOptions, preprocess } from '../data/preprocess';
 import { DEFAULT_VALID_FRACTION } from '../data/split';
 import { DATASET_KINDS, type DatasetKind } from '../data/track';
+import { positiveInt } from './args';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 function integer(value: string): number {
   const n = Number(value);
