@@ -1,6 +1,7 @@
 /**
  * GTZAN genre collection: `<root>/genres/<genre>/*.wav` (or `<root>/<genre>/*.wav` when `root` is the
- * `genres` folder itself). No stems: clips with genre labels, for the planned `insights` command.
+ * `genres` folder itself). No stems: clips with genre labels, read by `npm run insights`
+ * (`training/insights/`).
  */
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -22,6 +23,8 @@ export interface GtzanListing {
   readonly genres: string[];
   /** Clips sorted by genre, then name. */
   readonly clips: GtzanClip[];
+  /** Genre folders that hold no audio file (left out of `genres`), as paths, so callers can say so. */
+  readonly emptyGenres: string[];
 }
 
 export async function listGtzan(root: string): Promise<GtzanListing> {
@@ -30,17 +33,24 @@ export async function listGtzan(root: string): Promise<GtzanListing> {
   if (!info?.isDirectory()) throw new Error(`GTZAN folder not found: ${root}`);
   const genres: string[] = [];
   const clips: GtzanClip[] = [];
+  const emptyGenres: string[] = [];
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory());
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const files = (await readdir(join(dir, e.name))).filter(isAudioFile).sort();
-    if (files.length === 0) continue;
+    if (files.length === 0) {
+      emptyGenres.push(join(dir, e.name));
+      continue;
+    }
     genres.push(e.name);
     for (const f of files) {
       clips.push({ name: f.replace(/\.[^.]+$/, ''), genre: e.name, path: join(dir, e.name, f) });
     }
   }
-  if (clips.length === 0) throw new Error(`no GTZAN clips (genres/<genre>/*.wav) in ${root}`);
-  return { genres, clips };
+  if (clips.length === 0) {
+    const empty = emptyGenres.length > 0 ? ` (empty genre folders: ${emptyGenres.join(', ')})` : '';
+    throw new Error(`no GTZAN clips (genres/<genre>/*.wav) in ${root}${empty}`);
+  }
+  return { genres, clips, emptyGenres };
 }
 
 /** Decodes a clip (GTZAN is 22.05 kHz mono) to 44.1 kHz stereo; non-finite samples are an error. */
