@@ -20,12 +20,15 @@ export default defineManifest((env) => ({
     // storage: per-tab session state (chrome.storage.session) survives service-worker restarts;
     // per-site mixer settings are remembered in chrome.storage.local.
     'storage',
-    // offscreen: the service worker creates the (placeholder) offscreen document that will host
-    // audio processing when a tab's remix is switched on.
+    // offscreen: service workers have no Web Audio; the offscreen document captures, separates and
+    // plays the remix while a tab's remix is switched on.
     'offscreen',
+    // tabCapture: the tab's audio, including DRM-protected and cross-origin media that an element
+    // tap would hear as silence; capturing also mutes the tab, so the user hears the remix OR the
+    // original, never both. Chrome grants it per tab only after the user invokes the extension.
+    'tabCapture',
   ],
-  // No host_permissions, tabs, activeTab or tabCapture yet: the skeleton reads nothing from pages
-  // beyond what its content script reports, and captures no audio.
+  // No host_permissions, tabs or activeTab: the content scripts' matches are the only reach into pages.
   background: { service_worker: 'src/background/index.ts', type: 'module' },
   content_scripts: [
     {
@@ -43,4 +46,8 @@ export default defineManifest((env) => ({
   },
   // 'wasm-unsafe-eval' is for onnxruntime-web's WebAssembly in extension pages; nothing else is relaxed.
   content_security_policy: { extension_pages: "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'" },
+  // Cross-origin isolation of the extension's pages: onnxruntime-web's WASM threads need
+  // SharedArrayBuffer. Extension pages load only the extension's own files, so nothing breaks.
+  cross_origin_embedder_policy: { value: 'require-corp' },
+  cross_origin_opener_policy: { value: 'same-origin' },
 }));

@@ -1,17 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { crx } from '@crxjs/vite-plugin';
 import preact from '@preact/preset-vite';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import manifest from './manifest.config';
+
+/**
+ * Files the offscreen document loads at run time, shipped inside the extension so that nothing is
+ * fetched from the network: onnxruntime-web's WASM loader and binary (the only ones its
+ * `onnxruntime-web/wasm` build loads; ../shared/notes) and the model.
+ */
+const RUNTIME_FILES: readonly [from: string, to: string][] = [
+  ['node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', 'ort/ort-wasm-simd-threaded.mjs'],
+  ['node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm', 'ort/ort-wasm-simd-threaded.wasm'],
+  ['models/stemdeck-umx4.onnx', 'models/stemdeck-umx4.onnx'],
+];
+
+function runtimeFiles(): Plugin {
+  return {
+    name: 'stemdeck-runtime-files',
+    apply: 'build',
+    async generateBundle() {
+      for (const [from, to] of RUNTIME_FILES) {
+        this.emitFile({
+          type: 'asset',
+          fileName: to,
+          source: await readFile(resolve(import.meta.dirname, from)),
+        });
+      }
+    },
+  };
+}
 
 // `vite build` → dist/ (release). `vite build --mode test` → out/extension-test/, kept apart so a
 // test build (which also runs on http://127.0.0.1) can never be zipped from dist/ by mistake.
 export default defineConfig(({ mode }) => ({
-  plugins: [preact(), crx({ manifest })],
+  plugins: [preact(), crx({ manifest }), runtimeFiles()],
+  // The ORT build that loads its .mjs/.wasm from `env.wasm.wasmPaths` instead of bundling them.
+  resolve: { conditions: ['onnxruntime-web-use-extern-wasm'] },
   build: {
     outDir: mode === 'test' ? 'out/extension-test' : 'dist',
     emptyOutDir: true,
     sourcemap: mode === 'test',
     modulePreload: { polyfill: false }, // extension pages run in Chrome, which has modulepreload
+    chunkSizeWarningLimit: 1024,
     rollupOptions: { input: { offscreen: 'src/offscreen/index.html' } },
   },
 }));

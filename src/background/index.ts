@@ -7,20 +7,25 @@ import browser, { type Runtime } from 'webextension-polyfill';
 import {
   type AckReply,
   type ContentMessage,
+  type EngineStatusMessage,
   isContentMessage,
   isPopupMessage,
   type PopupMessage,
   parseMessage,
+  type StemGains,
   type TabState,
   type TabStateReply,
 } from '../core/messages';
-import { syncOffscreen } from './offscreen';
+import { MUSDB_STEMS } from '../core/stems';
+import { captureStreamId, hasOffscreen, syncOffscreen, toOffscreen } from './offscreen';
 import {
   applyContentMessage,
+  applyEngineStatus,
   applyPopupMessage,
   contentSenderTab,
   mayControlTabs,
   type SenderInfo,
+  switchedOff,
 } from './state';
 import { readAllTabs, readTab, removeTab, serialised, updateTab } from './store';
 
@@ -43,14 +48,81 @@ function syncOffscreenToTabs(): Promise<void> {
   });
 }
 
+const UNITY_GAINS = Object.fromEntries(MUSDB_STEMS.map((s) => [s, 1])) as unknown as StemGains;
+
+async function setBadge(state: TabState): Promise<void> {
+  // The badge makes the keyboard command visible.
+  await browser.action.setBadgeText({ tabId: state.tabId, text: state.enabled ? 'ON' : '' }).catch(() => {
+    // the tab may be gone
+  });
+}
+
+/** Switches a tab's remix off with a reason the popup shows; its capture ends, its audio returns. */
+async function switchOff(tabId: number, notice: string): Promise<TabState> {
+  const { after } = await updateTab(tabId, (s) => (s.enabled ? switchedOff(s, notice) : s));
+  await setBadge(after);
+  if (await hasOffscreen()) {
+    await toOffscreen({ type: 'offscreen/stop', reason: notice }).catch(() => undefined);
+  }
+  await syncOffscreenToTabs();
+  return after;
+}
+
+/**
+ * Starts the remix of a tab that was just switched on: one tab at a time, a tab-capture stream id
+ * (from the popup, or asked for here for the keyboard command), then the offscreen engine. Any
+ * failure switches the tab back off with the reason; the page's audio was never taken.
+ */
+async function startRemix(state: TabState, streamId: string | undefined): Promise<TabState> {
+  for (const other of await readAllTabs()) {
+    if (other.tabId !== state.tabId && other.enabled) {
+      await updateTab(other.tabId, (s) => switchedOff(s, 'The remix moved to another tab.'));
+      await setBadge({ ...other, enabled: false });
+    }
+  }
+  await setBadge(state);
+  try {
+    const id = streamId ?? (await captureStreamId(state.tabId));
+    await serialised(() => syncOffscreen(true));
+    const reply = await toOffscreen({
+      type: 'offscreen/start',
+      tabId: state.tabId,
+      streamId: id,
+      gains: state.gains ?? UNITY_GAINS,
+    });
+    if (!reply.ok) throw new Error(reply.error);
+    if (reply.status) await applyStatus({ type: 'engine/status', tabId: state.tabId, status: reply.status });
+    return await readTab(state.tabId);
+  } catch (e) {
+    return switchOff(state.tabId, `The remix could not start: ${errorText(e)}. The page’s own audio plays.`);
+  }
+}
+
+/** An engine report: stored for the popup; a failure switches the tab off (fail open). */
+async function applyStatus(msg: EngineStatusMessage): Promise<void> {
+  const { before, after } = await updateTab(msg.tabId, (s) => applyEngineStatus(s, msg.status));
+  if (before.enabled && !after.enabled) {
+    await setBadge(after);
+    await syncOffscreenToTabs();
+  }
+}
+
 /** The single entry point for popup messages and the keyboard command. */
 async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
   if (msg.type === 'tab/get') return readTab(msg.tabId);
   const { before, after } = await updateTab(msg.tabId, (s) => applyPopupMessage(s, msg));
-  if (after.enabled !== before.enabled) {
-    // The badge makes the keyboard command visible; it changes nothing about the page's audio.
-    await browser.action.setBadgeText({ tabId: after.tabId, text: after.enabled ? 'ON' : '' });
+  if (after.enabled && !before.enabled) {
+    return startRemix(after, msg.type === 'tab/set-enabled' ? msg.streamId : undefined);
+  }
+  if (!after.enabled && before.enabled) {
+    await setBadge(after);
+    if (await hasOffscreen()) {
+      await toOffscreen({ type: 'offscreen/stop', reason: 'switched off' }).catch(() => undefined);
+    }
     await syncOffscreenToTabs();
+  }
+  if (msg.type === 'tab/set-gains' && after.enabled && (await hasOffscreen())) {
+    await toOffscreen({ type: 'offscreen/gains', tabId: after.tabId, gains: msg.gains });
   }
   return after;
 }
@@ -62,15 +134,28 @@ function errorText(e: unknown): string {
 type Reply = AckReply | TabStateReply;
 
 /** Answers a content or popup message; never rejects: every failure becomes an `ErrorReply`. */
-async function answer(msg: ContentMessage | PopupMessage, info: SenderInfo): Promise<Reply> {
+async function answer(
+  msg: ContentMessage | PopupMessage | EngineStatusMessage,
+  info: SenderInfo,
+): Promise<Reply> {
   try {
     if (isContentMessage(msg)) {
       const tabId = contentSenderTab(info);
       if (tabId === null) return { ok: false, error: 'content messages must come from a tab' };
-      await updateTab(tabId, (s) => applyContentMessage(s, msg));
+      const { before } = await updateTab(tabId, (s) => applyContentMessage(s, msg));
+      if (msg.type === 'page/hide' && before.enabled) {
+        await switchOff(
+          tabId,
+          'The page navigated away, so the remix stopped and the page’s own audio plays.',
+        );
+      }
       return { ok: true };
     }
     if (!mayControlTabs(info)) return { ok: false, error: 'only extension pages may control tabs' };
+    if (msg.type === 'engine/status') {
+      await applyStatus(msg);
+      return { ok: true };
+    }
     return { ok: true, state: await handlePopupMessage(msg) };
   } catch (e) {
     return { ok: false, error: errorText(e) };
@@ -83,7 +168,7 @@ browser.runtime.onMessage.addListener((raw: unknown, sender: Runtime.MessageSend
   const msg = parseMessage(raw);
   if (!msg) return Promise.resolve<Reply>({ ok: false, error: 'malformed message' });
   // Messages for the offscreen document: not ours to answer.
-  if (!isContentMessage(msg) && !isPopupMessage(msg)) return undefined;
+  if (!isContentMessage(msg) && !isPopupMessage(msg) && msg.type !== 'engine/status') return undefined;
   return answer(msg, senderInfo(sender));
 });
 
@@ -96,6 +181,10 @@ browser.commands.onCommand.addListener((command, tab) => {
 
 browser.tabs.onRemoved.addListener((tabId) => {
   void (async () => {
+    const state = await readTab(tabId);
+    if (state.enabled && (await hasOffscreen())) {
+      await toOffscreen({ type: 'offscreen/stop', reason: 'tab closed' }).catch(() => undefined);
+    }
     await serialised(() => removeTab(tabId));
     await syncOffscreenToTabs();
   })().catch((e: unknown) => console.warn('Stemdeck: cleanup failed:', errorText(e)));

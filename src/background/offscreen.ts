@@ -1,13 +1,16 @@
 /**
- * The offscreen document is where audio processing will live (service workers have no Web Audio).
- * Today it is a placeholder: the worker opens it while any tab's remix is switched on and closes
- * it when none is, so the lifecycle is real and tested before the audio path exists.
+ * The offscreen document hosts the remix (service workers have no Web Audio). The worker opens it
+ * while some tab's remix is switched on and closes it when none is: closing it also ends any
+ * capture, so the page's own audio comes back even if a stop message were lost.
  */
+import browser from 'webextension-polyfill';
+import type { OffscreenMessage, OffscreenStatusReply } from '../core/messages';
+
 const OFFSCREEN_PATH = 'src/offscreen/index.html';
 
 // chrome.* on purpose: the polyfill has no chrome.offscreen and its types lack the OFFSCREEN_DOCUMENT context.
 
-async function hasOffscreen(): Promise<boolean> {
+export async function hasOffscreen(): Promise<boolean> {
   const contexts = await chrome.runtime.getContexts({
     contextTypes: [chrome.runtime.ContextType.OFFSCREEN_DOCUMENT],
     documentUrls: [chrome.runtime.getURL(OFFSCREEN_PATH)],
@@ -22,9 +25,28 @@ export async function syncOffscreen(wanted: boolean): Promise<void> {
     await chrome.offscreen.createDocument({
       url: OFFSCREEN_PATH,
       reasons: [chrome.offscreen.Reason.USER_MEDIA],
-      justification: 'Will receive the tab audio stream to separate and remix it (placeholder for now).',
+      justification:
+        'Receives the tab audio stream (tabCapture), separates it into stems and plays the remix.',
     });
   } else if (!wanted && open) {
     await chrome.offscreen.closeDocument();
   }
+}
+
+/** Sends to the offscreen document (which must be open) and returns its status reply. */
+export async function toOffscreen(msg: OffscreenMessage): Promise<OffscreenStatusReply> {
+  const reply = (await browser.runtime.sendMessage(msg)) as OffscreenStatusReply | undefined;
+  if (!reply) throw new Error('the offscreen document did not answer');
+  return reply;
+}
+
+/** A tab-capture stream id for `tabId`, usable by this extension's own pages. */
+export function captureStreamId(tabId: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    chrome.tabCapture.getMediaStreamId({ targetTabId: tabId }, (id) => {
+      const err = chrome.runtime.lastError;
+      if (err || !id) reject(new Error(err?.message ?? 'tab capture gave no stream id'));
+      else resolve(id);
+    });
+  });
 }

@@ -63,7 +63,15 @@ describe('tab state transitions', () => {
     s = applyContentMessage(s, { type: 'media/state', hostname: 'open.spotify.com', media });
     expect(s).toMatchObject({ hostname: 'open.spotify.com', media, enabled: true });
     s = applyContentMessage(s, { type: 'page/hide' });
-    expect(s).toEqual({ tabId: 7, hostname: null, media: null, enabled: true, gains: null });
+    expect(s).toEqual({
+      tabId: 7,
+      hostname: null,
+      media: null,
+      enabled: true,
+      gains: null,
+      engine: null,
+      notice: null,
+    });
   });
 
   it('toggles and sets gains', () => {
@@ -76,8 +84,20 @@ describe('tab state transitions', () => {
   });
 
   it('round-trips through parseTabState and rejects corrupt stored state', () => {
-    const s = { tabId: 2, hostname: 'www.youtube.com', media, enabled: true, gains };
+    const s = {
+      tabId: 2,
+      hostname: 'www.youtube.com',
+      media,
+      enabled: true,
+      gains,
+      engine: null,
+      notice: null,
+    };
     expect(parseTabState(JSON.parse(JSON.stringify(s)))).toEqual(s);
+    // State stored by an older build (no engine/notice fields) still reads.
+    const { engine: _e, notice: _n, ...old } = s;
+    expect(parseTabState(old)).toEqual(s);
+    expect(parseTabState({ ...s, engine: { phase: 'exploded' } })).toBeNull();
     expect(parseTabState({ ...s, media: { present: true } })).toBeNull();
     expect(parseTabState({ ...s, enabled: 1 })).toBeNull();
   });

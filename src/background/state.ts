@@ -2,7 +2,7 @@
  * Pure tab-state transitions. The service worker persists the results; keeping the rules here
  * lets them be unit-tested without a browser.
  */
-import type { ContentMessage, PopupMessage, TabState } from '../core/messages';
+import type { ContentMessage, EngineStatus, PopupMessage, TabState } from '../core/messages';
 
 export function applyContentMessage(state: TabState, msg: ContentMessage): TabState {
   switch (msg.type) {
@@ -21,10 +21,33 @@ export function applyPopupMessage(state: TabState, msg: PopupMessage): TabState 
     case 'tab/set-gains':
       return { ...state, gains: msg.gains };
     case 'tab/set-enabled':
-      return { ...state, enabled: msg.enabled };
+      return setEnabled(state, msg.enabled);
     case 'tab/toggle-enabled':
-      return { ...state, enabled: !state.enabled };
+      return setEnabled(state, !state.enabled);
   }
+}
+
+/** Switching on starts a fresh engine report and clears the last fault's notice. */
+function setEnabled(state: TabState, enabled: boolean): TabState {
+  if (enabled === state.enabled) return state;
+  return enabled ? { ...state, enabled, engine: null, notice: null } : { ...state, enabled };
+}
+
+/**
+ * The offscreen engine's report. A failure switches the tab off (its audio is already the page's
+ * own again) and keeps the reason for the popup; reports for a tab that is off are stale and ignored.
+ */
+export function applyEngineStatus(state: TabState, status: EngineStatus): TabState {
+  if (!state.enabled) return state;
+  if (status.phase === 'failed') {
+    return { ...state, enabled: false, engine: status, notice: status.error ?? 'the remix stopped' };
+  }
+  return { ...state, engine: status };
+}
+
+/** The remix stopped for a reason outside the engine (page left, another tab, capture refused). */
+export function switchedOff(state: TabState, notice: string): TabState {
+  return { ...state, enabled: false, notice };
 }
 
 /** Who may send what: content messages only from a tab's top frame, popup messages only from our pages. */

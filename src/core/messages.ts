@@ -43,6 +43,45 @@ export interface TabState {
   readonly enabled: boolean;
   /** Effective gains last sent by the popup; null until it sends any. */
   readonly gains: StemGains | null;
+  /** The offscreen engine's last report while this tab is (or was last) remixed; null before. */
+  readonly engine: EngineStatus | null;
+  /** Why the remix last stopped by itself (a fault, fail-open), in plain words; null otherwise. */
+  readonly notice: string | null;
+}
+
+/**
+ * Where the offscreen engine is with a tab. Whatever the phase, the user hears exactly one of the
+ * page's own audio or the remix: `starting` and `buffering` play the original, `failed`/`stopped`
+ * have handed the audio back to the page.
+ */
+export type EnginePhase = 'starting' | 'buffering' | 'running' | 'stopped' | 'failed';
+export const ENGINE_PHASES: readonly EnginePhase[] = [
+  'starting',
+  'buffering',
+  'running',
+  'stopped',
+  'failed',
+];
+export type EngineBackend = 'wasm' | 'webgpu';
+
+export interface EngineStatus {
+  readonly phase: EnginePhase;
+  /** The execution provider that runs the model; null until the model is loaded. */
+  readonly backend: EngineBackend | null;
+  /** WASM threads in use (1 without cross-origin isolation). */
+  readonly threads: number;
+  /** Delay the remix adds between the page and the ears, in ms (null until known). */
+  readonly delayMs: number | null;
+  /** Processing time per second of audio over the last segments (1 = just real time). */
+  readonly load: number | null;
+  /** Stems the loaded model has, in its output order (the popup shows a row for each). */
+  readonly stems: readonly string[];
+  /** Seconds of remix output that had to be replaced by the original because separation was late. */
+  readonly lateSeconds: number;
+  /** Plain-words cause when `failed` (or why a stop happened); null otherwise. */
+  readonly error: string | null;
+  /** `Date.now()` in the offscreen document when this status was taken. */
+  readonly at: number;
 }
 
 // --- content script → service worker (the tab id comes from `sender.tab`) ---
@@ -73,6 +112,11 @@ export interface SetEnabledMessage {
   readonly type: 'tab/set-enabled';
   readonly tabId: number;
   readonly enabled: boolean;
+  /**
+   * A chrome.tabCapture stream id the popup obtained for the tab (the popup's own invocation is
+   * the user gesture tab capture needs); without one the worker asks for it itself.
+   */
+  readonly streamId?: string;
 }
 /** Flips `enabled`; the toggle-remix keyboard command goes through exactly this message's handler. */
 export interface ToggleEnabledMessage {
@@ -81,14 +125,63 @@ export interface ToggleEnabledMessage {
 }
 export type PopupMessage = GetTabStateMessage | SetGainsMessage | SetEnabledMessage | ToggleEnabledMessage;
 
-// --- extension page → offscreen document (today only the e2e suite sends the ping) ---
+// --- service worker → offscreen document ---
 
+/** Capture the tab through `streamId` (from chrome.tabCapture) and remix it with `gains`. */
+export interface OffscreenStartMessage {
+  readonly type: 'offscreen/start';
+  readonly tabId: number;
+  readonly streamId: string;
+  readonly gains: StemGains;
+}
+/** Hand the audio back to the page (the capture ends, Chrome unmutes the tab). */
+export interface OffscreenStopMessage {
+  readonly type: 'offscreen/stop';
+  readonly reason: string;
+}
+export interface OffscreenGainsMessage {
+  readonly type: 'offscreen/gains';
+  readonly tabId: number;
+  readonly gains: StemGains;
+}
+/** Asks for the engine's status (reply: `OffscreenStatusReply`). */
 export interface OffscreenPingMessage {
   readonly type: 'offscreen/ping';
 }
-export type OffscreenMessage = OffscreenPingMessage;
+/**
+ * Test builds only: returns what the remix played, the original it replaced and the engine status
+ * (`OffscreenTapReply`); release builds answer with an error.
+ */
+export interface OffscreenTapMessage {
+  readonly type: 'offscreen/tap';
+  /** Empty the recording after reading it. */
+  readonly clear: boolean;
+}
+/** Test builds only: make the engine fail as a real fault would (fail-open tests). */
+export interface OffscreenFaultMessage {
+  readonly type: 'offscreen/fault';
+  readonly fault: EngineFault;
+}
+export type EngineFault = 'model-error' | 'too-slow' | 'capture-ended';
+export const ENGINE_FAULTS: readonly EngineFault[] = ['model-error', 'too-slow', 'capture-ended'];
 
-export type Message = ContentMessage | PopupMessage | OffscreenMessage;
+export type OffscreenMessage =
+  | OffscreenStartMessage
+  | OffscreenStopMessage
+  | OffscreenGainsMessage
+  | OffscreenPingMessage
+  | OffscreenTapMessage
+  | OffscreenFaultMessage;
+
+// --- offscreen document → service worker ---
+
+export interface EngineStatusMessage {
+  readonly type: 'engine/status';
+  readonly tabId: number;
+  readonly status: EngineStatus;
+}
+
+export type Message = ContentMessage | PopupMessage | OffscreenMessage | EngineStatusMessage;
 
 // --- replies ---
 
@@ -96,8 +189,25 @@ export type Message = ContentMessage | PopupMessage | OffscreenMessage;
 export type TabStateReply = { readonly ok: true; readonly state: TabState } | ErrorReply;
 /** Reply to content messages: nothing to say beyond success. */
 export type AckReply = { readonly ok: true } | ErrorReply;
-/** Reply of the offscreen document: honest about doing nothing yet. */
-export type OffscreenStatusReply = { readonly ok: true; readonly processing: false; readonly note: string };
+/** Reply of the offscreen document to start/stop/gains/ping: its engine's status (null: idle). */
+export type OffscreenStatusReply =
+  | { readonly ok: true; readonly tabId: number | null; readonly status: EngineStatus | null }
+  | ErrorReply;
+/** Test builds: the recorded output and the original it stands for, sample-aligned, planar stereo. */
+export type OffscreenTapReply =
+  | {
+      readonly ok: true;
+      readonly sampleRate: number;
+      /** Capture frame index of `output[0]` and `original[0]`. */
+      readonly start: number;
+      /** Number arrays: message passing to an extension page structured-clones anyway. */
+      readonly output: readonly number[][];
+      readonly original: readonly number[][];
+      /** Per frame: 1 where the remix played, 0 where the original stood in (buffering, late). */
+      readonly remixed: readonly number[];
+      readonly status: EngineStatus | null;
+    }
+  | ErrorReply;
 export interface ErrorReply {
   readonly ok: false;
   readonly error: string;
@@ -141,6 +251,34 @@ export function parseStemGains(v: unknown): StemGains | null {
   return out as StemGains;
 }
 
+function isNullableNumber(v: unknown): v is number | null {
+  return v === null || isFiniteNumber(v);
+}
+
+export function parseEngineStatus(v: unknown): EngineStatus | null {
+  if (!isObj(v)) return null;
+  const { phase, backend, threads, delayMs, load, stems, lateSeconds, error, at } = v;
+  if (typeof phase !== 'string' || !(ENGINE_PHASES as readonly string[]).includes(phase)) return null;
+  if (backend !== null && backend !== 'wasm' && backend !== 'webgpu') return null;
+  if (!Number.isInteger(threads) || (threads as number) < 0) return null;
+  if (!isNullableNumber(delayMs) || !isNullableNumber(load)) return null;
+  if (!Array.isArray(stems) || !stems.every((s) => typeof s === 'string')) return null;
+  if (!isFiniteNumber(lateSeconds) || lateSeconds < 0) return null;
+  if (error !== null && typeof error !== 'string') return null;
+  if (!isFiniteNumber(at)) return null;
+  return {
+    phase: phase as EnginePhase,
+    backend,
+    threads: threads as number,
+    delayMs,
+    load,
+    stems: [...(stems as string[])],
+    lateSeconds,
+    error,
+    at,
+  };
+}
+
 /** Accepts a well-formed `Message` or returns null; never throws. */
 export function parseMessage(v: unknown): Message | null {
   if (!isObj(v) || typeof v.type !== 'string') return null;
@@ -158,14 +296,40 @@ export function parseMessage(v: unknown): Message | null {
       const gains = parseStemGains(v.gains);
       return isTabId(v.tabId) && gains ? { type: 'tab/set-gains', tabId: v.tabId, gains } : null;
     }
-    case 'tab/set-enabled':
-      return isTabId(v.tabId) && typeof v.enabled === 'boolean'
-        ? { type: 'tab/set-enabled', tabId: v.tabId, enabled: v.enabled }
-        : null;
+    case 'tab/set-enabled': {
+      if (!isTabId(v.tabId) || typeof v.enabled !== 'boolean') return null;
+      if (v.streamId !== undefined && (typeof v.streamId !== 'string' || v.streamId.length === 0))
+        return null;
+      return typeof v.streamId === 'string'
+        ? { type: 'tab/set-enabled', tabId: v.tabId, enabled: v.enabled, streamId: v.streamId }
+        : { type: 'tab/set-enabled', tabId: v.tabId, enabled: v.enabled };
+    }
     case 'tab/toggle-enabled':
       return isTabId(v.tabId) ? { type: 'tab/toggle-enabled', tabId: v.tabId } : null;
+    case 'offscreen/start': {
+      const gains = parseStemGains(v.gains);
+      return isTabId(v.tabId) && typeof v.streamId === 'string' && v.streamId.length > 0 && gains
+        ? { type: 'offscreen/start', tabId: v.tabId, streamId: v.streamId, gains }
+        : null;
+    }
+    case 'offscreen/stop':
+      return typeof v.reason === 'string' ? { type: 'offscreen/stop', reason: v.reason } : null;
+    case 'offscreen/gains': {
+      const gains = parseStemGains(v.gains);
+      return isTabId(v.tabId) && gains ? { type: 'offscreen/gains', tabId: v.tabId, gains } : null;
+    }
     case 'offscreen/ping':
       return { type: 'offscreen/ping' };
+    case 'offscreen/tap':
+      return { type: 'offscreen/tap', clear: v.clear === true };
+    case 'offscreen/fault':
+      return typeof v.fault === 'string' && (ENGINE_FAULTS as readonly string[]).includes(v.fault)
+        ? { type: 'offscreen/fault', fault: v.fault as EngineFault }
+        : null;
+    case 'engine/status': {
+      const status = parseEngineStatus(v.status);
+      return isTabId(v.tabId) && status ? { type: 'engine/status', tabId: v.tabId, status } : null;
+    }
     default:
       return null;
   }
@@ -177,10 +341,13 @@ export function isContentMessage(m: Message): m is ContentMessage {
 export function isPopupMessage(m: Message): m is PopupMessage {
   return m.type.startsWith('tab/');
 }
+export function isOffscreenMessage(m: Message): m is OffscreenMessage {
+  return m.type.startsWith('offscreen/');
+}
 
 /** The state of a tab nobody has reported on yet. */
 export function emptyTabState(tabId: number): TabState {
-  return { tabId, hostname: null, media: null, enabled: false, gains: null };
+  return { tabId, hostname: null, media: null, enabled: false, gains: null, engine: null, notice: null };
 }
 
 /** Validates a stored `TabState` (storage may hold data from an older build). */
@@ -191,5 +358,9 @@ export function parseTabState(v: unknown): TabState | null {
   if (v.media !== null && media === null) return null;
   const gains = v.gains === null ? null : parseStemGains(v.gains);
   if (v.gains !== null && gains === null) return null;
-  return { tabId: v.tabId, hostname: v.hostname, media, enabled: v.enabled, gains };
+  // Fields added after the first build: absent in older stored state means "none yet".
+  const engine = v.engine === undefined || v.engine === null ? null : parseEngineStatus(v.engine);
+  if (v.engine !== undefined && v.engine !== null && engine === null) return null;
+  const notice = typeof v.notice === 'string' ? v.notice : null;
+  return { tabId: v.tabId, hostname: v.hostname, media, enabled: v.enabled, gains, engine, notice };
 }

@@ -1,17 +1,118 @@
 /**
- * Offscreen document: the future home of capture → separation → remix (service workers have no
- * Web Audio). It processes no audio yet; it only answers a ping so its lifecycle can be tested.
+ * Offscreen document: owns the one running remix (service workers have no Web Audio). The service
+ * worker sends start/stop/gains; status changes go back to it as `engine/status` messages.
+ * One tab at a time: starting another tab stops the first (its own audio returns).
  */
 import browser from 'webextension-polyfill';
-import { type OffscreenStatusReply, parseMessage } from '../core/messages';
+import { SAMPLE_RATE } from '../core/audio';
+import {
+  type EngineStatus,
+  type EngineStatusMessage,
+  isOffscreenMessage,
+  type OffscreenMessage,
+  type OffscreenStatusReply,
+  type OffscreenTapReply,
+  parseMessage,
+} from '../core/messages';
+import { loadModel } from './model';
+import { captureTab, RemixSession } from './session';
+
+/** Test builds record what the remix plays (the e2e suite's ears); release builds cannot. */
+const RECORD = import.meta.env.MODE === 'test';
+
+let session: RemixSession | null = null;
+
+function report(tabId: number, status: EngineStatus): void {
+  const msg: EngineStatusMessage = { type: 'engine/status', tabId, status };
+  browser.runtime.sendMessage(msg).catch(() => undefined); // the worker may be restarting
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function failedStatus(error: string): EngineStatus {
+  return {
+    phase: 'failed',
+    backend: null,
+    threads: 0,
+    delayMs: null,
+    load: null,
+    stems: [],
+    lateSeconds: 0,
+    error,
+    at: Date.now(),
+  };
+}
+
+async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | OffscreenTapReply> {
+  switch (msg.type) {
+    case 'offscreen/start': {
+      await session?.stop('another tab started a remix');
+      session = null;
+      const fail = (error: string): OffscreenStatusReply => {
+        const status = failedStatus(error);
+        report(msg.tabId, status);
+        return { ok: true, tabId: msg.tabId, status };
+      };
+      // Capture first: the stream id is short-lived, and the model may take a second to load.
+      const model = loadModel();
+      let stream: MediaStream;
+      try {
+        stream = await captureTab(msg.streamId);
+      } catch (e) {
+        return fail(`could not capture the tab's audio: ${errorText(e)}`);
+      }
+      let loaded: Awaited<typeof model>;
+      try {
+        loaded = await model;
+      } catch (e) {
+        // Ending the capture hands the audio straight back to the page.
+        for (const t of stream.getTracks()) t.stop();
+        return fail(`the separation model could not be loaded: ${errorText(e)}`);
+      }
+      const s = new RemixSession(msg.tabId, loaded, msg.gains, (st) => report(msg.tabId, st), RECORD);
+      session = s;
+      try {
+        await s.start(stream);
+      } catch (e) {
+        await s.stop();
+        return fail(`the remix could not start: ${errorText(e)}`);
+      }
+      return { ok: true, tabId: msg.tabId, status: s.status() };
+    }
+    case 'offscreen/stop':
+      await session?.stop(msg.reason);
+      return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
+    case 'offscreen/gains':
+      if (session?.tabId === msg.tabId) session.setGains(msg.gains);
+      return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
+    case 'offscreen/ping':
+      return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
+    case 'offscreen/fault':
+      if (!RECORD) return { ok: false, error: 'fault injection exists in test builds only' };
+      if (!session) return { ok: false, error: 'no remix is running' };
+      session.injectFault(msg.fault);
+      return { ok: true, tabId: session.tabId, status: session.status() };
+    case 'offscreen/tap': {
+      if (!RECORD) return { ok: false, error: 'the recording tap exists in test builds only' };
+      const tap = session?.takeTap(msg.clear) ?? null;
+      return {
+        ok: true,
+        sampleRate: SAMPLE_RATE,
+        start: tap?.start ?? 0,
+        output: tap?.output ?? [[], []],
+        original: tap?.original ?? [[], []],
+        remixed: tap?.remixed ?? [],
+        status: session?.status() ?? null,
+      };
+    }
+  }
+}
 
 // Polyfill contract: a returned promise is the reply; `undefined` leaves the message to the worker.
-browser.runtime.onMessage.addListener((raw: unknown): Promise<OffscreenStatusReply> | undefined => {
+browser.runtime.onMessage.addListener((raw: unknown) => {
   const msg = parseMessage(raw);
-  if (msg?.type !== 'offscreen/ping') return undefined; // everything else is the service worker's
-  return Promise.resolve({
-    ok: true,
-    processing: false,
-    note: 'placeholder: no audio is captured or processed yet',
-  } satisfies OffscreenStatusReply);
+  if (!msg || !isOffscreenMessage(msg)) return undefined;
+  return handle(msg).catch((e: unknown) => ({ ok: false, error: errorText(e) }) as const);
 });

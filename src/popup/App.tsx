@@ -43,6 +43,16 @@ async function targetTabId(): Promise<number> {
   return tab.id;
 }
 
+function streamIdFor(tabId: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    chrome.tabCapture.getMediaStreamId({ targetTabId: tabId }, (id) => {
+      const err = chrome.runtime.lastError;
+      if (err || !id) reject(new Error(err?.message ?? 'no stream id'));
+      else resolve(id);
+    });
+  });
+}
+
 export function App() {
   const [tabId, setTabId] = useState<number | null>(null);
   const [state, setState] = useState<TabState | null>(null);
@@ -96,7 +106,16 @@ export function App() {
 
   const toggleEnabled = () => {
     if (tabId === null || state === null) return;
-    ask({ type: 'tab/set-enabled', tabId, enabled: !state.enabled }).then(setState, fail);
+    if (state.enabled) {
+      ask({ type: 'tab/set-enabled', tabId, enabled: false }).then(setState, fail);
+      return;
+    }
+    // The popup's own invocation is the user gesture tab capture needs: ask for the stream id here.
+    // If that is refused (e.g. the popup was opened as a page), the worker tries itself.
+    streamIdFor(tabId)
+      .catch(() => undefined)
+      .then((streamId) => ask({ type: 'tab/set-enabled', tabId, enabled: true, streamId }))
+      .then(setState, fail);
   };
 
   const enabled = state?.enabled ?? false;
@@ -122,7 +141,7 @@ export function App() {
       </header>
 
       <p class="status" role="status" data-testid="engine-status">
-        {describeEngine(enabled)}
+        {describeEngine(state)}
       </p>
       {/* Not a live region: it ticks every second and would flood a screen reader. */}
       <p class="media" data-testid="media-status">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MediaReport, TabState } from '../core/messages';
+import type { EngineStatus, MediaReport, TabState } from '../core/messages';
 import { describeEngine, describeMedia, formatClock, mediaTimeAt } from './format';
 
 const at = 1_000_000;
@@ -18,6 +18,8 @@ const state = (over: Partial<TabState> = {}): TabState => ({
   media,
   enabled: false,
   gains: null,
+  engine: null,
+  notice: null,
   ...over,
 });
 
@@ -51,10 +53,31 @@ describe('describeMedia', () => {
 });
 
 describe('describeEngine', () => {
-  it('always says separation is unavailable and the original audio plays', () => {
-    for (const on of [true, false]) {
-      expect(describeEngine(on)).toMatch(/not available yet/);
-      expect(describeEngine(on)).toMatch(/original audio|own audio plays unchanged/);
-    }
+  const engine: EngineStatus = {
+    phase: 'running',
+    backend: 'wasm',
+    threads: 2,
+    delayMs: 6000,
+    load: 0.314,
+    stems: ['vocals', 'drums', 'bass', 'other'],
+    lateSeconds: 0,
+    error: null,
+    at,
+  };
+  it('says the page audio plays while off, with the last fault when there was one', () => {
+    expect(describeEngine(state())).toBe('Off: the page’s own audio plays unchanged.');
+    expect(describeEngine(state({ notice: 'The model failed.' }))).toBe('Off. The model failed.');
+  });
+  it('names the engine, delay, load and late audio while on', () => {
+    expect(describeEngine(state({ enabled: true }))).toMatch(/^Starting/);
+    expect(describeEngine(state({ enabled: true, engine: { ...engine, phase: 'buffering' } }))).toBe(
+      'Buffering: the original plays until the remix is ready (WASM · 2 threads · delay 6.0 s).',
+    );
+    expect(describeEngine(state({ enabled: true, engine }))).toBe(
+      'Remixing (WASM · 2 threads · delay 6.0 s · load 31 %).',
+    );
+    expect(
+      describeEngine(state({ enabled: true, engine: { ...engine, lateSeconds: 0.5, threads: 1 } })),
+    ).toBe('Remixing (WASM · 1 thread · delay 6.0 s · load 31 % · 0.5 s late (original played)).');
   });
 });

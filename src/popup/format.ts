@@ -1,5 +1,5 @@
 /** Status-line text, pure so it can be tested against fixed clocks. */
-import type { MediaReport, TabState } from '../core/messages';
+import type { EngineStatus, MediaReport, TabState } from '../core/messages';
 
 export function formatClock(seconds: number): string {
   const t = Math.max(0, Math.floor(seconds));
@@ -28,9 +28,41 @@ export function describeMedia(state: TabState | null, now: number): string {
   return `${m.playing ? 'Playing' : 'Paused'} <${m.kind}> · ${formatClock(mediaTimeAt(m, now))}${rate}`;
 }
 
-/** The engine line: no model ships yet, so it must say the page's audio is untouched. */
-export function describeEngine(enabled: boolean): string {
-  return enabled
-    ? 'Remix is on for this tab, but separation is not available yet (no model ships in this build): you hear the page’s original audio.'
-    : 'Separation is not available yet (no model ships in this build). The page’s own audio plays unchanged.';
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** "WASM · 2 threads" */
+function engineName(status: EngineStatus): string {
+  if (status.backend === null) return 'no engine';
+  const name = status.backend === 'wasm' ? 'WASM' : 'WebGPU';
+  return status.backend === 'wasm'
+    ? `${name} · ${status.threads} thread${status.threads === 1 ? '' : 's'}`
+    : name;
+}
+
+/**
+ * The engine line: what the user hears and why, in plain words. Whatever it says, exactly one of
+ * the page's audio or the remix is playing.
+ */
+export function describeEngine(state: TabState | null): string {
+  if (state === null) return '';
+  if (!state.enabled) {
+    return state.notice !== null ? `Off. ${state.notice}` : 'Off: the page’s own audio plays unchanged.';
+  }
+  const e = state.engine;
+  if (e === null || e.phase === 'starting') return 'Starting: loading the separation model…';
+  const delay = e.delayMs !== null ? ` · delay ${seconds(e.delayMs)}` : '';
+  switch (e.phase) {
+    case 'buffering':
+      return `Buffering: the original plays until the remix is ready (${engineName(e)}${delay}).`;
+    case 'running': {
+      const load = e.load !== null ? ` · load ${Math.round(e.load * 100)} %` : '';
+      const late = e.lateSeconds > 0 ? ` · ${e.lateSeconds.toFixed(1)} s late (original played)` : '';
+      return `Remixing (${engineName(e)}${delay}${load}${late}).`;
+    }
+    case 'stopped':
+    case 'failed':
+      return `Stopped: ${e.error ?? 'the remix ended'}. The page’s own audio plays.`;
+  }
 }

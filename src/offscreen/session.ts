@@ -1,0 +1,268 @@
+/**
+ * One tab's remix: tab capture → AudioWorklet (remix-core.ts) → speakers, with the separation on
+ * this (main) thread in overlapping segments (the shared ChunkedSeparator).
+ *
+ * Fail open: any fault stops the capture, which makes Chrome play the tab's own audio again, and the
+ * status says why. While running, a late segment is covered by the original at the same position.
+ */
+
+import { SAMPLE_RATE } from '../core/audio';
+import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
+import { ChunkedSeparator, type ChunkingOptions } from '../core/separator';
+import type { LoadedModel } from './model';
+import workletUrl from './remix-worklet.ts?worker&url';
+import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
+
+/**
+ * Streaming segments for the bidirectional model: 4 s with 1 s cross-faded overlap. A frame is final
+ * once the segment that ends up to 4 s after it is separated, so the delay is the segment plus the
+ * time to separate one (`COMPUTE_MARGIN_S`).
+ */
+export const STREAM_CHUNKING: ChunkingOptions = { segment: 4 * SAMPLE_RATE, overlap: SAMPLE_RATE };
+const COMPUTE_MARGIN_S = 2;
+const BLOCK_FRAMES = 4096;
+const CAPACITY = 1 << 19; // 11.9 s at 44.1 kHz
+/** Input waiting for separation beyond this means the machine cannot keep up. */
+const MAX_BACKLOG_S = 3;
+/** Late output (original played instead) tolerated before giving up. */
+const MAX_LATE_S = 1.5;
+const CHANNELS = 2;
+
+/** Opens the tab-capture stream; from then on Chrome no longer plays the tab itself. */
+export function captureTab(streamId: string): Promise<MediaStream> {
+  // Chrome's tab-capture constraints are not in the standard MediaTrackConstraints type.
+  const constraints = {
+    audio: { mandatory: { chromeMediaSource: 'tab', chromeMediaSourceId: streamId } },
+    video: false,
+  } as unknown as MediaStreamConstraints;
+  return navigator.mediaDevices.getUserMedia(constraints);
+}
+
+export type StatusListener = (status: EngineStatus) => void;
+
+interface Tap {
+  start: number;
+  output: number[][];
+  original: number[][];
+  remixed: number[];
+}
+
+export class RemixSession {
+  private phase: EngineStatus['phase'] = 'starting';
+  private error: string | null = null;
+  private context: AudioContext | null = null;
+  private stream: MediaStream | null = null;
+  private node: AudioWorkletNode | null = null;
+  private separator: ChunkedSeparator;
+  private queue: Promise<void> = Promise.resolve();
+  private queuedFrames = 0;
+  private lateFrames = 0;
+  private load: number | null = null;
+  private busySeconds = 0;
+  private doneSeconds = 0;
+  private faultInjected: EngineFault | null = null;
+  private tapData: Tap | null = null;
+  readonly delayFrames = STREAM_CHUNKING.segment + COMPUTE_MARGIN_S * SAMPLE_RATE;
+
+  constructor(
+    readonly tabId: number,
+    private readonly loaded: LoadedModel,
+    private gains: StemGains,
+    private readonly onStatus: StatusListener,
+    private readonly record: boolean,
+  ) {
+    this.separator = new ChunkedSeparator(
+      {
+        targets: loaded.model.targets,
+        estimate: async (...args) => {
+          if (this.faultInjected === 'model-error') throw new Error('injected model fault');
+          if (this.faultInjected === 'too-slow') await new Promise((r) => setTimeout(r, 4000));
+          return loaded.model.estimate(...args);
+        },
+      },
+      CHANNELS,
+      { wienerIterations: 1, exactSum: true },
+      STREAM_CHUNKING,
+    );
+  }
+
+  status(): EngineStatus {
+    return {
+      phase: this.phase,
+      backend: this.loaded.backend,
+      threads: this.loaded.threads,
+      delayMs: Math.round((1000 * this.delayFrames) / SAMPLE_RATE),
+      load: this.load,
+      stems: [...this.loaded.model.targets],
+      lateSeconds: this.lateFrames / SAMPLE_RATE,
+      error: this.error,
+      at: Date.now(),
+    };
+  }
+
+  /** Takes over a tab-capture stream (see `captureTab`) and starts playing through the remix. */
+  async start(stream: MediaStream): Promise<void> {
+    this.stream = stream;
+    for (const track of this.stream.getAudioTracks()) {
+      track.addEventListener('ended', () =>
+        this.fail('the tab capture ended (tab closed or capture revoked)'),
+      );
+    }
+    // The model's rate: Chrome resamples the capture into it.
+    const context = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'playback' });
+    this.context = context;
+    await context.audioWorklet.addModule(workletUrl);
+    const node = new AudioWorkletNode(context, REMIX_PROCESSOR, {
+      numberOfInputs: 1,
+      numberOfOutputs: 1,
+      outputChannelCount: [CHANNELS],
+      processorOptions: {
+        channels: CHANNELS,
+        stems: this.loaded.model.targets.length,
+        capacity: CAPACITY,
+        delay: this.delayFrames,
+        blockFrames: BLOCK_FRAMES,
+        record: this.record,
+      },
+    });
+    this.node = node;
+    node.port.onmessage = (e: MessageEvent<FromWorklet>) => this.onWorklet(e.data);
+    this.post({ type: 'gains', gains: this.gainVector() });
+    context.createMediaStreamSource(this.stream).connect(node).connect(context.destination);
+    if (context.state !== 'running') await context.resume();
+    this.setPhase('buffering');
+  }
+
+  setGains(gains: StemGains): void {
+    this.gains = gains;
+    this.post({ type: 'gains', gains: this.gainVector() });
+  }
+
+  injectFault(fault: EngineFault): void {
+    if (fault === 'capture-ended') {
+      // What Chrome does when the capture is revoked: the track ends.
+      for (const t of this.stream?.getTracks() ?? []) {
+        t.stop();
+        t.dispatchEvent(new Event('ended'));
+      }
+      return;
+    }
+    this.faultInjected = fault;
+  }
+
+  /** Test builds: the recorded output and original since the last clear. */
+  takeTap(clear: boolean): Tap | null {
+    const t = this.tapData;
+    if (clear) this.tapData = null;
+    return t;
+  }
+
+  /** Hands the audio back to the page. Idempotent. */
+  async stop(reason: string | null = null): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'failed') return;
+    this.release();
+    this.error = reason;
+    this.setPhase('stopped');
+  }
+
+  private fail(reason: string): void {
+    if (this.phase === 'stopped' || this.phase === 'failed') return;
+    this.release();
+    this.error = reason;
+    this.setPhase('failed');
+  }
+
+  /** Ending the capture returns the tab's own audio at once; the rest is cleanup. */
+  private release(): void {
+    for (const t of this.stream?.getTracks() ?? []) t.stop();
+    this.stream = null;
+    if (this.node) this.node.port.onmessage = null;
+    this.node?.disconnect();
+    this.node = null;
+    void this.context?.close().catch(() => undefined);
+    this.context = null;
+  }
+
+  private setPhase(phase: EngineStatus['phase']): void {
+    this.phase = phase;
+    this.onStatus(this.status());
+  }
+
+  private gainVector(): number[] {
+    return this.loaded.model.targets.map((t) => (this.gains as Record<string, number>)[t] ?? 1);
+  }
+
+  private post(msg: ToWorklet, transfer: Transferable[] = []): void {
+    this.node?.port.postMessage(msg, transfer);
+  }
+
+  private onWorklet(msg: FromWorklet): void {
+    switch (msg.type) {
+      case 'input':
+        this.enqueue(msg.channels);
+        break;
+      case 'stats': {
+        this.lateFrames = msg.lateFrames;
+        if (msg.running && this.phase === 'buffering') this.setPhase('running');
+        else this.onStatus(this.status());
+        if (this.lateFrames > MAX_LATE_S * SAMPLE_RATE) {
+          this.fail(
+            `separation fell behind real time (load ${this.load?.toFixed(2) ?? '?'}×): this computer is too slow for the remix`,
+          );
+        }
+        break;
+      }
+      case 'tap':
+        this.appendTap(msg);
+        break;
+      case 'error':
+        this.fail(`the remix failed on the audio thread: ${msg.message}`);
+        break;
+    }
+  }
+
+  private enqueue(channels: Float32Array[]): void {
+    const frames = channels[0].length;
+    this.queuedFrames += frames;
+    if (this.queuedFrames > MAX_BACKLOG_S * SAMPLE_RATE) {
+      this.fail('separation fell behind real time: this computer is too slow for the remix');
+      return;
+    }
+    this.queue = this.queue.then(async () => {
+      if (this.phase === 'failed' || this.phase === 'stopped') return;
+      const before = this.separator.outputLength;
+      const t0 = performance.now();
+      try {
+        const out = await this.separator.push(channels);
+        this.queuedFrames -= frames;
+        if (out) {
+          const produced = this.separator.outputLength - before;
+          this.busySeconds += (performance.now() - t0) / 1000;
+          this.doneSeconds += produced / SAMPLE_RATE;
+          this.load = this.busySeconds / this.doneSeconds;
+          const data = this.loaded.model.targets.flatMap((t) => out[t]);
+          this.post(
+            { type: 'stems', start: before, data },
+            data.map((d) => d.buffer),
+          );
+        }
+      } catch (err) {
+        this.fail(`separation failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  }
+
+  private appendTap(msg: Extract<FromWorklet, { type: 'tap' }>): void {
+    const limit = 60 * SAMPLE_RATE;
+    if (!this.tapData) {
+      this.tapData = { start: msg.start, output: [[], []], original: [[], []], remixed: [] };
+    }
+    const t = this.tapData;
+    if (t.remixed.length >= limit) return;
+    for (let c = 0; c < CHANNELS; c++) {
+      for (const v of msg.output[c]) t.output[c].push(v);
+      for (const v of msg.original[c]) t.original[c].push(v);
+    }
+    for (const f of msg.remixed) t.remixed.push(f);
+  }
+}
