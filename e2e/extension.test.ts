@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabState, TabStateReply } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { type NetLog, recordRequests } from './support/netlog';
-import { PAGE_PATHS, startTestServer, type TestServer } from './support/server';
+import { startTestServer, type TestServer } from './support/server';
 
 const ARTIFACTS = resolve(import.meta.dirname, 'artifacts');
 
@@ -196,8 +196,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
       { stem: 'other', label: 'Other' },
     ]);
     const engine = await popup.$eval('[data-testid=engine-status]', (el) => el.textContent ?? '');
-    expect(engine).toMatch(/separation is not available yet/i);
-    expect(engine).toMatch(/own audio plays unchanged/);
+    expect(engine).toBe('Off: the page’s own audio plays unchanged.');
     const media = await popup.waitForFunction(() =>
       /^Playing <audio> · \d+:\d\d/.test(
         document.querySelector('[data-testid=media-status]')?.textContent ?? '',
@@ -259,30 +258,40 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
     await main!.screenshot({ path: resolve(ARTIFACTS, 'popup.png') });
   });
 
-  it('toggles the tab through the command handler path and opens/closes the offscreen placeholder', async () => {
-    const toggle = async () => {
-      // The toggle-remix command handler calls exactly this message's handler.
-      const reply = (await popup.evaluate(
-        (id) => chrome.runtime.sendMessage({ type: 'tab/toggle-enabled', tabId: id }),
-        tabId,
-      )) as TabStateReply;
-      if (!reply.ok) throw new Error(reply.error);
-      return reply.state;
-    };
+  it('switches on from the popup (tab capture → offscreen engine) and off through the command handler path', async () => {
     const offscreenOpen = () =>
       Promise.resolve(browser.targets().some((t) => t.url().endsWith('/src/offscreen/index.html')));
-
     expect((await tabState()).enabled).toBe(false);
-    expect((await toggle()).enabled).toBe(true);
-    expect((await tabState()).enabled).toBe(true);
-    await waitFor(offscreenOpen, (open) => open, 'offscreen document');
+    // The popup's switch: it asks chrome.tabCapture for a stream id itself (the flag in browser.ts
+    // stands in for the click on the toolbar icon), then the worker starts the offscreen engine.
+    await popup.bringToFront();
+    await popup.click('[role=switch]');
+    const on = await waitFor(
+      tabState,
+      (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
+      'the engine capturing the tab',
+      20_000,
+    );
+    expect(on.enabled).toBe(true);
+    expect(on.engine).toMatchObject({ backend: 'wasm', stems: ['vocals', 'drums', 'bass', 'other'] });
+    expect(await offscreenOpen()).toBe(true);
     const ping = await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'offscreen/ping' }));
-    expect(ping).toMatchObject({ ok: true, processing: false });
+    expect(ping).toMatchObject({ ok: true, tabId });
     await popup.waitForSelector('[role=switch][aria-checked=true]');
+    await popup.waitForFunction(() =>
+      /^(Buffering|Remixing)/.test(document.querySelector('[data-testid=engine-status]')?.textContent ?? ''),
+    );
 
-    expect((await toggle()).enabled).toBe(false);
+    // The toggle-remix command handler calls exactly this message's handler.
+    const reply = (await popup.evaluate(
+      (id) => chrome.runtime.sendMessage({ type: 'tab/toggle-enabled', tabId: id }),
+      tabId,
+    )) as TabStateReply;
+    if (!reply.ok) throw new Error(reply.error);
+    expect(reply.state.enabled).toBe(false);
     await waitFor(offscreenOpen, (open) => !open, 'offscreen document closed');
     await popup.waitForSelector('[role=switch][aria-checked=false]');
+    await page.bringToFront();
   });
 
   it('rejects tab control from a web page context and malformed messages', async () => {
@@ -323,7 +332,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
       'requests through the proxy (i.e. off this machine)',
     ).toEqual([]);
     const local = server.requests.filter((r) => r.via === 'local');
-    expect(local.filter((r) => !PAGE_PATHS.includes(new URL(r.url).pathname))).toEqual([]);
+    expect(local.filter((r) => !server.paths.includes(new URL(r.url).pathname))).toEqual([]);
 
     const allowed = (u: string) =>
       u.startsWith(`${server.origin}/`) || u.startsWith(`chrome-extension://${extensionId}/`);

@@ -28,7 +28,7 @@ describe('manifest.config.ts', () => {
       'https://music.youtube.com/*',
       'https://open.spotify.com/*',
     ]);
-    expect(m.permissions.sort()).toEqual(['offscreen', 'storage']);
+    expect(m.permissions.sort()).toEqual(['offscreen', 'storage', 'tabCapture']);
     expect(m.host_permissions).toBeUndefined();
     expect(m.content_security_policy.extension_pages).toBe(
       "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'",
@@ -39,6 +39,6 @@ describe('manifest.config.ts', () => {
   it('test build additionally matches the local e2e server', async () => {
     const m = await manifestFor('test');
     expect(m.content_scripts.flatMap((c) => c.matches)).toContain('http://127.0.0.1/*');
-    expect(m.permissions.sort()).toEqual(['offscreen', 'storage']);
+    expect(m.permissions.sort()).toEqual(['offscreen', 'storage', 'tabCapture']);
   });
 });

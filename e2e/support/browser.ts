@@ -1,4 +1,5 @@
 /** Launching Debian's Chromium with the built test extension, quietly and offline. */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,16 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** Where `npm run build:test` (vite --mode test) writes the test build. */
 export const EXTENSION_DIR = resolve(import.meta.dirname, '../../out/extension-test');
+
+/**
+ * Chromium's id for an unpacked extension: the first 32 hex digits of SHA-256 of its absolute path,
+ * written with the letters a–p. Known before launch, so the flags can name it.
+ */
+export function unpackedExtensionId(dir: string): string {
+  const hex = createHash('sha256').update(dir).digest('hex').slice(0, 32);
+  return [...hex].map((d) => String.fromCharCode(97 + Number.parseInt(d, 16))).join('');
+}
+export const EXTENSION_ID = unpackedExtensionId(EXTENSION_DIR);
 
 export interface Launched {
   readonly browser: Browser;
@@ -27,8 +38,13 @@ export async function launchWithExtension(proxyPort: number): Promise<Launched> 
     pipe: true, // needed for enableExtensions
     enableExtensions: [EXTENSION_DIR],
     userDataDir,
+    // Puppeteer mutes audio by default, and a muted browser captures silence.
+    ignoreDefaultArgs: ['--mute-audio'],
     args: [
       '--no-sandbox',
+      // tabCapture needs the user to invoke the extension (a click on its action); this flag stands
+      // in for that click, so the suite drives the popup's real capture path without pixels.
+      `--allowlisted-extension-id=${EXTENSION_ID}`,
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

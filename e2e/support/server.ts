@@ -23,11 +23,30 @@ export const COMPONENT_UPDATER_SINK = '/component-updater-sink';
 /** The paths the test page legitimately loads. */
 export const PAGE_PATHS: readonly string[] = ['/', '/tone.wav'];
 
+/** Extra media a test serves (e.g. `/song.ogg`), playable through `/player?src=<path>`. */
+export interface MediaFile {
+  readonly body: Buffer;
+  readonly type: string;
+}
+
 export interface TestServer {
   readonly origin: string;
   readonly port: number;
   readonly requests: RecordedRequest[];
+  /** Every path this server answers: the pages, the tone and the extra media. */
+  readonly paths: readonly string[];
   close(): Promise<void>;
+}
+
+/** A plain page with one looping <audio> element playing `src` (a path on this server). */
+function playerPage(src: string): string {
+  const safe = src.replace(/[^\w./-]/g, '');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Stemdeck e2e player</title>
+<link rel="icon" href="data:,"></head>
+<body><h1>Stemdeck e2e player</h1>
+<audio id="player" src="${safe}" loop autoplay controls></audio>
+</body></html>`;
 }
 
 const PAGE = `<!doctype html>
@@ -62,7 +81,7 @@ function sendRange(req: IncomingMessage, res: ServerResponse, body: Buffer, type
   res.end(body.subarray(start, end + 1));
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(media: Record<string, MediaFile> = {}): Promise<TestServer> {
   const wav = makeToneWav(20);
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
@@ -80,6 +99,11 @@ export async function startTestServer(): Promise<TestServer> {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
     } else if (path === '/tone.wav') {
       sendRange(req, res, wav, 'audio/wav');
+    } else if (path === '/player') {
+      const src = new URL(url, 'http://127.0.0.1').searchParams.get('src') ?? '';
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(playerPage(src));
+    } else if (Object.hasOwn(media, path)) {
+      sendRange(req, res, media[path].body, media[path].type);
     } else {
       res.writeHead(404).end();
     }
@@ -94,6 +118,7 @@ export async function startTestServer(): Promise<TestServer> {
     origin: `http://127.0.0.1:${port}`,
     port,
     requests,
+    paths: [...PAGE_PATHS, '/player', ...Object.keys(media)],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

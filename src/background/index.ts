@@ -115,10 +115,11 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
     return startRemix(after, msg.type === 'tab/set-enabled' ? msg.streamId : undefined);
   }
   if (!after.enabled && before.enabled) {
-    await setBadge(after);
+    // Stop first: ending the capture is what gives the page its audio back.
     if (await hasOffscreen()) {
       await toOffscreen({ type: 'offscreen/stop', reason: 'switched off' }).catch(() => undefined);
     }
+    await setBadge(after);
     await syncOffscreenToTabs();
   }
   if (msg.type === 'tab/set-gains' && after.enabled && (await hasOffscreen())) {
