@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from './random';
-import { ChunkedSeparator, type MagnitudeModel, separateSignal } from './separator';
+import {
+  ChunkedSeparator,
+  type ChunkingOptions,
+  chunkingLatency,
+  LOW_LATENCY_OPTIONS,
+  type MagnitudeModel,
+  resolveChunking,
+  separateSignal,
+  wienerReach,
+} from './separator';
 
 /** A frame-local stand-in model: "low" = bins below `split`, "high" = the rest. No temporal context. */
 function bandSplitModel(split: number): MagnitudeModel {
@@ -13,6 +22,31 @@ function bandSplitModel(split: number): MagnitudeModel {
         for (let k = 0; k < bins; k++) {
           const o = (c * bins + k) * frames;
           for (let t = 0; t < frames; t++) (k < split ? low : high)[o + t] = mag[o + t];
+        }
+      }
+      return [low, high];
+    },
+  };
+}
+
+/**
+ * Like bandSplitModel but with a soft, channel-dependent split, so both targets share every bin and
+ * the Wiener/EM covariances matter.
+ */
+function leakyModel(split: number): MagnitudeModel {
+  return {
+    targets: ['low', 'high'],
+    async estimate(mag, channels, bins, frames) {
+      const low = new Float32Array(mag.length);
+      const high = new Float32Array(mag.length);
+      for (let c = 0; c < channels; c++) {
+        for (let k = 0; k < bins; k++) {
+          const w = 1 / (1 + Math.exp((k - split) / (20 + 10 * c)));
+          const o = (c * bins + k) * frames;
+          for (let t = 0; t < frames; t++) {
+            low[o + t] = w * mag[o + t];
+            high[o + t] = (1 - w) * mag[o + t];
+          }
         }
       }
       return [low, high];
@@ -54,6 +88,23 @@ function sumStems(stems: Record<string, Float32Array[]>): Float32Array[] {
   });
 }
 
+function joinAll(parts: Record<string, Float32Array[]>[], length: number): Record<string, Float32Array[]> {
+  const out: Record<string, Float32Array[]> = {};
+  for (const name of Object.keys(parts[0])) {
+    out[name] = [0, 1].map((c) => {
+      const ch = new Float32Array(length);
+      let o = 0;
+      for (const p of parts) {
+        ch.set(p[name][c], o);
+        o += p[name][c].length;
+      }
+      expect(o).toBe(length);
+      return ch;
+    });
+  }
+  return out;
+}
+
 describe('separateSignal', () => {
   it('separates a low tone from a high one with a band-split model', async () => {
     const x = signal(44_100, 1);
@@ -87,21 +138,90 @@ describe('separateSignal', () => {
 describe('ChunkedSeparator', () => {
   const chunking = { segment: 20_000, overlap: 4_000 };
 
-  it('returns exactly the input length whatever the block sizes', async () => {
-    const x = signal(53_333, 3);
-    const rand = mulberry32(9);
-    const sep = new ChunkedSeparator(bandSplitModel(200), 2, { wienerIterations: 0 }, chunking);
-    let got = 0;
-    for (let i = 0; i < x[0].length; ) {
-      const n = Math.min(1 + Math.floor(rand() * 9000), x[0].length - i);
-      const out = await sep.push(x.map((ch) => ch.subarray(i, i + n)));
-      if (out) got += out.low[0].length;
-      i += n;
+  const centred: ChunkingOptions = { segment: 20_000, overlap: 8_000, fade: 1_000 };
+  const hardCut: ChunkingOptions = { segment: 20_000, overlap: 8_000, fade: 0 };
+
+  for (const [name, c] of Object.entries({ chunking, centred, hardCut })) {
+    it(`returns exactly the input length whatever the block sizes (${name})`, async () => {
+      const { step, overlap } = resolveChunking(c);
+      // Lengths ending inside a segment, right at the end of one, and within the last overlap.
+      for (const length of [53_333, 7_000, c.segment + 2 * step, c.segment + step + overlap - 5]) {
+        const x = signal(length, 3);
+        const rand = mulberry32(9);
+        const sep = new ChunkedSeparator(bandSplitModel(200), 2, { wienerIterations: 0 }, c);
+        let got = 0;
+        for (let i = 0; i < x[0].length; ) {
+          const n = Math.min(1 + Math.floor(rand() * 9000), x[0].length - i);
+          const out = await sep.push(x.map((ch) => ch.subarray(i, i + n)));
+          if (out) got += out.low[0].length;
+          i += n;
+        }
+        const rest = await sep.flush();
+        if (rest) got += rest.low[0].length;
+        expect(got).toBe(x[0].length);
+        expect(sep.outputLength).toBe(x[0].length);
+      }
+    });
+  }
+
+  it('releases each block of output after the input latency chunkingLatency states', async () => {
+    for (const c of [chunking, centred]) {
+      const latency = chunkingLatency(c);
+      const x = signal(100_000, 6);
+      const sep = new ChunkedSeparator(bandSplitModel(200), 2, { wienerIterations: 0 }, c);
+      const block = 100;
+      for (let i = 0; i < x[0].length; i += block) {
+        const before = sep.outputLength;
+        await sep.push(x.map((ch) => ch.subarray(i, i + block)));
+        const after = sep.outputLength;
+        if (after === before) continue;
+        const input = i + block;
+        // The first new sample waited `max` (`first` for the very first block), the last one `min`.
+        // Blocks of output are released when the input reaches a segment's end (within one block).
+        // Their first sample waited `max` (`first` for the very first block), their last one `min`.
+        const first = before === 0 ? latency.first : latency.max;
+        expect(input - before).toBeGreaterThanOrEqual(first);
+        expect(input - before).toBeLessThan(first + block);
+        expect(input - (after - 1)).toBeGreaterThanOrEqual(latency.min);
+        expect(input - (after - 1)).toBeLessThan(latency.min + block);
+      }
+    }
+  });
+
+  it('with a centred fade leaving context ≥ the Wiener reach, equals whole-signal separation with EM', async () => {
+    const options = { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS };
+    const c: ChunkingOptions = { segment: 60_000, overlap: 45_000, fade: 4_000 };
+    expect(resolveChunking(c).context).toBeGreaterThanOrEqual(wienerReach(options));
+    const x = signal(150_000, 7);
+    const whole = await separateSignal(leakyModel(60), x, options);
+    const sep = new ChunkedSeparator(leakyModel(60), 2, options, c);
+    const parts = [] as Record<string, Float32Array[]>[];
+    for (let i = 0; i < x[0].length; i += 7_777) {
+      const out = await sep.push(x.map((ch) => ch.subarray(i, i + 7_777)));
+      if (out) parts.push(out);
     }
     const rest = await sep.flush();
-    if (rest) got += rest.low[0].length;
-    expect(got).toBe(x[0].length);
-    expect(sep.outputLength).toBe(x[0].length);
+    if (rest) parts.push(rest);
+    const chunked = joinAll(parts, x[0].length);
+    expect(errorDb(chunked.low, whole.low)).toBeLessThan(-90);
+    expect(errorDb(chunked.high, whole.high)).toBeLessThan(-90);
+    expect(errorDb(sumStems(chunked), x)).toBeLessThan(-60);
+    // A trailing cross-fade (no context) with whole-segment covariances is visibly further off.
+    const trailing = new ChunkedSeparator(
+      leakyModel(60),
+      2,
+      { ...options, wienerWindow: 0 },
+      {
+        segment: 60_000,
+        overlap: 45_000,
+      },
+    );
+    const wholeOne = await separateSignal(leakyModel(60), x, { ...options, wienerWindow: 0 });
+    const t = joinAll(
+      [await trailing.push(x), await trailing.flush()].filter((p) => p !== null),
+      x[0].length,
+    );
+    expect(errorDb(t.low, wholeOne.low)).toBeGreaterThan(-90);
   });
 
   it('matches whole-signal separation for a frame-local model, and keeps stems summing to the mix', async () => {
@@ -114,18 +234,7 @@ describe('ChunkedSeparator', () => {
       chunking,
     );
     const parts = [await sep.push(x), await sep.flush()].filter((p) => p !== null);
-    const chunked: Record<string, Float32Array[]> = {};
-    for (const name of Object.keys(whole)) {
-      chunked[name] = [0, 1].map((c) => {
-        const out = new Float32Array(x[0].length);
-        let o = 0;
-        for (const p of parts) {
-          out.set(p[name][c], o);
-          o += p[name][c].length;
-        }
-        return out;
-      });
-    }
+    const chunked = joinAll(parts, x[0].length);
     // Only the STFT's edge frames at segment borders differ, and the cross-fade hides most of that.
     expect(errorDb(chunked.low, whole.low)).toBeLessThan(-40);
     expect(errorDb(sumStems(chunked), x)).toBeLessThan(-60);

@@ -32,13 +32,51 @@ export interface SeparationOptions {
    * power in each bin, so the stems still sum to the mixture (the remix at 100 % is the original).
    */
   exactSum?: boolean;
+  /**
+   * Wiener/EM covariance blocks in STFT frames, cut at multiples of it counted from the start of the
+   * stream; each block's spatial covariances are estimated from the block plus `wienerContext` frames
+   * on each side. Default 32 (0.74 s). 0: one estimate over the whole signal — then chunked
+   * separation cannot match whole-signal separation (each segment gets its own estimate).
+   * Open-Unmix's Separator uses `wienerWindow: 300, wienerContext: 0`.
+   */
+  wienerWindow?: number;
+  /**
+   * Frames on each side of a Wiener block that also enter its covariance estimate (clipped to
+   * `wienerWindow`). Default 32. An output frame depends on mixture frames up to wienerWindow − 1 + wienerContext away
+   * (per EM iteration): chunked separation matches whole-signal separation when its context
+   * (see ChunkingOptions.fade) covers that plus ≈ 3 frames (`wienerReach`).
+   */
+  wienerContext?: number;
 }
 
-/** Separates one whole signal (planar channels); returns a stem per target (+ `residual`). */
+/** Default Wiener/EM covariance blocks: 32 frames estimated over 32 + 2·32 frames (≈ 2.2 s). */
+export const DEFAULT_WIENER_WINDOW = 32;
+export const DEFAULT_WIENER_CONTEXT = 32;
+
+/**
+ * Samples of past and future audio that an output sample of separateSignal depends on through the
+ * Wiener/EM filter and the STFT (the model's own context, a few tenths of a second for the shipped
+ * LSTM, comes on top): (iterations · (window − 1 + context) + 3) hops. Infinite with window 0.
+ */
+export function wienerReach(options: SeparationOptions = {}): number {
+  const iterations = options.wienerIterations ?? 1;
+  if (iterations === 0) return 3 * DEFAULT_HOP;
+  const window = options.wienerWindow ?? DEFAULT_WIENER_WINDOW;
+  if (window === 0) return Number.POSITIVE_INFINITY;
+  const context = Math.min(options.wienerContext ?? DEFAULT_WIENER_CONTEXT, window);
+  return (iterations * (window - 1 + context) + 3) * DEFAULT_HOP;
+}
+
+/**
+ * Separates one whole signal (planar channels); returns a stem per target (+ `residual`). `position`:
+ * where `audio` starts in a longer stream, in samples (a multiple of the STFT hop), so that Wiener
+ * windows are cut where they are in the whole stream.
+ */
 export async function separateSignal(
   model: MagnitudeModel,
   audio: readonly Float32Array[],
   options: SeparationOptions = {},
+  position = 0,
 ): Promise<Record<string, Float32Array[]>> {
   const length = audio[0]?.length ?? 0;
   const x = stft(audio, { nFft: DEFAULT_N_FFT, hop: DEFAULT_HOP });
@@ -68,10 +106,14 @@ export async function separateSignal(
     }
     return out;
   });
-  const filtered: Spectrogram[] = wiener(v, x, {
+  const window = options.wienerWindow ?? DEFAULT_WIENER_WINDOW;
+  const filtered = wiener(v, x, {
     iterations: options.wienerIterations ?? 1,
     softmaskFirst: options.softmask ?? false,
     residual: options.residual ?? false,
+    window,
+    context: Math.min(options.wienerContext ?? DEFAULT_WIENER_CONTEXT, window),
+    firstFrame: Math.round(position / DEFAULT_HOP),
   });
   if (options.residual || options.exactSum) shareRemainder(x, filtered, options.residual ?? false);
   const names = [...model.targets, ...(options.residual ? ['residual'] : [])];
@@ -112,37 +154,102 @@ function shareRemainder(x: Spectrogram, y: Spectrogram[], toLast: boolean): void
 }
 
 export interface ChunkingOptions {
-  /** Segment length in samples (default 30 s at 44.1 kHz). */
+  /** Segment length in samples: how much audio one model call sees. */
   segment: number;
-  /** Overlap between consecutive segments in samples, cross-faded (default 1 s). */
+  /**
+   * Overlap between consecutive segments in samples. Segment k starts at k·step with step = segment −
+   * overlap rounded down to a multiple of the STFT hop (1024), so every segment's frames and Wiener
+   * blocks fall on the whole signal's; the overlap grows by up to 1023 samples.
+   */
   overlap: number;
+  /**
+   * Cross-fade length in samples, centred in the overlap (default: the whole overlap — a trailing
+   * cross-fade with no context). A shorter fade leaves context = (overlap − fade) / 2 on both sides
+   * that is separated but thrown away, so every kept sample has at least that much past and future
+   * audio around it in its segment. With context ≥ `wienerReach(options)` (and a few tenths of a
+   * second for the model's LSTM to settle) chunked output matches whole-signal output. 0 cuts hard.
+   */
+  fade?: number;
 }
 
-export const DEFAULT_CHUNKING: ChunkingOptions = { segment: 30 * 44_100, overlap: 44_100 };
+/**
+ * `npm run separate`'s chunking: 30-s segments, 4-s overlaps, 0.5-s cross-fades — 1.75 s of context on
+ * each side (≥ the default Wiener reach of 1.53 s). Costs 30/26 of unchunked compute.
+ * Latency (chunkingLatency): up to 28.2 s.
+ */
+export const DEFAULT_CHUNKING: ChunkingOptions = { segment: 30 * 44_100, overlap: 4 * 44_100, fade: 22_050 };
+
+/**
+ * Low-delay streaming (the extension): 4-s segments, 1-s overlaps, 0.1-s cross-fades — 0.45 s of
+ * context on each side, so use it with LOW_LATENCY_OPTIONS (Wiener reach 0.42 s). Costs 4/3 of
+ * unchunked compute; an output sample is final 0.55–3.55 s of input after it (4 s for the first block).
+ */
+export const LOW_LATENCY_CHUNKING: ChunkingOptions = { segment: 4 * 44_100, overlap: 44_100, fade: 4_410 };
+
+/** Wiener blocks for LOW_LATENCY_CHUNKING: 8 frames estimated over 24 (0.56 s). */
+export const LOW_LATENCY_OPTIONS: SeparationOptions = { wienerWindow: 8, wienerContext: 8 };
+
+/** Segment step, overlap, fade and context that ChunkedSeparator uses for `chunking` (all in samples). */
+export function resolveChunking(chunking: ChunkingOptions): {
+  segment: number;
+  step: number;
+  overlap: number;
+  fade: number;
+  context: number;
+} {
+  const { segment, overlap } = chunking;
+  if (!(Number.isInteger(segment) && Number.isInteger(overlap) && overlap >= 0 && overlap < segment)) {
+    throw new Error('chunking: overlap must be in [0, segment)');
+  }
+  const aligned = Math.floor((segment - overlap) / DEFAULT_HOP) * DEFAULT_HOP;
+  const step = aligned > 0 ? aligned : segment - overlap;
+  const fullOverlap = segment - step;
+  const fade = Math.min(chunking.fade ?? overlap, fullOverlap);
+  if (!(Number.isInteger(fade) && fade >= 0)) throw new Error('chunking: fade must be ≥ 0');
+  return { segment, step, overlap: fullOverlap, fade, context: Math.floor((fullOverlap - fade) / 2) };
+}
+
+/**
+ * Latency of chunked separation in samples: how much input beyond an output sample must have arrived
+ * before that sample is final (the model's compute time comes on top). Output is released in blocks of
+ * `step` samples; the first sample of a block waits longest (`max`), the last least (`min`). The very
+ * first block waits a whole segment (nothing to its left to throw away).
+ *
+ * - Trailing cross-fade (fade = overlap): max ≈ segment, min ≈ overlap.
+ * - Centred fade with context c = (overlap − fade) / 2: max = segment − c, min = c + fade.
+ */
+export function chunkingLatency(chunking: ChunkingOptions): { min: number; max: number; first: number } {
+  const { segment, step, context } = resolveChunking(chunking);
+  return { min: segment - context - step, max: segment - context, first: segment };
+}
 
 /**
  * Chunked separation of a stream: push blocks of planar audio, get back finished output samples
- * (per stem) as soon as no later segment can change them. Segment k starts at k·(segment − overlap);
- * in each overlap the earlier segment fades out linearly while the later fades in, so the weights sum
- * to one — stems that sum to the mixture in every segment still do after cross-fading.
+ * (per stem) as soon as no later segment can change them. Segment k covers [k·step, k·step + segment);
+ * consecutive segments cross-fade over `fade` samples in the middle of their overlap, the earlier fading
+ * out while the later fades in, weights summing to one — stems that sum to the mixture in every segment
+ * still do after cross-fading. Each segment is separated with its absolute position, so its Wiener
+ * windows (`wienerWindow`) fall where they do in whole-signal separation. See `chunkingLatency`.
  */
 export class ChunkedSeparator {
-  private readonly step: number;
+  private readonly plan: ReturnType<typeof resolveChunking>;
+  /** Input not yet consumed; `inputStart` is the absolute position of its first sample (= next segment start). */
   private input: Float32Array[];
-  /** Output of the previous segment over the current overlap, per stem (faded in next time). */
+  private inputStart = 0;
+  /**
+   * Output of the previous segment from the current emit position to its end, per stem: its head is
+   * faded into the next segment, and flush emits it as it is when no input is left beyond it.
+   */
   private pendingTail: Record<string, Float32Array[]> | null = null;
   private emitted = 0;
 
   constructor(
     private readonly model: MagnitudeModel,
-    private readonly channels: number,
+    channels: number,
     private readonly options: SeparationOptions = {},
-    private readonly chunking: ChunkingOptions = DEFAULT_CHUNKING,
+    chunking: ChunkingOptions = DEFAULT_CHUNKING,
   ) {
-    if (!(chunking.overlap >= 0 && chunking.overlap < chunking.segment)) {
-      throw new Error('chunking: overlap must be in [0, segment)');
-    }
-    this.step = chunking.segment - chunking.overlap;
+    this.plan = resolveChunking(chunking);
     this.input = Array.from({ length: channels }, () => new Float32Array(0));
   }
 
@@ -150,25 +257,29 @@ export class ChunkedSeparator {
   async push(block: readonly Float32Array[]): Promise<Record<string, Float32Array[]> | null> {
     this.input = this.input.map((ch, c) => concat(ch, block[c]));
     const parts: Record<string, Float32Array[]>[] = [];
-    while (this.input[0].length >= this.chunking.segment) {
-      parts.push(await this.processSegment(this.chunking.segment, false));
+    while (this.input[0].length >= this.plan.segment) {
+      parts.push(await this.processSegment(this.plan.segment, false));
     }
     return joinParts(parts);
   }
 
   /** Separates what is left and returns the rest of the output. */
   async flush(): Promise<Record<string, Float32Array[]> | null> {
-    const parts: Record<string, Float32Array[]>[] = [];
-    const left = this.input[0].length;
-    // Only the overlap tail of an already separated segment is left: emit it as it is.
-    if (left > (this.pendingTail ? this.chunking.overlap : 0)) {
-      parts.push(await this.processSegment(left, true));
+    const end = this.inputStart + this.input[0].length;
+    const tailEnd = this.pendingTail ? this.emitted + firstLength(this.pendingTail) : 0;
+    let out: Record<string, Float32Array[]> | null = null;
+    if (end > tailEnd) {
+      out = await this.processSegment(this.input[0].length, true);
     } else if (this.pendingTail) {
-      parts.push(this.pendingTail);
-      this.emitted += this.pendingTail[Object.keys(this.pendingTail)[0]][0].length;
-      this.pendingTail = null;
+      // The previous segment already covers the rest of the input: emit its tail as it is.
+      const n = end - this.emitted;
+      out = mapStems(this.pendingTail, (ch) => ch.subarray(0, n));
+      this.emitted = end;
     }
-    return joinParts(parts);
+    this.pendingTail = null;
+    this.input = this.input.map(() => new Float32Array(0));
+    this.inputStart = end;
+    return out;
   }
 
   /** Samples emitted so far. */
@@ -177,37 +288,47 @@ export class ChunkedSeparator {
   }
 
   private async processSegment(length: number, last: boolean): Promise<Record<string, Float32Array[]>> {
+    const { step, fade, context } = this.plan;
+    const start = this.inputStart;
     const segment = this.input.map((ch) => ch.subarray(0, length));
-    const stems = await separateSignal(this.model, segment, this.options);
-    const overlap = this.pendingTail ? this.chunking.overlap : 0;
-    const fadeIn = Math.min(overlap, length);
-    // Cross-fade the previous segment's tail into this segment's head.
-    if (this.pendingTail) {
-      for (const [name, chans] of Object.entries(stems)) {
-        const tail = this.pendingTail[name];
-        chans.forEach((ch, c) => {
-          for (let i = 0; i < fadeIn; i++) {
-            const w = (i + 0.5) / overlap;
-            ch[i] = w * ch[i] + (1 - w) * tail[c][i];
-          }
-        });
+    const stems = await separateSignal(this.model, segment, this.options, start);
+    // Emit from where the previous segment stopped (start + context; 0 for the first segment) up to
+    // where the next segment's cross-fade begins, or to the end.
+    const from = this.emitted - start;
+    const to = last ? length : step + context;
+    const tail = this.pendingTail;
+    const out = mapStems(stems, (ch, name, c) => {
+      const part = ch.slice(from, to);
+      if (tail) {
+        const prev = tail[name][c];
+        const n = Math.min(fade, part.length);
+        for (let i = 0; i < n; i++) {
+          const w = (i + 0.5) / fade;
+          part[i] = w * part[i] + (1 - w) * prev[i];
+        }
       }
-    }
-    // Keep the last `overlap` samples for the next segment unless this is the end.
-    const keep = last ? 0 : this.chunking.overlap;
-    const finalLength = length - keep;
-    const out: Record<string, Float32Array[]> = {};
-    const tail: Record<string, Float32Array[]> = {};
-    for (const [name, chans] of Object.entries(stems)) {
-      out[name] = chans.map((ch) => ch.slice(0, finalLength));
-      tail[name] = chans.map((ch) => ch.slice(finalLength));
-    }
-    this.pendingTail = last ? null : tail;
-    this.emitted += finalLength;
-    const consumed = last ? length : this.step;
+      return part;
+    });
+    this.pendingTail = last ? null : mapStems(stems, (ch) => ch.slice(to));
+    this.emitted = start + to;
+    const consumed = last ? length : step;
     this.input = this.input.map((ch) => ch.slice(consumed));
+    this.inputStart += consumed;
     return out;
   }
+}
+
+function firstLength(stems: Record<string, Float32Array[]>): number {
+  return stems[Object.keys(stems)[0]][0].length;
+}
+
+function mapStems(
+  stems: Record<string, Float32Array[]>,
+  f: (ch: Float32Array, name: string, c: number) => Float32Array,
+): Record<string, Float32Array[]> {
+  const out: Record<string, Float32Array[]> = {};
+  for (const [name, chans] of Object.entries(stems)) out[name] = chans.map((ch, c) => f(ch, name, c));
+  return out;
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

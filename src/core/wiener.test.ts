@@ -187,3 +187,100 @@ describe('wiener properties', () => {
     expect(() => wiener(v, x, { iterations: -1 })).toThrow(/iteration/);
   });
 });
+
+/** Frames [a, b) of every channel of a [channel][frame][bin] array (or spectrogram) as a new one. */
+function sliceFrames(data: Float64Array, ch: number, fr: number, bn: number, a: number, b: number) {
+  const out = new Float64Array(ch * (b - a) * bn);
+  for (let c = 0; c < ch; c++) out.set(data.subarray((c * fr + a) * bn, (c * fr + b) * bn), c * (b - a) * bn);
+  return out;
+}
+
+function sliceProblem(p: ReturnType<typeof randomProblem>, a: number, b: number) {
+  const { channels: ch, frames: fr, bins: bn } = p.x;
+  const x = createSpectrogram(ch, b - a, bn, true);
+  x.re.set(sliceFrames(p.x.re as Float64Array, ch, fr, bn, a, b));
+  x.im.set(sliceFrames(p.x.im as Float64Array, ch, fr, bn, a, b));
+  return { x, v: p.v.map((vj) => sliceFrames(vj, ch, fr, bn, a, b)) };
+}
+
+describe('wiener covariance blocks (window / context / firstFrame)', () => {
+  const ch = 2;
+  const fr = 80;
+  const bn = 6;
+
+  it('window 0 and a window covering every frame are the default (one estimate)', () => {
+    const p = randomProblem(ch, fr, bn, 3, 21);
+    const ref = wiener(p.v, p.x, { iterations: 2 });
+    for (const opts of [{ window: 0 }, { window: fr }, { window: 128, context: 10, firstFrame: 3 }]) {
+      const y = wiener(p.v, p.x, { iterations: 2, ...opts });
+      expect(
+        relativeError(
+          y,
+          ref.map((s) => s.re as Float64Array),
+          ref.map((s) => s.im as Float64Array),
+        ),
+      ).toBe(0);
+    }
+  });
+
+  it('without context, blocks are independent filters over slices cut at multiples of the window (Open-Unmix)', () => {
+    const p = randomProblem(ch, fr, bn, 3, 22);
+    const first = 5;
+    const y = wiener(p.v, p.x, { iterations: 1, window: 16, firstFrame: first });
+    // Absolute frames 5..84: cuts at absolute 16, 32, 48, 64, 80, i.e. local 11, 27, 43, 59, 75.
+    for (const [a, b] of [
+      [0, 11],
+      [11, 27],
+      [27, 43],
+      [43, 59],
+      [59, 75],
+      [75, 80],
+    ]) {
+      const s = sliceProblem(p, a, b);
+      const ys = wiener(s.v, s.x, { iterations: 1 });
+      ys.forEach((yj, j) => {
+        const re = sliceFrames(y[j].re as Float64Array, ch, fr, bn, a, b);
+        const im = sliceFrames(y[j].im as Float64Array, ch, fr, bn, a, b);
+        expect(relativeError([yj], [re], [im])).toBeLessThan(1e-12);
+      });
+    }
+  });
+
+  it('with context, a slice filtered at its absolute position matches the whole away from its ends', () => {
+    const p = randomProblem(ch, fr, bn, 2, 23);
+    const opts = { window: 6, context: 4 };
+    for (const iterations of [1, 2]) {
+      const whole = wiener(p.v, p.x, { iterations, ...opts, residual: true });
+      const reach = iterations * (opts.window - 1 + opts.context);
+      for (const a of [7, 12, 13]) {
+        const b = 75;
+        const s = sliceProblem(p, a, b);
+        const part = wiener(s.v, s.x, { iterations, ...opts, residual: true, firstFrame: a });
+        // Frames [a + reach, b − reach) of the whole signal (local [reach, b − a − reach)).
+        part.forEach((yj, j) => {
+          const inner = (d: Float64Array, f: number, o: number) =>
+            sliceFrames(d, ch, f, bn, o + reach, o + b - a - reach);
+          const got = {
+            re: inner(yj.re as Float64Array, b - a, 0),
+            im: inner(yj.im as Float64Array, b - a, 0),
+          };
+          const want = [inner(whole[j].re as Float64Array, fr, a)];
+          expect(
+            relativeError([{ ...yj, ...got, frames: b - a - 2 * reach }], want, [
+              inner(whole[j].im as Float64Array, fr, a),
+            ]),
+          ).toBeLessThan(1e-12);
+        });
+        // Not vacuous: the slice's first frame, whose covariance block is clipped, does see the cut.
+        const outer = sliceFrames(part[0].re as Float64Array, ch, b - a, bn, 0, 1);
+        const ref = sliceFrames(whole[0].re as Float64Array, ch, fr, bn, a, a + 1);
+        expect(Math.max(...outer.map((v, i) => Math.abs(v - ref[i])))).toBeGreaterThan(1e-9);
+      }
+    }
+  });
+
+  it('rejects a context longer than the window', () => {
+    const p = randomProblem(ch, 10, bn, 2, 24);
+    expect(() => wiener(p.v, p.x, { window: 4, context: 5 })).toThrow(/context/);
+  });
+});

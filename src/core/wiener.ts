@@ -7,8 +7,9 @@
  * v[frame][bin][channel][source] maps to `v[source][(channel * frames + frame) * bins + bin]` here.
  *
  * Mono and stereo are supported (the 2×2 inverses are written out by hand). The EM covariances
- * R_j are estimated over all frames given; Open-Unmix's Separator runs the filter on windows of
- * `wiener_win_len` = 300 frames, which callers reproduce by passing slices.
+ * R_j are estimated over all frames given, or per block of `window` frames (Open-Unmix's Separator
+ * uses blocks of `wiener_win_len` = 300 frames), optionally widened by `context` frames on each side
+ * so that the result at a frame does not depend on where a longer signal was cut into segments.
  */
 import { createSpectrogram, type FloatArray, type Spectrogram } from './stft';
 
@@ -30,6 +31,21 @@ export interface WienerOptions {
   readonly eps?: number;
   /** The EM runs on x / max(1, max|x| / scaleFactor) for numerical stability. Default 10. */
   readonly scaleFactor?: number;
+  /**
+   * Covariance blocks: the frames are cut into blocks of this many frames at multiples of it counted
+   * from `firstFrame`, and each block gets its own R_j and rescaling (Open-Unmix's `wiener_win_len`
+   * windows, 300, are `window: 300` with no `context`). 0 or absent: one block over all frames.
+   */
+  readonly window?: number;
+  /**
+   * Frames on each side of a block that also enter its R_j and rescaling estimate (clipped at the
+   * ends; ≤ `window`). An output frame then depends on frames up to window − 1 + context away per EM
+   * iteration, so a signal cut into segments that overlap by more than that gives the same result
+   * away from the cuts as the whole signal. Default 0.
+   */
+  readonly context?: number;
+  /** Index of the first frame in a longer stream, so blocks fall at the same places (default 0). */
+  readonly firstFrame?: number;
 }
 
 export const DEFAULT_WIENER_EPS = 1e-10;
@@ -154,42 +170,67 @@ export function wiener(v: readonly FloatArray[], x: Spectrogram, options: Wiener
   if (options.residual) residualInto(x, y);
   if (iterations === 0) return y;
 
-  // norbert's rescaling: the EM (whose eps terms are absolute) runs on x / s and y / s.
-  let maxAbs = 0;
-  for (let i = 0; i < x.re.length; i++) {
-    const m = x.re[i] * x.re[i] + x.im[i] * x.im[i];
-    if (m > maxAbs) maxAbs = m;
-  }
-  const scale = Math.max(1, Math.sqrt(maxAbs) / scaleFactor);
-  if (scale !== 1) scaleAll(y, 1 / scale);
+  const blocks = covarianceBlocks(x.frames, options);
   const em = new EmState(x, J, eps);
+  const sets = [em.createSet(), em.createSet()];
   for (let it = 0; it < iterations; it++) {
-    em.updateCovariances(y);
-    em.filter(y, 1 / scale);
+    // R_j of block i + 1 is estimated before block i is filtered in place: its frames (from the start
+    // of block i on, as context ≤ window) still hold the previous iteration's estimates.
+    em.estimate(y, blocks[0], scaleFactor, sets[0]);
+    for (let i = 0; i < blocks.length; i++) {
+      if (i + 1 < blocks.length) em.estimate(y, blocks[i + 1], scaleFactor, sets[(i + 1) % 2]);
+      em.filter(y, blocks[i], sets[i % 2]);
+    }
   }
-  if (scale !== 1) scaleAll(y, scale);
   return y;
 }
 
-function scaleAll(specs: Spectrogram[], factor: number): void {
-  for (const s of specs) {
-    for (let i = 0; i < s.re.length; i++) {
-      s.re[i] *= factor;
-      s.im[i] *= factor;
-    }
-  }
+interface CovarianceBlock {
+  /** Frames filtered with this block's R_j: [start, end). */
+  readonly start: number;
+  readonly end: number;
+  /** Frames its R_j and rescaling are estimated from: [from, to). */
+  readonly from: number;
+  readonly to: number;
 }
 
-/** Spatial covariances R_j(bin) and scratch for the EM; allocated once per wiener() call. */
-class EmState {
-  readonly channels: number;
-  readonly frames: number;
-  readonly bins: number;
-  /** R_j per bin, index j * bins + k: R00, R11 (real), R01 = r01re + i·r01im; R10 = conj(R01). */
+function covarianceBlocks(frames: number, options: WienerOptions): CovarianceBlock[] {
+  const window = options.window ?? 0;
+  const context = options.context ?? 0;
+  const firstFrame = options.firstFrame ?? 0;
+  if (!(Number.isInteger(window) && window >= 0)) throw new Error(`wiener: bad window ${window}`);
+  if (!(Number.isInteger(context) && context >= 0 && context <= window)) {
+    throw new Error(`wiener: context must be an integer in [0, window], got ${context}`);
+  }
+  if (!(Number.isInteger(firstFrame) && firstFrame >= 0)) {
+    throw new Error(`wiener: bad firstFrame ${firstFrame}`);
+  }
+  if (window === 0) return [{ start: 0, end: frames, from: 0, to: frames }];
+  const blocks: CovarianceBlock[] = [];
+  for (let start = 0; start < frames; ) {
+    const end = Math.min(frames, start + window - ((firstFrame + start) % window));
+    blocks.push({ start, end, from: Math.max(0, start - context), to: Math.min(frames, end + context) });
+    start = end;
+  }
+  return blocks;
+}
+
+/** One block's R_j per bin, index j * bins + k: R00, R11 (real), R01 = r01re + i·r01im; R10 = conj(R01). */
+interface CovarianceSet {
   readonly r00: Float64Array;
   readonly r11: Float64Array;
   readonly r01re: Float64Array;
   readonly r01im: Float64Array;
+  /** norbert's rescaling: the block's EM (whose eps terms are absolute) runs on x / scale, y / scale. */
+  scale: number;
+}
+
+/** Scratch for the EM; allocated once per wiener() call. */
+class EmState {
+  readonly channels: number;
+  readonly frames: number;
+  readonly bins: number;
+  /** Σ_t v_j of the current source, per bin. */
   readonly weight: Float64Array;
   /** PSD v_j of the current frame, index j * bins + k. */
   readonly psd: Float64Array;
@@ -211,13 +252,8 @@ class EmState {
     this.channels = x.channels;
     this.frames = x.frames;
     this.bins = x.bins;
-    const n = sources * x.bins;
-    this.r00 = new Float64Array(n);
-    this.r11 = new Float64Array(n);
-    this.r01re = new Float64Array(n);
-    this.r01im = new Float64Array(n);
     this.weight = new Float64Array(x.bins);
-    this.psd = new Float64Array(n);
+    this.psd = new Float64Array(sources * x.bins);
     const scratch = () => new Float64Array(x.bins);
     this.c00 = scratch();
     this.c11 = scratch();
@@ -229,24 +265,45 @@ class EmState {
     this.z1i = scratch();
   }
 
-  /** R_j(k) = Σ_t y_j y_jᴴ / (eps + Σ_t v_j), with v_j = mean over channels of |y_j|². */
-  updateCovariances(y: Spectrogram[]): void {
+  createSet(): CovarianceSet {
+    const n = this.sources * this.bins;
+    const f = () => new Float64Array(n);
+    return { r00: f(), r11: f(), r01re: f(), r01im: f(), scale: 1 };
+  }
+
+  /**
+   * Over the block's frames [from, to): the rescaling s = max(1, max|x| / scaleFactor) and
+   * R_j(k) = Σ_t ỹ_j ỹ_jᴴ / (eps + Σ_t ṽ_j) of ỹ = y / s, with ṽ_j = mean over channels of |ỹ_j|².
+   */
+  estimate(y: Spectrogram[], block: CovarianceBlock, scaleFactor: number, set: CovarianceSet): void {
     const { frames, bins, channels, eps, weight } = this;
+    const { from, to } = block;
     const plane = frames * bins;
+    const { re: xRe, im: xIm } = this.x;
+    let maxAbs = 0;
+    for (let c = 0; c < channels; c++) {
+      for (let i = (c * frames + from) * bins, e = (c * frames + to) * bins; i < e; i++) {
+        const m = xRe[i] * xRe[i] + xIm[i] * xIm[i];
+        if (m > maxAbs) maxAbs = m;
+      }
+    }
+    const scale = Math.max(1, Math.sqrt(maxAbs) / scaleFactor);
+    set.scale = scale;
+    const inv2 = 1 / (scale * scale);
     for (let j = 0; j < this.sources; j++) {
       const { re, im } = y[j];
       const base = j * bins;
-      const r00 = this.r00.subarray(base, base + bins);
-      const r11 = this.r11.subarray(base, base + bins);
-      const r01re = this.r01re.subarray(base, base + bins);
-      const r01im = this.r01im.subarray(base, base + bins);
+      const r00 = set.r00.subarray(base, base + bins);
+      const r11 = set.r11.subarray(base, base + bins);
+      const r01re = set.r01re.subarray(base, base + bins);
+      const r01im = set.r01im.subarray(base, base + bins);
       r00.fill(0);
       r11.fill(0);
       r01re.fill(0);
       r01im.fill(0);
-      weight.fill(eps);
+      weight.fill(0);
       if (channels === 2) {
-        for (let t = 0; t < frames; t++) {
+        for (let t = from; t < to; t++) {
           const o0 = t * bins;
           const o1 = plane + o0;
           for (let k = 0; k < bins; k++) {
@@ -265,7 +322,7 @@ class EmState {
           }
         }
       } else {
-        for (let t = 0; t < frames; t++) {
+        for (let t = from; t < to; t++) {
           const o0 = t * bins;
           for (let k = 0; k < bins; k++) {
             const p0 = re[o0 + k] * re[o0 + k] + im[o0 + k] * im[o0 + k];
@@ -275,7 +332,7 @@ class EmState {
         }
       }
       for (let k = 0; k < bins; k++) {
-        const w = 1 / weight[k];
+        const w = inv2 / (eps + inv2 * weight[k]);
         r00[k] *= w;
         r11[k] *= w;
         r01re[k] *= w;
@@ -285,19 +342,22 @@ class EmState {
   }
 
   /**
-   * y_j ← v_j R_j Cxx⁻¹ x at every time-frequency point, Cxx = Σ_j v_j R_j + √eps·I, with v_j from
-   * the current y_j. Computes z = Cxx⁻¹x once and y_j = v_j R_j z (same as G_j x, fewer products).
-   * `xScale` is applied to the mixture on the fly (norbert's rescaling). Works frame by frame in
-   * passes over the bins so that every inner loop runs on plain typed arrays.
+   * y_j ← v_j R_j Cxx⁻¹ x at every time-frequency point of the block's frames [start, end), with
+   * Cxx = Σ_j v_j R_j + √eps·I and v_j from the current y_j, all on the block's rescaled ỹ = y / s,
+   * x / s. Computes z = Cxx⁻¹x once and y_j = v_j R_j z (same as G_j x, fewer products). Works frame
+   * by frame in passes over the bins so that every inner loop runs on plain typed arrays.
    */
-  filter(y: Spectrogram[], xScale: number): void {
+  filter(y: Spectrogram[], block: CovarianceBlock, set: CovarianceSet): void {
     const { frames, bins, channels, sources, psd } = this;
-    const { r00, r11, r01re, r01im, c00, c11, c01r, c01i, z0r, z0i, z1r, z1i } = this;
+    const { c00, c11, c01r, c01i, z0r, z0i, z1r, z1i } = this;
+    const { r00, r11, r01re, r01im, scale } = set;
+    const inv2 = 1 / (scale * scale);
+    const xScale = 1 / scale;
     const reg = Math.sqrt(this.eps);
     const xRe = this.x.re;
     const xIm = this.x.im;
     const plane = frames * bins;
-    for (let t = 0; t < frames; t++) {
+    for (let t = block.start; t < block.end; t++) {
       const o0 = t * bins;
       const o1 = plane + o0;
       c00.fill(reg);
@@ -312,7 +372,7 @@ class EmState {
           for (let k = 0; k < bins; k++) {
             const a = o0 + k;
             const b = o1 + k;
-            const p = 0.5 * (yr[a] * yr[a] + yi[a] * yi[a] + yr[b] * yr[b] + yi[b] * yi[b]);
+            const p = 0.5 * inv2 * (yr[a] * yr[a] + yi[a] * yi[a] + yr[b] * yr[b] + yi[b] * yi[b]);
             psd[rb + k] = p;
             c00[k] += p * r00[rb + k];
             c11[k] += p * r11[rb + k];
@@ -340,7 +400,8 @@ class EmState {
           const yi = y[j].im;
           const rb = j * bins;
           for (let k = 0; k < bins; k++) {
-            const p = psd[rb + k];
+            // Back to the original scale: ỹ · s.
+            const p = psd[rb + k] * scale;
             const a = r00[rb + k];
             const d = r11[rb + k];
             const br = r01re[rb + k];
@@ -358,7 +419,7 @@ class EmState {
           const yi = y[j].im;
           const rb = j * bins;
           for (let k = 0; k < bins; k++) {
-            const p = yr[o0 + k] * yr[o0 + k] + yi[o0 + k] * yi[o0 + k];
+            const p = inv2 * (yr[o0 + k] * yr[o0 + k] + yi[o0 + k] * yi[o0 + k]);
             psd[rb + k] = p;
             c00[k] += p * r00[rb + k];
           }
@@ -372,7 +433,7 @@ class EmState {
           const yi = y[j].im;
           const rb = j * bins;
           for (let k = 0; k < bins; k++) {
-            const g = psd[rb + k] * r00[rb + k];
+            const g = psd[rb + k] * r00[rb + k] * scale;
             yr[o0 + k] = g * z0r[k];
             yi[o0 + k] = g * z0i[k];
           }

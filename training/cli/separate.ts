@@ -42,7 +42,8 @@ const program = new Command('separate')
   .option('--wiener <n>', 'Wiener/EM iterations after the model', (v) => Number.parseInt(v, 10), 1)
   .option('--residual', 'also write residual.wav (mixture minus the other stems)')
   .option('--segment <seconds>', 'segment length for chunked processing', Number, 30)
-  .option('--overlap <seconds>', 'cross-faded overlap between segments', Number, 1)
+  .option('--overlap <seconds>', 'overlap between segments', Number, 4)
+  .option('--fade <seconds>', 'cross-fade length, centred in the overlap (≤ overlap)', Number, 0.5)
   .addOption(new Option('--oracle <kind>', 'oracle separator (needs the true stems)').choices(ORACLE_KINDS))
   .option('--references <dir>', 'true <stem>.wav files for a plain audio input (oracle mode)')
   .option(
@@ -59,6 +60,7 @@ interface Options {
   residual?: boolean;
   segment: number;
   overlap: number;
+  fade: number;
   oracle?: OracleKind;
   references?: string;
   stems?: string[];
@@ -180,6 +182,7 @@ async function main(): Promise<void> {
             chunking: {
               segment: Math.round(opts.segment * SAMPLE_RATE),
               overlap: Math.round(opts.overlap * SAMPLE_RATE),
+              fade: Math.round(Math.min(opts.fade, opts.overlap) * SAMPLE_RATE),
             },
           },
           (done, total) => {

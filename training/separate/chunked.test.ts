@@ -1,0 +1,126 @@
+/**
+ * Chunked (streamed, cross-faded) separation must score like whole-signal separation: within 0.1 dB of
+ * SDR per target on MUSDB18-7 test tracks, with the shipped model — for `npm run separate`'s default
+ * chunking and for the extension's low-latency one. Skips without the model or the data.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_RATE } from '../../src/core/audio';
+import { evaluateTrack } from '../../src/core/bsseval/museval';
+import {
+  ChunkedSeparator,
+  type ChunkingOptions,
+  DEFAULT_CHUNKING,
+  LOW_LATENCY_CHUNKING,
+  LOW_LATENCY_OPTIONS,
+  type MagnitudeModel,
+  resolveChunking,
+  type SeparationOptions,
+  separateSignal,
+} from '../../src/core/separator';
+import { trackMedians } from '../eval/report';
+import { listMusdbTracks, loadTrack, type TrackStems } from '../eval/tracks';
+import { DEFAULT_MODEL_PATH } from './defaults';
+import { loadOnnxModel } from './onnx-model';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+const modelPath = resolve(repoRoot, DEFAULT_MODEL_PATH);
+const musdb = resolve(repoRoot, '../shared/data/musdb18-7');
+const ready = existsSync(modelPath) && existsSync(musdb);
+if (!ready) console.warn(`skipping chunked-vs-whole separation: needs ${modelPath} and ${musdb}`);
+
+type Stems = Record<string, Float32Array[]>;
+
+function join(parts: Float32Array[][]): Float32Array[] {
+  return [0, 1].map((c) => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p[c].length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p[c], o);
+      o += p[c].length;
+    }
+    return out;
+  });
+}
+
+/** Pushes the mixture in 1-s blocks, as a stream arrives, then flushes; returns the joined output. */
+async function separateChunked(
+  model: MagnitudeModel,
+  mixture: Float32Array[],
+  options: SeparationOptions,
+  chunking: ChunkingOptions,
+): Promise<Stems> {
+  const sep = new ChunkedSeparator(model, 2, options, chunking);
+  const parts: Stems[] = [];
+  for (let i = 0; i < mixture[0].length; i += SAMPLE_RATE) {
+    const out = await sep.push(mixture.map((ch) => ch.subarray(i, i + SAMPLE_RATE)));
+    if (out) parts.push(out);
+  }
+  const rest = await sep.flush();
+  if (rest) parts.push(rest);
+  return Object.fromEntries(model.targets.map((t) => [t, join(parts.map((p) => p[t]))]));
+}
+
+describe.skipIf(!ready)('chunked separation with the shipped model', () => {
+  // Five 7-s test tracks back to back (≈ 34 s), so segment borders fall inside tracks.
+  let model: MagnitudeModel;
+  let tracks: TrackStems[];
+  let mixture: Float32Array[];
+
+  async function compare(options: SeparationOptions, chunking: ChunkingOptions, label: string) {
+    if (!model) {
+      model = await loadOnnxModel(modelPath);
+      tracks = await Promise.all((await listMusdbTracks(musdb, 'test')).slice(0, 5).map((s) => loadTrack(s)));
+      mixture = join(tracks.map((t) => t.mixture.channels));
+    }
+    const lengths = tracks.map((t) => t.mixture.channels[0].length);
+    // Cross-fades happen at k·step + context; at least one must fall well inside a track.
+    const { step, context, fade } = resolveChunking(chunking);
+    const fades: number[] = [];
+    for (let at = step + context; at + fade < mixture[0].length; at += step) fades.push(at);
+    let edge = 0;
+    const edges = lengths.map((n) => (edge += n));
+    const inside = fades.filter((f) => edges.every((e) => Math.abs(f - e) > SAMPLE_RATE / 2));
+    expect(inside.length).toBeGreaterThan(0);
+
+    const whole = await separateSignal(model, mixture, options);
+    const chunked = await separateChunked(model, mixture, options, chunking);
+    let start = 0;
+    const rows: { line: string; diff: number }[] = [];
+    tracks.forEach((track, i) => {
+      const cut = (stems: Stems) =>
+        Object.fromEntries(
+          model.targets.map((t) => [t, stems[t].map((ch) => ch.subarray(start, start + lengths[i]))]),
+        );
+      const references = Object.fromEntries(model.targets.map((t) => [t, track.stems[t].channels]));
+      const a = trackMedians(evaluateTrack(track.name, references, cut(whole), SAMPLE_RATE));
+      const b = trackMedians(evaluateTrack(track.name, references, cut(chunked), SAMPLE_RATE));
+      for (const t of model.targets) {
+        rows.push({
+          line: `${track.name} ${t}: whole ${a[t].SDR.toFixed(3)}, chunked ${b[t].SDR.toFixed(3)}`,
+          diff: Math.abs(a[t].SDR - b[t].SDR),
+        });
+      }
+      start += lengths[i];
+    });
+    const worst = rows.reduce((m, r) => (r.diff > m.diff ? r : m));
+    console.log(
+      `${label}: ${fades.length} cross-fades (${inside.length} inside tracks); worst SDR difference ` +
+        `${worst.diff.toFixed(3)} dB (${worst.line})`,
+    );
+    for (const { line, diff } of rows) expect(diff, line).toBeLessThan(0.1);
+  }
+
+  it("npm run separate's default chunking (30-s segments) is within 0.1 dB SDR of whole-signal separation", async () => {
+    await compare({ wienerIterations: 1, exactSum: true }, DEFAULT_CHUNKING, 'default chunking');
+  }, 120_000);
+
+  it('the low-latency chunking (4-s segments) is within 0.1 dB SDR of whole-signal separation', async () => {
+    await compare(
+      { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS },
+      LOW_LATENCY_CHUNKING,
+      'low-latency chunking',
+    );
+  }, 120_000);
+});
