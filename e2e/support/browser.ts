@@ -27,14 +27,17 @@ export interface Launched {
   close(): Promise<void>;
 }
 
-export async function launchWithExtension(proxyPort: number): Promise<Launched> {
+export async function launchWithExtension(
+  proxyPort: number,
+  options: { headless?: boolean } = {},
+): Promise<Launched> {
   if (!existsSync(join(EXTENSION_DIR, 'manifest.json'))) {
     throw new Error(`no test build in ${EXTENSION_DIR}: run \`npm run build:test\` (npm run test:e2e does)`);
   }
   const userDataDir = await mkdtemp(join(tmpdir(), 'stemdeck-e2e-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
-    headless: true,
+    headless: options.headless ?? true,
     pipe: true, // needed for enableExtensions
     enableExtensions: [EXTENSION_DIR],
     userDataDir,

@@ -8,17 +8,25 @@
 
 import { SAMPLE_RATE } from '../core/audio';
 import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
-import { ChunkedSeparator, type ChunkingOptions } from '../core/separator';
+import {
+  ChunkedSeparator,
+  type ChunkingOptions,
+  chunkingLatency,
+  LOW_LATENCY_CHUNKING,
+  LOW_LATENCY_OPTIONS,
+} from '../core/separator';
 import type { LoadedModel } from './model';
 import workletUrl from './remix-worklet.ts?worker&url';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
 /**
- * Streaming segments for the bidirectional model: 4 s with 1 s cross-faded overlap. A frame is final
- * once the segment that ends up to 4 s after it is separated, so the delay is the segment plus the
- * time to separate one (`COMPUTE_MARGIN_S`).
+ * Streaming segments for the bidirectional model (the shared core's low-latency chunking: 4-s
+ * segments, 1-s overlap, a 0.1-s cross-fade centred in it, Wiener blocks of 8 + 8 frames), measured
+ * within 0.04 dB SDR of whole-track separation (docs/BENCHMARKS.md). An output sample is final once
+ * up to `chunkingLatency().max` of later input has been separated; the delay adds the time to
+ * separate a segment (`COMPUTE_MARGIN_S`).
  */
-export const STREAM_CHUNKING: ChunkingOptions = { segment: 4 * SAMPLE_RATE, overlap: SAMPLE_RATE };
+export const STREAM_CHUNKING: ChunkingOptions = LOW_LATENCY_CHUNKING;
 const COMPUTE_MARGIN_S = 2;
 const BLOCK_FRAMES = 4096;
 const CAPACITY = 1 << 19; // 11.9 s at 44.1 kHz
@@ -62,7 +70,7 @@ export class RemixSession {
   private doneSeconds = 0;
   private faultInjected: EngineFault | null = null;
   private tapData: Tap | null = null;
-  readonly delayFrames = STREAM_CHUNKING.segment + COMPUTE_MARGIN_S * SAMPLE_RATE;
+  readonly delayFrames = chunkingLatency(STREAM_CHUNKING).max + COMPUTE_MARGIN_S * SAMPLE_RATE;
 
   constructor(
     readonly tabId: number,
@@ -81,7 +89,7 @@ export class RemixSession {
         },
       },
       CHANNELS,
-      { wienerIterations: 1, exactSum: true },
+      { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS },
       STREAM_CHUNKING,
     );
   }

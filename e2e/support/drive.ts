@@ -1,0 +1,128 @@
+/**
+ * Drives the built test extension the way a user would, without pixels: open a page that plays,
+ * switch the remix on (the popup's own path: a tab-capture stream id, then `tab/set-enabled`), set
+ * gains, read the engine status and the test build's recording tap. Shared by the e2e tests,
+ * `npm run try` and `npm run bench:browser`.
+ */
+import type { Browser, Page } from 'puppeteer';
+import type { OffscreenTapReply, StemGains, TabState, TabStateReply } from '../../src/core/messages';
+import { EXTENSION_ID } from './browser';
+
+export const UNITY: StemGains = { vocals: 1, drums: 1, bass: 1, other: 1 };
+export const KARAOKE: StemGains = { vocals: 0, drums: 1, bass: 1, other: 1 };
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export type Tap = Extract<OffscreenTapReply, { ok: true }>;
+
+export class ExtensionDriver {
+  private readonly usedTabs = new Set<number>();
+
+  private constructor(
+    readonly browser: Browser,
+    private readonly origin: string,
+    /** An extension page (the popup opened as a tab) that sends the messages. */
+    readonly control: Page,
+  ) {}
+
+  static async open(browser: Browser, origin: string): Promise<ExtensionDriver> {
+    const control = await browser.newPage();
+    await control.goto(`chrome-extension://${EXTENSION_ID}/src/popup/index.html?tab=0`);
+    return new ExtensionDriver(browser, origin, control);
+  }
+
+  send<T>(msg: unknown): Promise<T> {
+    return this.control.evaluate((m) => chrome.runtime.sendMessage(m), msg as never) as Promise<T>;
+  }
+
+  async tabState(tabId: number): Promise<TabState> {
+    const reply = await this.send<TabStateReply>({ type: 'tab/get', tabId });
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.state;
+  }
+
+  /** Polls `probe` until `ok` accepts its value; the last value is in the timeout error. */
+  async waitFor<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last: T | undefined;
+    while (Date.now() < deadline) {
+      last = await probe();
+      if (ok(last)) return last;
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}`);
+  }
+
+  /** Opens `/player?src=<src>`, waits until it plays, and finds its tab id in the worker's records. */
+  async play(src: string): Promise<{ page: Page; tabId: number }> {
+    const page = await this.browser.newPage();
+    await page.goto(`${this.origin}/player?src=${src}`);
+    await page.waitForFunction(() => {
+      const a = document.querySelector('audio');
+      return a !== null && !a.paused && a.currentTime > 0.2;
+    });
+    const isNew = (s: TabState) =>
+      s.hostname === '127.0.0.1' && s.media?.playing === true && !this.usedTabs.has(s.tabId);
+    const all = await this.waitFor(
+      () =>
+        this.control.evaluate(() => chrome.storage.session.get(null)) as Promise<Record<string, TabState>>,
+      (v) => Object.values(v).some(isNew),
+      'the content script reporting the new page',
+    );
+    const fresh = Object.values(all).filter(isNew);
+    if (fresh.length !== 1) throw new Error(`expected one new playing tab, found ${fresh.length}`);
+    this.usedTabs.add(fresh[0].tabId);
+    return { page, tabId: fresh[0].tabId };
+  }
+
+  /** What the popup's switch does: a tab-capture stream id, then set-enabled with it. */
+  async switchOn(tabId: number, gains: StemGains): Promise<TabState> {
+    await this.send({ type: 'tab/set-gains', tabId, gains });
+    const reply = (await this.control.evaluate(async (id) => {
+      const streamId = await new Promise<string>((ok, fail) =>
+        chrome.tabCapture.getMediaStreamId({ targetTabId: id }, (s) =>
+          chrome.runtime.lastError ? fail(new Error(chrome.runtime.lastError.message)) : ok(s),
+        ),
+      );
+      return chrome.runtime.sendMessage({ type: 'tab/set-enabled', tabId: id, enabled: true, streamId });
+    }, tabId)) as TabStateReply;
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.state;
+  }
+
+  running(tabId: number, ms = 30_000): Promise<TabState> {
+    return this.waitFor(
+      () => this.tabState(tabId),
+      (s) => s.engine?.phase === 'running',
+      'the remix running',
+      ms,
+    );
+  }
+
+  async capturing(tabId: number): Promise<boolean> {
+    const tabs = (await this.control.evaluate(
+      () => new Promise((ok) => chrome.tabCapture.getCapturedTabs(ok)),
+    )) as {
+      tabId: number;
+      status: string;
+    }[];
+    return tabs.some((t) => t.tabId === tabId && (t.status === 'active' || t.status === 'pending'));
+  }
+
+  async tap(clear: boolean): Promise<Tap> {
+    const reply = await this.send<OffscreenTapReply>({ type: 'offscreen/tap', clear });
+    if (!reply.ok) throw new Error(reply.error);
+    return reply;
+  }
+
+  /** Switches off; ms until the worker answered and until Chrome reports the capture gone. */
+  async switchOff(tabId: number): Promise<{ reply: number; ended: number }> {
+    const t0 = Date.now();
+    await this.send({ type: 'tab/set-enabled', tabId, enabled: false });
+    const reply = Date.now() - t0;
+    while (await this.capturing(tabId)) {
+      if (Date.now() - t0 > 5000) throw new Error('the capture did not end');
+    }
+    return { reply, ended: Date.now() - t0 };
+  }
+}
