@@ -226,6 +226,53 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     120_000,
   );
 
+  it('survives a service-worker restart, and fails open when the offscreen document is closed', async () => {
+    const { page, tabId } = await play('/song.ogg');
+    await switchOn(tabId, UNITY);
+    await running(tabId);
+    // MV3 stops idle workers at will: stop it now. The remix runs in the offscreen document.
+    const cdp = await drive.control.createCDPSession();
+    await cdp.send('ServiceWorker.enable');
+    const swGone = new Promise<void>((done) =>
+      browser.on('targetdestroyed', (x) => {
+        if (x.type() === 'service_worker') done();
+      }),
+    );
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    await swGone; // the worker really stopped
+    await tap(true);
+    await sleep(1500);
+    const after = await tabState(tabId); // wakes the worker; state came from storage.session
+    expect(after.enabled).toBe(true);
+    expect(after.engine?.phase).toBe('running');
+    const t = await tap(false);
+    expect(t.remixed.reduce((a, b) => a + b, 0) / SAMPLE_RATE).toBeGreaterThan(1);
+    expect(errorDb(t.output, t.original, t.remixed)).toBeLessThan(-60);
+
+    // The offscreen document disappears (as in a crash): its capture ends with it; the next
+    // status read says so and the page plays on.
+    const worker = await (
+      await browser.waitForTarget(
+        (x) => x.type() === 'service_worker' && x.url().startsWith('chrome-extension://'),
+      )
+    ).worker();
+    await worker?.evaluate(() => chrome.offscreen.closeDocument());
+    await waitFor(
+      () => capturing(tabId),
+      (c) => !c,
+      'the capture to end with the document',
+      2_000,
+    );
+    const off = await waitFor(
+      () => tabState(tabId),
+      (s) => !s.enabled,
+      'the tab switched off',
+    );
+    expect(off.notice).toMatch(/closed unexpectedly/);
+    expect(await page.evaluate(() => !document.querySelector('audio')!.paused)).toBe(true);
+    await page.close();
+  });
+
   it.each<[EngineFault, RegExp]>([
     ['model-error', /separation failed: injected model fault/],
     ['too-slow', /too slow/],

@@ -109,7 +109,15 @@ async function applyStatus(msg: EngineStatusMessage): Promise<void> {
 
 /** The single entry point for popup messages and the keyboard command. */
 async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
-  if (msg.type === 'tab/get') return readTab(msg.tabId);
+  if (msg.type === 'tab/get') {
+    const state = await readTab(msg.tabId);
+    // The offscreen document can vanish without a word (crash, closed from outside): its capture
+    // ended with it, so the page already plays its own audio — say so instead of "Remixing".
+    if (state.enabled && state.engine !== null && !(await hasOffscreen())) {
+      return switchOff(state.tabId, 'The remix engine closed unexpectedly, so the page’s own audio plays.');
+    }
+    return state;
+  }
   const { before, after } = await updateTab(msg.tabId, (s) => applyPopupMessage(s, msg));
   if (after.enabled && !before.enabled) {
     return startRemix(after, msg.type === 'tab/set-enabled' ? msg.streamId : undefined);
