@@ -4,13 +4,13 @@
  * size; 3 bidirectional LSTM layers, maxBin 1487, random data. Warm-up steps are excluded; the figure
  * is the median step (min also shown, as the machine may be shared).
  *
- *   npm run bench:train -- [--hidden 128,256] [--backends wasm,cpu] [--batch 16] [--frames 128]
- *                          [--steps 5] [--warmup 2] [--profile]
+ *   npm run bench:train -- [--hidden 128,256] [--backends wasm,cpu] [--inputs linear,mel256]
+ *                          [--batch 16] [--frames 128] [--steps 5] [--warmup 2] [--profile]
  */
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { framesToSeconds, umxConfig } from '../../src/core/model/config';
+import { framesToSeconds, type UmxConfig, umxConfig } from '../../src/core/model/config';
 import { initUmxWeights } from '../../src/core/model/parameters';
 import { mulberry32 } from '../../src/core/random';
 import { positiveInt } from '../cli/args';
@@ -21,6 +21,7 @@ import { UmxTf } from '../model/umx-tf';
 const program = new Command('bench:train')
   .option('--hidden <list>', 'hidden sizes', '128,256')
   .option('--backends <list>', 'tfjs backends (wasm, cpu)', 'wasm,cpu')
+  .option('--inputs <list>', 'input representations: linear, mel<N>, log<N> (N bands)', 'linear')
   .option('--batch <n>', 'clips per batch', positiveInt, 16)
   .option('--frames <n>', 'STFT frames per clip', positiveInt, 128)
   .option('--steps <n>', 'timed steps (cpu: at most 2)', positiveInt, 5)
@@ -30,6 +31,7 @@ const program = new Command('bench:train')
 const opts = program.opts<{
   hidden: string;
   backends: string;
+  inputs: string;
   batch: number;
   frames: number;
   steps: number;
@@ -50,10 +52,21 @@ console.log(
   `model: 1 target, 3 bidirectional LSTM layers, maxBin 1487, batch ${opts.batch} × ${opts.frames} frames`,
 );
 
+/** `linear`, `mel256`, `log128` → the model's input representation. */
+function parseInput(text: string): UmxConfig['input'] {
+  if (text === 'linear') return { kind: 'linear' };
+  const m = /^(mel|log)(\d+)$/.exec(text);
+  if (!m) throw new Error(`--inputs: "${text}" is not linear, mel<N> or log<N>`);
+  return { kind: 'bands', scale: m[1] as 'mel' | 'log', bands: Number(m[2]) };
+}
+
 for (const backend of opts.backends.split(',') as TrainBackend[]) {
   await useBackend(backend);
-  for (const hidden of opts.hidden.split(',').map(Number)) {
-    const config = umxConfig({ targets: ['vocals'], hiddenSize: hidden });
+  for (const [hidden, inputName] of opts.hidden
+    .split(',')
+    .map(Number)
+    .flatMap((h) => opts.inputs.split(',').map((i) => [h, i] as const))) {
+    const config = umxConfig({ targets: ['vocals'], hiddenSize: hidden, input: parseInput(inputName) });
     const model = new UmxTf(config, initUmxWeights(config, mulberry32(1)));
     const trainer = new UmxTrainer(model);
     const r = mulberry32(2);
@@ -88,7 +101,7 @@ for (const backend of opts.backends.split(',') as TrainBackend[]) {
     model.clearStats();
     const fwd = (performance.now() - t0) / 1000;
     console.log(
-      `${backend.padEnd(4)} hidden ${String(hidden).padStart(3)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s ` +
+      `${backend.padEnd(4)} hidden ${String(hidden).padStart(3)} ${inputName.padEnd(7)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s ` +
         `(median step ${med.toFixed(3)} s, min ${Math.min(...times).toFixed(3)} s over ${steps}; ` +
         `forward ${fwd.toFixed(3)} s; ${audioSeconds.toFixed(1)} audio-s per step; loss ${loss.toFixed(4)}; ` +
         `${tf.memory().numTensors} tensors alive)`,
