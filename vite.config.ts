@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { crx } from '@crxjs/vite-plugin';
 import preact from '@preact/preset-vite';
 import { defineConfig, type Plugin } from 'vite';
 import manifest from './manifest.config';
+import { readModelConfig } from './src/core/onnx-model';
+
+const MODEL_FILE = 'models/stemdeck-umx4.onnx';
+/** The shipped model's stems, so the popup can show its rows before the engine first runs. */
+const MODEL_STEMS = readModelConfig(readFileSync(resolve(import.meta.dirname, MODEL_FILE))).targets;
 
 /**
  * Files the offscreen document loads at run time, shipped inside the extension so that nothing is
@@ -13,7 +19,7 @@ import manifest from './manifest.config';
 const RUNTIME_FILES: readonly [from: string, to: string][] = [
   ['node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs', 'ort/ort-wasm-simd-threaded.mjs'],
   ['node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm', 'ort/ort-wasm-simd-threaded.wasm'],
-  ['models/stemdeck-umx4.onnx', 'models/stemdeck-umx4.onnx'],
+  [MODEL_FILE, MODEL_FILE],
 ];
 
 function runtimeFiles(): Plugin {
@@ -36,6 +42,7 @@ function runtimeFiles(): Plugin {
 // test build (which also runs on http://127.0.0.1) can never be zipped from dist/ by mistake.
 export default defineConfig(({ mode }) => ({
   plugins: [preact(), crx({ manifest }), runtimeFiles()],
+  define: { __STEMDECK_MODEL_STEMS__: JSON.stringify(MODEL_STEMS) },
   // The ORT build that loads its .mjs/.wasm from `env.wasm.wasmPaths` instead of bundling them.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm'] },
   build: {

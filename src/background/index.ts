@@ -16,7 +16,6 @@ import {
   type TabState,
   type TabStateReply,
 } from '../core/messages';
-import { MUSDB_STEMS } from '../core/stems';
 import { captureStreamId, hasOffscreen, syncOffscreen, toOffscreen } from './offscreen';
 import {
   applyContentMessage,
@@ -48,7 +47,8 @@ function syncOffscreenToTabs(): Promise<void> {
   });
 }
 
-const UNITY_GAINS = Object.fromEntries(MUSDB_STEMS.map((s) => [s, 1])) as unknown as StemGains;
+/** No gains from the popup yet: every stem unchanged. */
+const UNITY_GAINS: StemGains = {};
 
 async function setBadge(state: TabState): Promise<void> {
   // The badge makes the keyboard command visible.

@@ -42,7 +42,8 @@ describe('parseMessage', () => {
       { type: 'tab/get', tabId: 1.5 },
       { type: 'tab/set-enabled', tabId: 1, enabled: 'yes' },
       { type: 'tab/set-gains', tabId: 1, gains: { ...gains, vocals: 2 } },
-      { type: 'tab/set-gains', tabId: 1, gains: { drums: 1, bass: 1, other: 1 } },
+      { type: 'tab/set-gains', tabId: 1, gains: { drums: 1, kazoo: 1 } },
+      { type: 'tab/set-gains', tabId: 1, gains: [1, 1] },
       { type: 'media/state', hostname: '', media },
       { type: 'media/state', hostname: 'a', media: { ...media, currentTime: Number.NaN } },
       { type: 'media/state', hostname: 'a', media: { ...media, kind: 'img' } },
@@ -50,6 +51,14 @@ describe('parseMessage', () => {
     ]) {
       expect(parseMessage(bad), JSON.stringify(bad)).toBeNull();
     }
+  });
+
+  it('accepts gains for any subset of the known stems (a six-stem model has guitar and piano)', () => {
+    expect(parseMessage({ type: 'tab/set-gains', tabId: 1, gains: { guitar: 0, piano: 0.5 } })).toEqual({
+      type: 'tab/set-gains',
+      tabId: 1,
+      gains: { guitar: 0, piano: 0.5 },
+    });
   });
 
   it('drops unknown extra fields', () => {

@@ -5,7 +5,7 @@
  * Everything that arrives through `runtime.onMessage` is `unknown` until `parseMessage`
  * accepts it: a stale content script from an older build, or a bug, must not corrupt tab state.
  */
-import { MUSDB_STEMS, type MusdbStem } from './stems';
+import { isStemName, type StemName } from './stems';
 
 /** What the page's main media element is; `none` when the content script found nothing. */
 export type MediaKind = 'audio' | 'video';
@@ -30,8 +30,11 @@ export interface MediaReport {
   readonly at: number;
 }
 
-/** Linear amplitude per MUSDB stem, 0 (silent) … 1 (unchanged). */
-export type StemGains = Readonly<Record<MusdbStem, number>>;
+/**
+ * Linear amplitude per stem, 0 (silent) … 1 (unchanged). Keys are stem names; a stem the model has
+ * that is absent here plays unchanged (so `{}` is the original mix).
+ */
+export type StemGains = Readonly<Partial<Record<StemName, number>>>;
 
 /** What the service worker keeps per tab (in `storage.session`). */
 export interface TabState {
@@ -242,13 +245,12 @@ export function parseMediaReport(v: unknown): MediaReport | null {
 
 export function parseStemGains(v: unknown): StemGains | null {
   if (!isObj(v)) return null;
-  const out: Partial<Record<MusdbStem, number>> = {};
-  for (const stem of MUSDB_STEMS) {
-    const g = v[stem];
-    if (!isFiniteNumber(g) || g < 0 || g > 1) return null;
+  const out: Partial<Record<StemName, number>> = {};
+  for (const [stem, g] of Object.entries(v)) {
+    if (!isStemName(stem) || !isFiniteNumber(g) || g < 0 || g > 1) return null;
     out[stem] = g;
   }
-  return out as StemGains;
+  return out;
 }
 
 function isNullableNumber(v: unknown): v is number | null {

@@ -1,22 +1,24 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import browser from 'webextension-polyfill';
 import type { PopupMessage, TabState, TabStateReply } from '../core/messages';
-import type { MusdbStem } from '../core/stems';
+import type { StemName } from '../core/stems';
 import { describeEngine, describeMedia } from './format';
 import {
   effectiveGains,
   formatDb,
   gainToPercent,
-  MIX_STEMS,
   type MixSettings,
   ORIGINAL_MIX,
-  PRESETS,
   percentToGain,
+  presetsFor,
+  rowsFor,
   type StemSetting,
   sameMix,
+  settingOf,
   withStem,
 } from './mix';
-import { loadSiteMix, saveSiteMix } from './settings';
+import { modelStems } from './model-stems';
+import { ANY_PAGE, loadSiteMix, saveSiteMix } from './settings';
 
 const POLL_MS = 1000;
 
@@ -86,7 +88,9 @@ export function App() {
     };
   }, [tabId, fail]);
 
-  const hostname = state?.hostname ?? null;
+  // Pages without the content script (any site but the three) still remix: their settings are
+  // remembered under one shared entry.
+  const hostname = state === null ? null : (state.hostname ?? ANY_PAGE);
   useEffect(() => {
     if (hostname === null || hostname === loadedHost) return;
     loadSiteMix(hostname).then((saved) => {
@@ -96,12 +100,13 @@ export function App() {
   }, [hostname, loadedHost, fail]);
 
   const ready = tabId !== null && hostname !== null && hostname === loadedHost;
+  const stems = modelStems(state?.engine?.stems);
 
   const applyMix = (next: MixSettings) => {
     if (!ready || tabId === null || hostname === null) return;
     setMix(next);
     saveSiteMix(hostname, next).catch(fail);
-    ask({ type: 'tab/set-gains', tabId, gains: effectiveGains(next) }).then(setState, fail);
+    ask({ type: 'tab/set-gains', tabId, gains: effectiveGains(next, stems) }).then(setState, fail);
   };
 
   const toggleEnabled = () => {
@@ -119,8 +124,9 @@ export function App() {
   };
 
   const enabled = state?.enabled ?? false;
-  const effective = effectiveGains(mix);
-  const activePreset = PRESETS.find((p) => sameMix(p.mix, mix))?.id ?? null;
+  const effective = effectiveGains(mix, stems);
+  const presets = presetsFor(stems);
+  const activePreset = presets.find((p) => sameMix(p.mix, mix, stems))?.id ?? null;
 
   return (
     <main class="popup">
@@ -155,7 +161,7 @@ export function App() {
 
       <fieldset class="presets">
         <legend class="visually-hidden">Presets</legend>
-        {PRESETS.map((p) => (
+        {presets.map((p) => (
           <button
             key={p.id}
             type="button"
@@ -171,15 +177,15 @@ export function App() {
       </fieldset>
 
       <ul class="stems" aria-label="Stems">
-        {MIX_STEMS.map((info) => {
-          const stem = info.name as MusdbStem;
+        {rowsFor(stems).map((info) => {
+          const stem = info.name;
           return (
             <StemRow
               key={stem}
               stem={stem}
               label={info.label}
               colour={info.colour}
-              setting={mix[stem]}
+              setting={settingOf(mix, stem)}
               silent={effective[stem] === 0}
               disabled={!ready}
               onChange={(change) => applyMix(withStem(mix, stem, change))}
@@ -189,10 +195,12 @@ export function App() {
       </ul>
 
       <footer class="foot">
-        {hostname !== null ? (
+        {hostname !== null && hostname !== ANY_PAGE ? (
           <>
             Settings are remembered for <strong>{hostname}</strong>.
           </>
+        ) : hostname === ANY_PAGE ? (
+          'Settings are remembered for pages other than YouTube and Spotify.'
         ) : (
           'Settings are remembered per site.'
         )}
@@ -202,7 +210,7 @@ export function App() {
 }
 
 interface StemRowProps {
-  stem: MusdbStem;
+  stem: StemName;
   label: string;
   colour: string;
   setting: StemSetting;

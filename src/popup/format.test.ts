@@ -48,7 +48,7 @@ describe('describeMedia', () => {
     expect(describeMedia(state({ media: { ...media, present: false, kind: null } }), at)).toMatch(
       /No <audio>/,
     );
-    expect(describeMedia(state({ hostname: null, media: null }), at)).toMatch(/does not run on this page/);
+    expect(describeMedia(state({ hostname: null, media: null }), at)).toMatch(/remix works on any tab/);
   });
 });
 

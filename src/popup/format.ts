@@ -19,7 +19,7 @@ export function mediaTimeAt(media: MediaReport, now: number): number {
 export function describeMedia(state: TabState | null, now: number): string {
   if (state === null) return 'Looking for this tab…';
   if (state.hostname === null) {
-    return 'Stemdeck does not run on this page (YouTube, YouTube Music and Spotify only; reload the tab after installing).';
+    return 'No media details on this page (they come from YouTube, YouTube Music and Spotify; reload the tab after installing). The remix works on any tab’s sound: switch it on.';
   }
   const m = state.media;
   if (m === null || !m.present || m.kind === null)
