@@ -33,7 +33,7 @@ export interface TestServer {
   readonly origin: string;
   readonly port: number;
   readonly requests: RecordedRequest[];
-  /** Every path this server answers: the pages, the tone and the extra media. */
+  /** Every path this server answers: the pages (built-in and extra), the tone and the extra media. */
   readonly paths: readonly string[];
   close(): Promise<void>;
 }
@@ -81,7 +81,14 @@ function sendRange(req: IncomingMessage, res: ServerResponse, body: Buffer, type
   res.end(body.subarray(start, end + 1));
 }
 
-export async function startTestServer(media: Record<string, MediaFile> = {}): Promise<TestServer> {
+/**
+ * `media`: extra files served with Range support; `pages`: extra HTML pages by path (e.g. `/spa`),
+ * served as they are whatever the query string.
+ */
+export async function startTestServer(
+  media: Record<string, MediaFile> = {},
+  pages: Record<string, string> = {},
+): Promise<TestServer> {
   const wav = makeToneWav(20);
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
@@ -102,6 +109,8 @@ export async function startTestServer(media: Record<string, MediaFile> = {}): Pr
     } else if (path === '/player') {
       const src = new URL(url, 'http://127.0.0.1').searchParams.get('src') ?? '';
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(playerPage(src));
+    } else if (Object.hasOwn(pages, path)) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pages[path]);
     } else if (Object.hasOwn(media, path)) {
       sendRange(req, res, media[path].body, media[path].type);
     } else {
@@ -118,7 +127,7 @@ export async function startTestServer(media: Record<string, MediaFile> = {}): Pr
     origin: `http://127.0.0.1:${port}`,
     port,
     requests,
-    paths: [...PAGE_PATHS, '/player', ...Object.keys(media)],
+    paths: [...PAGE_PATHS, '/player', ...Object.keys(media), ...Object.keys(pages)],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

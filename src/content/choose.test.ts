@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chooseMainMedia, type MediaCandidate, preferredSelector, srcKindOf } from './choose';
+import {
+  chooseMainMedia,
+  type MediaCandidate,
+  preferredSelector,
+  srcKindOf,
+  srcObjectKindOf,
+} from './choose';
 
 type C = MediaCandidate<string>;
 const base = (ref: string, over: Partial<C> = {}): C => ({
@@ -84,12 +90,36 @@ describe('preferredSelector', () => {
 
 describe('srcKindOf', () => {
   it('classifies sources without keeping the URL', () => {
-    expect(srcKindOf('', false)).toBe('none');
-    expect(srcKindOf('blob:https://www.youtube.com/1234', false)).toBe('blob');
-    expect(srcKindOf('https://cdn.example/a.mp3', false)).toBe('network');
-    expect(srcKindOf('HTTP://127.0.0.1:8080/tone.wav', false)).toBe('network');
-    expect(srcKindOf('data:audio/wav;base64,AAAA', false)).toBe('data');
-    expect(srcKindOf('file:///tmp/a.wav', false)).toBe('other');
-    expect(srcKindOf('', true)).toBe('stream');
+    expect(srcKindOf('', null)).toBe('none');
+    expect(srcKindOf('blob:https://www.youtube.com/1234', null)).toBe('blob');
+    expect(srcKindOf('https://cdn.example/a.mp3', null)).toBe('network');
+    expect(srcKindOf('HTTP://127.0.0.1:8080/tone.wav', null)).toBe('network');
+    expect(srcKindOf('data:audio/wav;base64,AAAA', null)).toBe('data');
+    expect(srcKindOf('file:///tmp/a.wav', null)).toBe('other');
+    expect(srcKindOf('', 'media-stream')).toBe('stream');
+  });
+
+  it("reports MSE attached as srcObject (a worker's MediaSourceHandle) as blob, not stream", () => {
+    // The e2e MSE-in-a-worker page: currentSrc is '' and srcObject is a MediaSourceHandle.
+    expect(srcKindOf('', 'media-source')).toBe('blob');
+    expect(srcKindOf('', 'blob')).toBe('blob');
+    expect(srcKindOf('', 'other')).toBe('other');
+    // srcObject wins over a src attribute it overrides.
+    expect(srcKindOf('https://cdn.example/a.mp3', 'media-stream')).toBe('stream');
+  });
+});
+
+describe('srcObjectKindOf', () => {
+  // Stand-ins for DOM objects: WebIDL classes name themselves through Symbol.toStringTag.
+  const tagged = (tag: string) => ({ [Symbol.toStringTag]: tag });
+
+  it('tells streams, MSE, blobs and unknown objects apart', () => {
+    expect(srcObjectKindOf(null)).toBeNull();
+    expect(srcObjectKindOf(tagged('MediaStream'))).toBe('media-stream');
+    expect(srcObjectKindOf(tagged('MediaSourceHandle'))).toBe('media-source');
+    expect(srcObjectKindOf(tagged('MediaSource'))).toBe('media-source');
+    expect(srcObjectKindOf(tagged('ManagedMediaSource'))).toBe('media-source');
+    expect(srcObjectKindOf(new Blob(['x']))).toBe('blob');
+    expect(srcObjectKindOf({})).toBe('other');
   });
 });

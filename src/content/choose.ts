@@ -57,9 +57,53 @@ export function preferredSelector(hostname: string): string | null {
   return null;
 }
 
-/** Coarse origin of the media from `currentSrc` / `srcObject`, without leaking the URL. */
-export function srcKindOf(currentSrc: string, hasSrcObject: boolean): SrcKind {
-  if (hasSrcObject) return 'stream';
+/**
+ * What a media element's `srcObject` holds: a MediaStream (WebRTC, getUserMedia, captureStream),
+ * Media Source Extensions (a MediaSource, or the MediaSourceHandle of one that lives in a
+ * dedicated worker), a Blob, or something this script does not know.
+ */
+export type SrcObjectKind = 'media-stream' | 'media-source' | 'blob' | 'other';
+
+/**
+ * Classifies `srcObject` by its WebIDL class name (`Symbol.toStringTag`), which, unlike
+ * `instanceof`, needs no constructor that a browser may lack (MediaSourceHandle) and works on
+ * objects from another realm.
+ */
+export function srcObjectKindOf(srcObject: unknown): SrcObjectKind | null {
+  if (srcObject === null || srcObject === undefined) return null;
+  switch (Object.prototype.toString.call(srcObject)) {
+    case '[object MediaStream]':
+      return 'media-stream';
+    case '[object MediaSource]':
+    case '[object ManagedMediaSource]':
+    case '[object MediaSourceHandle]':
+      return 'media-source';
+    case '[object Blob]':
+    case '[object File]':
+      return 'blob';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * Coarse origin of the media from `currentSrc` / `srcObject` (see `srcObjectKindOf`), without
+ * leaking the URL. A `srcObject` takes precedence over `src` in the element's resource selection
+ * (and `currentSrc` is then empty), so it decides. MSE is `blob` whether the page attached its
+ * MediaSource through a `blob:` URL or, from a worker, as a MediaSourceHandle in `srcObject`.
+ */
+export function srcKindOf(currentSrc: string, srcObject: SrcObjectKind | null): SrcKind {
+  switch (srcObject) {
+    case 'media-stream':
+      return 'stream';
+    case 'media-source':
+    case 'blob':
+      return 'blob';
+    case 'other':
+      return 'other';
+    case null:
+      break;
+  }
   if (currentSrc === '') return 'none';
   const scheme = currentSrc.slice(0, currentSrc.indexOf(':') + 1).toLowerCase();
   switch (scheme) {

@@ -5,7 +5,13 @@
  */
 import browser from 'webextension-polyfill';
 import type { ContentMessage, MediaReport } from '../core/messages';
-import { chooseMainMedia, type MediaCandidate, preferredSelector, srcKindOf } from './choose';
+import {
+  chooseMainMedia,
+  type MediaCandidate,
+  preferredSelector,
+  srcKindOf,
+  srcObjectKindOf,
+} from './choose';
 
 // Media events do not bubble, but a capture listener on the document sees them for every
 // element in it, so no per-element listeners need adding or removing on swaps.
@@ -60,7 +66,7 @@ function snapshot(el: HTMLMediaElement | null): MediaReport {
     playing: !el.paused && !el.ended,
     currentTime: Number.isFinite(el.currentTime) ? el.currentTime : 0,
     playbackRate: el.playbackRate,
-    srcKind: srcKindOf(el.currentSrc, el.srcObject !== null),
+    srcKind: srcKindOf(el.currentSrc, srcObjectKindOf(el.srcObject)),
     at: Date.now(),
   };
 }
