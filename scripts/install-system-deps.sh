@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Debian/Ubuntu packages Stemdeck's tools and tests use: ffmpeg (decoding, MUSDB18 .stem.mp4),
 # Chromium (the extension's end-to-end tests), and FluidSynth with three GM soundfonts (the synthetic
-# multitrack generator, training/synth). Installs only what is missing.
+# multitrack generator, training/synth), and Mesa's software Vulkan driver (lavapipe) from
+# bookworm-backports on Debian 12 (the WebGPU engine's tests in Node: Dawn rejects Mesa 22's lavapipe,
+# Mesa ≥ 24 works). Installs only what is missing.
 set -euo pipefail
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
@@ -11,9 +15,30 @@ command -v fluidsynth >/dev/null || need+=(fluidsynth)
 [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || need+=(fluid-soundfont-gm)
 [ -f /usr/share/sounds/sf2/TimGM6mb.sf2 ] || need+=(timgm6mb-soundfont)
 [ -e /usr/share/sounds/sf3/MuseScore_General.sf3 ] || need+=(musescore-general-soundfont)
+updated=""
 if ((${#need[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update
+  updated=1
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
+fi
+
+# Software Vulkan (lavapipe) new enough for Dawn: Mesa ≥ 24. Debian 12 ships 22.3, so take it from
+# bookworm-backports there; other releases take their own if it is new enough.
+mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+if [ -z "$mesa" ] || dpkg --compare-versions "$mesa" lt 24; then
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  if [ "$codename" = bookworm ]; then
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo 'deb http://deb.debian.org/debian bookworm-backports main' |
+        $sudo tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+      updated=""
+    fi
+    [ -n "$updated" ] || $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
+      -t bookworm-backports mesa-vulkan-drivers libvulkan1
+  else
+    [ -n "$updated" ] || $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
+      mesa-vulkan-drivers libvulkan1 || echo "install-system-deps: no Vulkan driver; WebGPU tests will skip" >&2
+  fi
 fi

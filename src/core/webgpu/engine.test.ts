@@ -1,0 +1,239 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU engine against the plain-TS reference forward (src/core/model/reference.ts), on a real
+ * WebGPU adapter through Dawn's Node bindings (on a GPU-less machine: Mesa's lavapipe). Skips, with a
+ * warning, where there is no adapter.
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { initUmxWeights, type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../model';
+import { nodeGpuDevice } from '../node/webgpu';
+import { mulberry32 } from '../random';
+import { createWebGpuModel, umxWeightsFromOnnx } from '.';
+
+const gpu = await nodeGpuDevice();
+const device = 'device' in gpu ? gpu.device : null;
+if (!device) console.warn(`WebGPU engine tests SKIPPED: ${'unavailable' in gpu ? gpu.unavailable : ''}`);
+else console.log(`WebGPU adapter: ${'adapter' in gpu ? gpu.adapter : ''}`);
+
+const SHIPPED = new URL('../../../models/stemdeck-umx4.onnx', import.meta.url);
+
+/** Random weights with BatchNorm statistics and affines away from their defaults. */
+function randomWeights(config: UmxConfig, seed: number): UmxWeights {
+  const random = mulberry32(seed);
+  const u = (lo: number, hi: number) => lo + (hi - lo) * random();
+  const targets: UmxWeights['targets'] = {};
+  for (const target of config.targets) {
+    const w = initUmxWeights(config, random);
+    for (const [name, arr] of Object.entries(w)) {
+      let range: [number, number] | null = null;
+      if (name.endsWith('running_var')) range = [0.5, 2];
+      else if (name.endsWith('running_mean') || /^bn\d\.bias$/.test(name)) range = [-0.3, 0.3];
+      else if (/^bn\d\.weight$/.test(name)) range = [0.6, 1.4];
+      else if (name === 'input_mean') range = [-1, 0];
+      else if (name === 'input_scale' || name === 'output_scale') range = [0.5, 2];
+      else if (name === 'output_mean') range = [0.2, 1.5];
+      if (range) for (let i = 0; i < arr.length; i++) arr[i] = u(range[0], range[1]);
+    }
+    targets[target] = w;
+  }
+  return { config, targets };
+}
+
+/** [C][T][bins] (reference layout) → [C][bins][T] (MagnitudeModel layout). */
+function toModelLayout(x: Float32Array, C: number, T: number, bins: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let c = 0; c < C; c++)
+    for (let t = 0; t < T; t++)
+      for (let k = 0; k < bins; k++) out[(c * bins + k) * T + t] = x[(c * T + t) * bins + k];
+  return out;
+}
+
+function randomMix(config: UmxConfig, frames: number, seed: number, scale = 2): Float32Array {
+  const random = mulberry32(seed);
+  return Float32Array.from({ length: config.nbChannels * frames * config.nbBins }, () => scale * random());
+}
+
+/** Max abs difference between the engine and the reference, over all targets. */
+async function compare(weights: UmxWeights, frames: number, maxStepsPerDispatch?: number) {
+  const c = weights.config;
+  const mix = randomMix(c, frames, 7);
+  const model = await createWebGpuModel(device!, c, weights.targets, { maxStepsPerDispatch });
+  try {
+    const est = await model.estimate(
+      toModelLayout(mix, c.nbChannels, frames, c.nbBins),
+      c.nbChannels,
+      c.nbBins,
+      frames,
+    );
+    let maxErr = 0;
+    let maxRef = 0;
+    c.targets.forEach((t, j) => {
+      const ref = toModelLayout(
+        umxReferenceForward(c, weights.targets[t]!, mix, frames),
+        c.nbChannels,
+        frames,
+        c.nbBins,
+      );
+      for (let i = 0; i < ref.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(ref[i] - est[j][i]));
+        maxRef = Math.max(maxRef, Math.abs(ref[i]));
+      }
+    });
+    return { maxErr, maxRef };
+  } finally {
+    model.release();
+  }
+}
+
+/** Wraps a device so that compute dispatches and queue submits are counted. */
+function countingDevice(real: GPUDevice) {
+  const counts = { dispatches: 0, submits: 0 };
+  const wrap = <T extends object>(target: T, overrides: Record<string, unknown>): T =>
+    new Proxy(target, {
+      get(t, key) {
+        if (typeof key === 'string' && key in overrides) return overrides[key];
+        const v = Reflect.get(t, key);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+  const queue = wrap(real.queue, {
+    submit: (buffers: GPUCommandBuffer[]) => {
+      counts.submits++;
+      return real.queue.submit(buffers);
+    },
+  });
+  const device = wrap(real, {
+    queue,
+    createCommandEncoder: (d?: GPUCommandEncoderDescriptor) => {
+      const enc = real.createCommandEncoder(d);
+      return wrap(enc, {
+        beginComputePass: (pd?: GPUComputePassDescriptor) => {
+          const pass = enc.beginComputePass(pd);
+          return wrap(pass, {
+            dispatchWorkgroups: (x: number, y?: number, z?: number) => {
+              counts.dispatches++;
+              pass.dispatchWorkgroups(x, y, z);
+            },
+            dispatchWorkgroupsIndirect: (b: GPUBuffer, o: number) => {
+              counts.dispatches++;
+              pass.dispatchWorkgroupsIndirect(b, o);
+            },
+          });
+        },
+      });
+    },
+  });
+  return { device, counts };
+}
+
+const cases: { name: string; config: Partial<UmxConfig>; frames: number; maxSteps?: number }[] = [
+  {
+    name: 'hidden 16, bidirectional, 2 targets, linear',
+    config: { hiddenSize: 16, targets: ['vocals', 'drums'] },
+    frames: 19,
+  },
+  {
+    name: 'hidden 32, unidirectional, 1 target, mel bands, 2 layers',
+    config: {
+      hiddenSize: 32,
+      bidirectional: false,
+      nbLayers: 2,
+      targets: ['bass'],
+      input: { kind: 'bands', scale: 'mel', bands: 12 },
+    },
+    frames: 23,
+  },
+  {
+    name: 'hidden 128, bidirectional, 4 targets, log bands',
+    config: { hiddenSize: 128, input: { kind: 'bands', scale: 'log', bands: 40 } },
+    frames: 33,
+  },
+  {
+    name: 'hidden 128, unidirectional (128 units: W_hh from a storage buffer), 3 targets, 1 layer',
+    config: { hiddenSize: 128, bidirectional: false, nbLayers: 1, targets: ['vocals', 'bass', 'other'] },
+    frames: 21,
+  },
+  {
+    name: 'hidden 32, bidirectional, 1 target, recurrence split in 5-step dispatches',
+    config: { hiddenSize: 32, targets: ['other'] },
+    frames: 23,
+    maxSteps: 5,
+  },
+];
+
+describe.skipIf(!device)('WebGPU engine vs the plain-TS reference', () => {
+  for (const tc of cases) {
+    it(`${tc.name}: within 1e-4`, async () => {
+      const config = umxConfig({ nFft: 256, maxBin: 100, ...tc.config });
+      const { maxErr, maxRef } = await compare(randomWeights(config, 3), tc.frames, tc.maxSteps);
+      console.log(`${tc.name}: max abs error ${maxErr.toExponential(2)} (output max ${maxRef.toFixed(2)})`);
+      expect(maxRef).toBeGreaterThan(0.1);
+      expect(maxErr).toBeLessThan(1e-4);
+    });
+  }
+
+  it('the shipped model (fp16 weights, fp32 compute): within 1e-4 of the reference and of onnxruntime', async () => {
+    const bytes = new Uint8Array(readFileSync(SHIPPED));
+    const weights = umxWeightsFromOnnx(bytes);
+    const c = weights.config;
+    const frames = 24;
+    const mix = randomMix(c, frames, 11, 1);
+    const input = toModelLayout(mix, c.nbChannels, frames, c.nbBins);
+    const model = await createWebGpuModel(device!, c, weights.targets);
+    const est = await model.estimate(input, c.nbChannels, c.nbBins, frames);
+    model.release();
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const ortOut = (
+      await session.run({ mix: new ort.Tensor('float32', input, [1, c.nbChannels, c.nbBins, frames]) })
+    ).est.data as Float32Array;
+    await session.release();
+    let refErr = 0;
+    let ortErr = 0;
+    let maxRef = 0;
+    c.targets.forEach((t, j) => {
+      const ref = toModelLayout(
+        umxReferenceForward(c, weights.targets[t]!, mix, frames),
+        c.nbChannels,
+        frames,
+        c.nbBins,
+      );
+      const size = ref.length;
+      for (let i = 0; i < size; i++) {
+        refErr = Math.max(refErr, Math.abs(ref[i] - est[j][i]));
+        ortErr = Math.max(ortErr, Math.abs(ortOut[j * size + i] - est[j][i]));
+        maxRef = Math.max(maxRef, Math.abs(ref[i]));
+      }
+    });
+    console.log(
+      `shipped model: vs reference ${refErr.toExponential(2)}, vs onnxruntime ${ortErr.toExponential(2)} (output max ${maxRef.toFixed(2)})`,
+    );
+    expect(maxRef).toBeGreaterThan(0.1);
+    expect(refErr).toBeLessThan(1e-4);
+    expect(ortErr).toBeLessThan(1e-4);
+  });
+
+  it('dispatches per estimate do not grow with frames, ≤ 64 per target, one submit (shipped model)', async () => {
+    const weights = umxWeightsFromOnnx(new Uint8Array(readFileSync(SHIPPED)));
+    const c = weights.config;
+    const { device: counted, counts } = countingDevice(device!);
+    const model = await createWebGpuModel(counted, c, weights.targets);
+    const perCall: number[] = [];
+    for (const frames of [16, 256]) {
+      const before = { ...counts };
+      const mag = randomMix(c, frames, 5);
+      const est = await model.estimate(mag, c.nbChannels, c.nbBins, frames);
+      expect(est).toHaveLength(c.targets.length);
+      expect(counts.submits - before.submits).toBe(1);
+      perCall.push(counts.dispatches - before.dispatches);
+    }
+    model.release();
+    console.log(
+      `dispatches per estimate (all ${c.targets.length} targets): T=16 ${perCall[0]}, T=256 ${perCall[1]}`,
+    );
+    expect(perCall[0]).toBe(perCall[1]);
+    expect(perCall[1]).toBe(model.dispatches(256));
+    expect(perCall[1] / c.targets.length).toBeLessThanOrEqual(64);
+  });
+});

@@ -1,0 +1,383 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Open-Unmix inference on WebGPU with the project's own kernels (kernels.ts), for any GPUDevice — the
+ * browser's `navigator.gpu` or Dawn's Node bindings (npm `webgpu`) in tests and benchmarks; nothing
+ * here depends on Node or on the extension.
+ *
+ * One `estimate` of T frames, all targets together, is one command buffer:
+ *   features (1 dispatch) → fc1+bn1+tanh (1) → per LSTM layer: input projection (1) + recurrence
+ *   (⌈T / maxStepsPerDispatch⌉, 1 by default up to 512 frames) → fc2+bn2+ReLU (1) →
+ *   fc3+bn3+output affine+ReLU+× mixture (1)
+ * = 4 + 2·layers dispatches (10 for the shipped 3-layer model, for any number of targets), then one
+ * readback of [J][C][bins][T]. ORT's WebGPU EP needs ~1,560 per target for the same network.
+ */
+import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from '../model/config';
+import type { UmxTargetWeights } from '../model/parameters';
+import type { MagnitudeModel } from '../separator';
+import type { StemName } from '../stems';
+import {
+  featuresShader,
+  lstmShader,
+  MATMUL_BLOCK,
+  type MatmulEpilogue,
+  matmulShader,
+  PARAM_WORDS,
+} from './kernels';
+import { type EngineWeights, engineWeights } from './weights';
+
+// GPUBufferUsage / GPUMapMode values (not read from globals, which Node does not define).
+const MAP_READ = 0x0001;
+const COPY_SRC = 0x0004;
+const COPY_DST = 0x0008;
+const UNIFORM = 0x0040;
+const STORAGE = 0x0080;
+
+export interface WebGpuModelOptions {
+  /**
+   * Time steps per recurrent dispatch; longer sequences take ⌈T / this⌉ dispatches per layer with the
+   * state carried in a buffer (very long single dispatches have killed dawn.node, see the shared notes).
+   * Default 512.
+   */
+  readonly maxStepsPerDispatch?: number;
+}
+
+export interface WebGpuMagnitudeModel extends MagnitudeModel {
+  readonly config: UmxConfig;
+  /** Compute dispatches one `estimate` of `frames` frames records (all targets together). */
+  dispatches(frames: number): number;
+  /** Frees the GPU buffers (the device stays the caller's). */
+  release(): void;
+}
+
+interface Step {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: readonly [number, number, number];
+}
+
+interface Plan {
+  readonly frames: number;
+  readonly mix: GPUBuffer;
+  readonly out: GPUBuffer;
+  readonly read: GPUBuffer;
+  readonly steps: readonly Step[];
+  readonly buffers: readonly GPUBuffer[];
+}
+
+/**
+ * Builds the engine for `config.targets` (each must have weights in `params`, by state_dict name as in
+ * src/core/model/parameters.ts). Compiles the kernels and uploads the weights.
+ */
+export async function createWebGpuModel(
+  device: GPUDevice,
+  config: UmxConfig,
+  params: Partial<Record<StemName, UmxTargetWeights>>,
+  options: WebGpuModelOptions = {},
+): Promise<WebGpuMagnitudeModel> {
+  const targets = [...config.targets];
+  const weights = engineWeights(
+    config,
+    targets.map((t) => {
+      const w = params[t];
+      if (!w) throw new Error(`webgpu engine: no weights for target "${t}"`);
+      return w;
+    }),
+  );
+  const maxSteps = options.maxStepsPerDispatch ?? 512;
+  if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new Error('maxStepsPerDispatch must be ≥ 1');
+  const J = targets.length;
+  const H = config.hiddenSize;
+  const C = config.nbChannels;
+  const bins = config.nbBins;
+  const nIn = inputFeatures(config);
+  const hd = lstmHiddenPerDirection(config);
+  const D = lstmDirections(config);
+  const g4 = 4 * hd;
+  const L = config.nbLayers;
+
+  let lost: string | null = null;
+  void device.lost.then((info) => {
+    lost = `WebGPU device lost: ${info.message || info.reason}`;
+  });
+
+  const maxBinding = device.limits.maxStorageBufferBindingSize;
+  const owned: GPUBuffer[] = [];
+  const storage = (size: number, label: string, extra = 0): GPUBuffer => {
+    const bytes = Math.max(16, Math.ceil((size * 4) / 16) * 16);
+    if (bytes > maxBinding) {
+      throw new Error(
+        `webgpu engine: ${label} needs ${bytes} bytes > maxStorageBufferBindingSize ${maxBinding}`,
+      );
+    }
+    return device.createBuffer({ size: bytes, usage: STORAGE | COPY_DST | extra, label });
+  };
+  const upload = (data: Float32Array | Uint32Array, label: string): GPUBuffer => {
+    const buf = storage(data.length, label);
+    device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+    owned.push(buf);
+    return buf;
+  };
+  const w = uploadWeights(weights, upload);
+
+  device.pushErrorScope('validation');
+  const pipeline = (code: string, label: string) =>
+    device.createComputePipelineAsync({
+      label,
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main' },
+    });
+  const [features, mmTanh, mmNone, mmRelu, mmMask, lstm] = await Promise.all([
+    pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
+    ...(['tanh', 'none', 'relu', 'mask'] as MatmulEpilogue[]).map((e) =>
+      pipeline(matmulShader(e), `mm-${e}`),
+    ),
+    pipeline(lstmShader({ hd, dirs: D }), 'lstm'),
+  ]);
+  const err = await device.popErrorScope();
+  if (err) throw new Error(`webgpu engine: ${err.message}`);
+
+  const uniform = (values: readonly number[]): GPUBuffer => {
+    const data = new Uint32Array(PARAM_WORDS);
+    data.set(values);
+    const buf = device.createBuffer({ size: PARAM_WORDS * 4, usage: UNIFORM | COPY_DST });
+    device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  };
+
+  const recurrentDispatches = (frames: number) => Math.ceil(frames / maxSteps);
+
+  function buildPlan(T: number): Plan {
+    const buffers: GPUBuffer[] = [];
+    const buf = (size: number, label: string, extra = 0) => {
+      const b = storage(size, label, extra);
+      buffers.push(b);
+      return b;
+    };
+    const mix = buf(C * bins * T, 'mix');
+    const x = buf(T * C * nIn, 'x');
+    const cat = buf(J * T * 2 * H, 'cat');
+    const g = buf(J * T * D * g4, 'gates');
+    const seq = [L > 1 ? buf(J * T * H, 'seq0') : null, L > 2 ? buf(J * T * H, 'seq1') : null];
+    const state = buf(J * D * 2 * hd, 'state');
+    const h2 = buf(J * T * H, 'h2');
+    const out = buf(J * C * bins * T, 'est', COPY_SRC);
+    const read = device.createBuffer({ size: out.size, usage: MAP_READ | COPY_DST, label: 'readback' });
+    buffers.push(read);
+
+    const steps: Step[] = [];
+    const add = (
+      pipe: GPUComputePipeline,
+      prm: readonly number[],
+      bindings: GPUBuffer[],
+      workgroups: [number, number, number],
+    ) => {
+      const u = uniform(prm);
+      buffers.push(u);
+      const entries = [u, ...bindings].map((buffer, binding) => ({ binding, resource: { buffer } }));
+      steps.push({
+        pipeline: pipe,
+        bindGroup: device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries }),
+        workgroups,
+      });
+    };
+    interface Mm {
+      M: number;
+      N: number;
+      K: number;
+      a: GPUBuffer;
+      lda: number;
+      aOff?: number;
+      aZ: number;
+      b: GPUBuffer;
+      bias: GPUBuffer;
+      c: GPUBuffer;
+      ldc: number;
+      cOff?: number;
+      cZ: number;
+    }
+    const matmul = (pipe: GPUComputePipeline, m: Mm, extra: GPUBuffer[] = []) =>
+      add(
+        pipe,
+        [m.M, m.N, m.K, m.lda, m.aOff ?? 0, m.aZ, m.N, m.K * m.N, m.N, m.ldc, m.cOff ?? 0, m.cZ],
+        [m.a, m.b, m.bias, m.c, ...extra],
+        [Math.ceil(m.N / MATMUL_BLOCK), Math.ceil(m.M / MATMUL_BLOCK), J],
+      );
+
+    // Features: [C][bins][T] → x [T][C·nIn].
+    const total = T * C * nIn;
+    const groups = Math.ceil(total / 256);
+    const gx = Math.min(groups, 65535);
+    add(features, [T, C, bins, nIn], w.edges ? [mix, x, w.edges] : [mix, x], [gx, Math.ceil(groups / gx), 1]);
+    // fc1 (+ input affine, bn1) → tanh, into cat[:, 0:H].
+    matmul(mmTanh, {
+      M: T,
+      N: H,
+      K: C * nIn,
+      a: x,
+      lda: C * nIn,
+      aZ: 0,
+      b: w.w1,
+      bias: w.b1,
+      c: cat,
+      ldc: 2 * H,
+      cZ: T * 2 * H,
+    });
+    for (let l = 0; l < L; l++) {
+      const input =
+        l === 0 ? { a: cat, lda: 2 * H, aZ: T * 2 * H } : { a: seq[(l - 1) % 2]!, lda: H, aZ: T * H };
+      matmul(mmNone, {
+        M: T,
+        N: D * g4,
+        K: H,
+        ...input,
+        b: w.layers[l].wih,
+        bias: w.layers[l].bias,
+        c: g,
+        ldc: D * g4,
+        cZ: T * D * g4,
+      });
+      const last = l === L - 1;
+      const hout = last ? cat : seq[l % 2]!;
+      const [outStride, outOff, outZ] = last ? [2 * H, H, T * 2 * H] : [H, 0, T * H];
+      for (let s0 = 0; s0 < T; s0 += maxSteps) {
+        const n = Math.min(maxSteps, T - s0);
+        add(
+          lstm,
+          [T, s0, n, s0 === 0 ? 1 : 0, T * D * g4, outStride, outOff, outZ],
+          [g, w.layers[l].whh, hout, state],
+          [D, J, 1],
+        );
+      }
+    }
+    // fc2 (+ bn2) → ReLU on the skip concat [fc1 | LSTM].
+    matmul(mmRelu, {
+      M: T,
+      N: H,
+      K: 2 * H,
+      a: cat,
+      lda: 2 * H,
+      aZ: T * 2 * H,
+      b: w.w2,
+      bias: w.b2,
+      c: h2,
+      ldc: H,
+      cZ: T * H,
+    });
+    // fc3 (+ bn3, output affine) → ReLU → × mixture, written [J][C·bins][T].
+    matmul(
+      mmMask,
+      {
+        M: T,
+        N: C * bins,
+        K: H,
+        a: h2,
+        lda: H,
+        aZ: T * H,
+        b: w.w3,
+        bias: w.b3,
+        c: out,
+        ldc: 0,
+        cZ: C * bins * T,
+      },
+      [mix],
+    );
+    return { frames: T, mix, out, read, steps, buffers };
+  }
+
+  const plans = new Map<number, Plan>();
+  const planFor = (T: number): Plan => {
+    let plan = plans.get(T);
+    if (!plan) {
+      // Keep a few sizes (a stream's regular chunk and its last, shorter one).
+      if (plans.size >= 3) {
+        const [oldest] = plans.keys();
+        for (const b of plans.get(oldest)!.buffers) b.destroy();
+        plans.delete(oldest);
+      }
+      plan = buildPlan(T);
+      plans.set(T, plan);
+    }
+    return plan;
+  };
+
+  async function run(magnitude: Float32Array, frames: number): Promise<Float32Array[]> {
+    if (lost) throw new Error(lost);
+    const plan = planFor(frames);
+    device.queue.writeBuffer(plan.mix, 0, magnitude.buffer, magnitude.byteOffset, magnitude.byteLength);
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const s of plan.steps) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(...s.workgroups);
+    }
+    pass.end();
+    encoder.copyBufferToBuffer(plan.out, 0, plan.read, 0, plan.out.size);
+    device.queue.submit([encoder.finish()]);
+    await plan.read.mapAsync(1 /* GPUMapMode.READ */);
+    const all = new Float32Array(plan.read.getMappedRange().slice(0));
+    plan.read.unmap();
+    const size = C * bins * frames;
+    return targets.map((_, j) => all.subarray(j * size, (j + 1) * size));
+  }
+
+  let queue: Promise<unknown> = Promise.resolve();
+  let released = false;
+  return {
+    config,
+    targets,
+    dispatches: (frames) => 4 + L * (1 + recurrentDispatches(frames)),
+    estimate(magnitude, channels, nb, frames) {
+      if (released) return Promise.reject(new Error('webgpu engine: released'));
+      if (channels !== C || nb !== bins) {
+        return Promise.reject(new Error(`model expects ${C} × ${bins} bins, got ${channels} × ${nb}`));
+      }
+      if (!(Number.isInteger(frames) && frames > 0) || magnitude.length !== C * bins * frames) {
+        return Promise.reject(
+          new Error(`expected ${C}×${bins}×${frames} magnitudes, got ${magnitude.length}`),
+        );
+      }
+      // One estimate at a time: the plan's buffers are shared.
+      const result = queue.then(() => run(magnitude, frames));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    release() {
+      released = true;
+      for (const p of plans.values()) for (const b of p.buffers) b.destroy();
+      plans.clear();
+      for (const b of owned) b.destroy();
+    },
+  };
+}
+
+interface WeightBuffers {
+  readonly w1: GPUBuffer;
+  readonly b1: GPUBuffer;
+  readonly layers: readonly { wih: GPUBuffer; bias: GPUBuffer; whh: GPUBuffer }[];
+  readonly w2: GPUBuffer;
+  readonly b2: GPUBuffer;
+  readonly w3: GPUBuffer;
+  readonly b3: GPUBuffer;
+  readonly edges: GPUBuffer | null;
+}
+
+function uploadWeights(
+  w: EngineWeights,
+  upload: (data: Float32Array | Uint32Array, label: string) => GPUBuffer,
+): WeightBuffers {
+  return {
+    w1: upload(w.w1, 'w1'),
+    b1: upload(w.b1, 'b1'),
+    layers: w.layers.map((l, i) => ({
+      wih: upload(l.wih, `wih${i}`),
+      bias: upload(l.bias, `bias${i}`),
+      whh: upload(l.whh, `whh${i}`),
+    })),
+    w2: upload(w.w2, 'w2'),
+    b2: upload(w.b2, 'b2'),
+    w3: upload(w.w3, 'w3'),
+    b3: upload(w.b3, 'b3'),
+    edges: w.edges ? upload(w.edges, 'edges') : null,
+  };
+}

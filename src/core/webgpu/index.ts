@@ -1,0 +1,2 @@
+export { createWebGpuModel, type WebGpuMagnitudeModel, type WebGpuModelOptions } from './engine';
+export { umxWeightsFromOnnx } from './onnx-weights';
