@@ -143,10 +143,14 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       const L = mixture[0].length;
       const [from, to] = longestRun(t.remixed);
       expect((to - from) / SAMPLE_RATE).toBeGreaterThan(4);
-      // A snippet from the middle of the recording (clear of the loop point) locates it in the track.
-      const mid = Math.floor((from + to) / 2);
-      const snippet = Float32Array.from(t.original[0].slice(mid, mid + 2048));
-      const found = locate(snippet, mixture[0]);
+      // A snippet locates the recording in the track; try a few places, as a capture dropout on a
+      // loaded machine can fall under one of them.
+      const located = [0.5, 0.3, 0.7].map((f) => {
+        const at = from + Math.floor(f * (to - from));
+        return { mid: at, ...locate(Float32Array.from(t.original[0].slice(at, at + 2048)), mixture[0]) };
+      });
+      const found = located.reduce((a, b) => (b.correlation > a.correlation ? b : a));
+      const mid = found.mid;
       console.info(
         `e2e remix: recording located in the track with correlation ${found.correlation.toFixed(5)}`,
       );

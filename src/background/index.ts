@@ -62,7 +62,7 @@ async function switchOff(tabId: number, notice: string): Promise<TabState> {
   const { after } = await updateTab(tabId, (s) => (s.enabled ? switchedOff(s, notice) : s));
   await setBadge(after);
   if (await hasOffscreen()) {
-    await toOffscreen({ type: 'offscreen/stop', reason: notice }).catch(() => undefined);
+    await toOffscreen({ type: 'offscreen/stop', tabId, reason: notice }).catch(() => undefined);
   }
   await syncOffscreenToTabs();
   return after;
@@ -109,6 +109,16 @@ async function applyStatus(msg: EngineStatusMessage): Promise<void> {
 
 /** The single entry point for popup messages and the keyboard command. */
 async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
+  // Switching off: end the capture before anything else (storage updates queue behind engine
+  // reports), so the page's audio is back at once.
+  if (msg.type === 'tab/set-enabled' || msg.type === 'tab/toggle-enabled') {
+    const wantsOff = msg.type === 'tab/set-enabled' ? !msg.enabled : (await readTab(msg.tabId)).enabled;
+    if (wantsOff && (await hasOffscreen())) {
+      await toOffscreen({ type: 'offscreen/stop', tabId: msg.tabId, reason: 'switched off' }).catch(
+        () => undefined,
+      );
+    }
+  }
   if (msg.type === 'tab/get') {
     const state = await readTab(msg.tabId);
     // The offscreen document can vanish without a word (crash, closed from outside): its capture
@@ -123,10 +133,6 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
     return startRemix(after, msg.type === 'tab/set-enabled' ? msg.streamId : undefined);
   }
   if (!after.enabled && before.enabled) {
-    // Stop first: ending the capture is what gives the page its audio back.
-    if (await hasOffscreen()) {
-      await toOffscreen({ type: 'offscreen/stop', reason: 'switched off' }).catch(() => undefined);
-    }
     await setBadge(after);
     await syncOffscreenToTabs();
   }
@@ -192,7 +198,7 @@ browser.tabs.onRemoved.addListener((tabId) => {
   void (async () => {
     const state = await readTab(tabId);
     if (state.enabled && (await hasOffscreen())) {
-      await toOffscreen({ type: 'offscreen/stop', reason: 'tab closed' }).catch(() => undefined);
+      await toOffscreen({ type: 'offscreen/stop', tabId, reason: 'tab closed' }).catch(() => undefined);
     }
     await serialised(() => removeTab(tabId));
     await syncOffscreenToTabs();

@@ -81,6 +81,8 @@ export interface EngineStatus {
   readonly stems: readonly string[];
   /** Seconds of remix output that had to be replaced by the original because separation was late. */
   readonly lateSeconds: number;
+  /** What the engine gave up to keep up with real time, in words (null: full quality). */
+  readonly degraded: string | null;
   /** Plain-words cause when `failed` (or why a stop happened); null otherwise. */
   readonly error: string | null;
   /** `Date.now()` in the offscreen document when this status was taken. */
@@ -140,6 +142,8 @@ export interface OffscreenStartMessage {
 /** Hand the audio back to the page (the capture ends, Chrome unmutes the tab). */
 export interface OffscreenStopMessage {
   readonly type: 'offscreen/stop';
+  /** Only this tab's remix stops (another tab's session is left alone). */
+  readonly tabId: number;
   readonly reason: string;
 }
 export interface OffscreenGainsMessage {
@@ -260,6 +264,9 @@ function isNullableNumber(v: unknown): v is number | null {
 export function parseEngineStatus(v: unknown): EngineStatus | null {
   if (!isObj(v)) return null;
   const { phase, backend, threads, delayMs, load, stems, lateSeconds, error, at } = v;
+  // Added after the first build: absent means full quality.
+  const degraded = v.degraded === undefined ? null : v.degraded;
+  if (degraded !== null && typeof degraded !== 'string') return null;
   if (typeof phase !== 'string' || !(ENGINE_PHASES as readonly string[]).includes(phase)) return null;
   if (backend !== null && backend !== 'wasm' && backend !== 'webgpu') return null;
   if (!Number.isInteger(threads) || (threads as number) < 0) return null;
@@ -276,6 +283,7 @@ export function parseEngineStatus(v: unknown): EngineStatus | null {
     load,
     stems: [...(stems as string[])],
     lateSeconds,
+    degraded,
     error,
     at,
   };
@@ -315,7 +323,9 @@ export function parseMessage(v: unknown): Message | null {
         : null;
     }
     case 'offscreen/stop':
-      return typeof v.reason === 'string' ? { type: 'offscreen/stop', reason: v.reason } : null;
+      return isTabId(v.tabId) && typeof v.reason === 'string'
+        ? { type: 'offscreen/stop', tabId: v.tabId, reason: v.reason }
+        : null;
     case 'offscreen/gains': {
       const gains = parseStemGains(v.gains);
       return isTabId(v.tabId) && gains ? { type: 'offscreen/gains', tabId: v.tabId, gains } : null;

@@ -246,11 +246,23 @@ export class ChunkedSeparator {
   constructor(
     private readonly model: MagnitudeModel,
     channels: number,
-    private readonly options: SeparationOptions = {},
+    private options: SeparationOptions = {},
     chunking: ChunkingOptions = DEFAULT_CHUNKING,
   ) {
     this.plan = resolveChunking(chunking);
     this.input = Array.from({ length: channels }, () => new Float32Array(0));
+  }
+
+  /**
+   * Changes the separation options for the segments not separated yet — how a stream degrades when
+   * the machine cannot keep up (e.g. no Wiener step). The cross-fades blend the change in.
+   */
+  setOptions(options: SeparationOptions): void {
+    this.options = options;
+  }
+
+  get separationOptions(): SeparationOptions {
+    return this.options;
   }
 
   /** Adds input; returns the output samples that are final (possibly none). */

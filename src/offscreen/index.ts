@@ -40,6 +40,7 @@ function failedStatus(error: string): EngineStatus {
     load: null,
     stems: [],
     lateSeconds: 0,
+    degraded: null,
     error,
     at: Date.now(),
   };
@@ -82,7 +83,7 @@ async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | Off
       return { ok: true, tabId: msg.tabId, status: s.status() };
     }
     case 'offscreen/stop':
-      await session?.stop(msg.reason);
+      if (session?.tabId === msg.tabId) await session.stop(msg.reason);
       return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
     case 'offscreen/gains':
       if (session?.tabId === msg.tabId) session.setGains(msg.gains);

@@ -16,6 +16,7 @@ import {
   LOW_LATENCY_OPTIONS,
 } from '../core/separator';
 import type { LoadedModel } from './model';
+import { pace } from './pacing';
 import workletUrl from './remix-worklet.ts?worker&url';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
@@ -29,11 +30,9 @@ import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-pro
 export const STREAM_CHUNKING: ChunkingOptions = LOW_LATENCY_CHUNKING;
 const COMPUTE_MARGIN_S = 2;
 const BLOCK_FRAMES = 4096;
+/** Routine status reports (load, late audio) at most this often; phase changes go at once. */
+const REPORT_EVERY_MS = 1000;
 const CAPACITY = 1 << 19; // 11.9 s at 44.1 kHz
-/** Input waiting for separation beyond this means the machine cannot keep up. */
-const MAX_BACKLOG_S = 3;
-/** Late output (original played instead) tolerated before giving up. */
-const MAX_LATE_S = 1.5;
 const CHANNELS = 2;
 
 /** Opens the tab-capture stream; from then on Chrome no longer plays the tab itself. */
@@ -69,6 +68,8 @@ export class RemixSession {
   private busySeconds = 0;
   private doneSeconds = 0;
   private faultInjected: EngineFault | null = null;
+  private degraded: string | null = null;
+  private reportedAt = 0;
   private tapData: Tap | null = null;
   readonly delayFrames = chunkingLatency(STREAM_CHUNKING).max + COMPUTE_MARGIN_S * SAMPLE_RATE;
 
@@ -76,7 +77,7 @@ export class RemixSession {
     readonly tabId: number,
     private readonly loaded: LoadedModel,
     private gains: StemGains,
-    private readonly onStatus: StatusListener,
+    private readonly report: StatusListener,
     private readonly record: boolean,
   ) {
     this.separator = new ChunkedSeparator(
@@ -94,6 +95,11 @@ export class RemixSession {
     );
   }
 
+  private onStatus(status: EngineStatus): void {
+    this.reportedAt = performance.now();
+    this.report(status);
+  }
+
   status(): EngineStatus {
     return {
       phase: this.phase,
@@ -103,6 +109,7 @@ export class RemixSession {
       load: this.load,
       stems: [...this.loaded.model.targets],
       lateSeconds: this.lateFrames / SAMPLE_RATE,
+      degraded: this.degraded,
       error: this.error,
       at: Date.now(),
     };
@@ -212,12 +219,8 @@ export class RemixSession {
       case 'stats': {
         this.lateFrames = msg.lateFrames;
         if (msg.running && this.phase === 'buffering') this.setPhase('running');
-        else this.onStatus(this.status());
-        if (this.lateFrames > MAX_LATE_S * SAMPLE_RATE) {
-          this.fail(
-            `separation fell behind real time (load ${this.load?.toFixed(2) ?? '?'}×): this computer is too slow for the remix`,
-          );
-        }
+        else if (performance.now() - this.reportedAt >= REPORT_EVERY_MS) this.onStatus(this.status());
+        this.keepPace();
         break;
       }
       case 'tap':
@@ -229,13 +232,31 @@ export class RemixSession {
     }
   }
 
+  /** Degrade, then give up, when separation cannot keep up (pacing.ts). */
+  private keepPace(): void {
+    const decision = pace({
+      // The first segments include warm-up (WASM compilation, allocation): judge load after a few.
+      load: this.doneSeconds >= 8 ? this.load : null,
+      lateSeconds: this.lateFrames / SAMPLE_RATE,
+      backlogSeconds: this.queuedFrames / SAMPLE_RATE,
+      degraded: this.degraded !== null,
+    });
+    if (decision === 'degrade') {
+      this.separator.setOptions({ ...this.separator.separationOptions, wienerIterations: 0 });
+      this.degraded = 'no Wiener step';
+      this.onStatus(this.status());
+    } else if (decision === 'give-up') {
+      this.fail(
+        `separation fell behind real time (load ${this.load?.toFixed(2) ?? '?'}× even without the Wiener step): this computer is too slow for the remix`,
+      );
+    }
+  }
+
   private enqueue(channels: Float32Array[]): void {
     const frames = channels[0].length;
     this.queuedFrames += frames;
-    if (this.queuedFrames > MAX_BACKLOG_S * SAMPLE_RATE) {
-      this.fail('separation fell behind real time: this computer is too slow for the remix');
-      return;
-    }
+    this.keepPace();
+    if (this.phase === 'failed') return;
     this.queue = this.queue.then(async () => {
       if (this.phase === 'failed' || this.phase === 'stopped') return;
       const before = this.separator.outputLength;

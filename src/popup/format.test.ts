@@ -61,6 +61,7 @@ describe('describeEngine', () => {
     load: 0.314,
     stems: ['vocals', 'drums', 'bass', 'other'],
     lateSeconds: 0,
+    degraded: null,
     error: null,
     at,
   };

@@ -59,7 +59,8 @@ export function describeEngine(state: TabState | null): string {
     case 'running': {
       const load = e.load !== null ? ` · load ${Math.round(e.load * 100)} %` : '';
       const late = e.lateSeconds > 0 ? ` · ${e.lateSeconds.toFixed(1)} s late (original played)` : '';
-      return `Remixing (${engineName(e)}${delay}${load}${late}).`;
+      const economy = e.degraded !== null ? ` · economy: ${e.degraded}` : '';
+      return `Remixing (${engineName(e)}${delay}${load}${late}${economy}).`;
     }
     case 'stopped':
     case 'failed':

@@ -1,0 +1,33 @@
+/**
+ * Keeping up with real time: when the machine is too slow, the remix first gives up quality (the
+ * Wiener/EM step, a large share of the JavaScript work) and only then gives the audio back to the
+ * page. Pure, so the thresholds are unit-tested.
+ */
+
+export interface PacingInput {
+  /** Separation seconds per audio second over the session (null before the first segment). */
+  readonly load: number | null;
+  /** Output seconds so far that the original had to fill because the stems were late. */
+  readonly lateSeconds: number;
+  /** Captured seconds waiting for separation. */
+  readonly backlogSeconds: number;
+  readonly degraded: boolean;
+}
+
+export type PacingDecision = 'keep' | 'degrade' | 'give-up';
+
+/** Above this load there is too little headroom for a busy machine: degrade early. */
+export const DEGRADE_LOAD = 0.6;
+export const DEGRADE_BACKLOG_S = 1.5;
+export const GIVE_UP_BACKLOG_S = 3;
+export const GIVE_UP_LATE_S = 1.5;
+
+export function pace(p: PacingInput): PacingDecision {
+  const behind = p.backlogSeconds > GIVE_UP_BACKLOG_S || p.lateSeconds > GIVE_UP_LATE_S;
+  if (!p.degraded) {
+    const strained =
+      (p.load !== null && p.load > DEGRADE_LOAD) || p.lateSeconds > 0 || p.backlogSeconds > DEGRADE_BACKLOG_S;
+    return strained ? 'degrade' : 'keep';
+  }
+  return behind ? 'give-up' : 'keep';
+}
