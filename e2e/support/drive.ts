@@ -115,14 +115,21 @@ export class ExtensionDriver {
     return reply;
   }
 
-  /** Switches off; ms until the worker answered and until Chrome reports the capture gone. */
+  /**
+   * Switches off; ms until Chrome reports the capture gone (polled while the message is under way:
+   * the capture ends before the worker finishes its bookkeeping and answers) and until the answer.
+   */
   async switchOff(tabId: number): Promise<{ reply: number; ended: number }> {
     const t0 = Date.now();
-    await this.send({ type: 'tab/set-enabled', tabId, enabled: false });
-    const reply = Date.now() - t0;
+    let reply = -1;
+    const answered = this.send({ type: 'tab/set-enabled', tabId, enabled: false }).then(() => {
+      reply = Date.now() - t0;
+    });
     while (await this.capturing(tabId)) {
       if (Date.now() - t0 > 5000) throw new Error('the capture did not end');
     }
-    return { reply, ended: Date.now() - t0 };
+    const ended = Date.now() - t0;
+    await answered;
+    return { reply, ended };
   }
 }

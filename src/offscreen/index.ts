@@ -15,7 +15,7 @@ import {
   parseMessage,
 } from '../core/messages';
 import { loadModel } from './model';
-import { captureTab, RemixSession } from './session';
+import { type CapturedTab, captureTab, RemixSession } from './session';
 
 /** Test builds record what the remix plays (the e2e suite's ears); release builds cannot. */
 const RECORD = import.meta.env.MODE === 'test';
@@ -56,11 +56,12 @@ async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | Off
         report(msg.tabId, status);
         return { ok: true, tabId: msg.tabId, status };
       };
-      // Capture first: the stream id is short-lived, and the model may take a second to load.
+      // Capture first (the stream id is short-lived); the capture plays straight through while the
+      // model loads, so the user hears the original, not silence.
       const model = loadModel();
-      let stream: MediaStream;
+      let captured: CapturedTab;
       try {
-        stream = await captureTab(msg.streamId);
+        captured = await captureTab(msg.streamId);
       } catch (e) {
         return fail(`could not capture the tab's audio: ${errorText(e)}`);
       }
@@ -69,14 +70,15 @@ async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | Off
         loaded = await model;
       } catch (e) {
         // Ending the capture hands the audio straight back to the page.
-        for (const t of stream.getTracks()) t.stop();
+        captured.release();
         return fail(`the separation model could not be loaded: ${errorText(e)}`);
       }
       const s = new RemixSession(msg.tabId, loaded, msg.gains, (st) => report(msg.tabId, st), RECORD);
       session = s;
       try {
-        await s.start(stream);
+        await s.start(captured);
       } catch (e) {
+        captured.release();
         await s.stop();
         return fail(`the remix could not start: ${errorText(e)}`);
       }

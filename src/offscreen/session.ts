@@ -35,14 +35,41 @@ const REPORT_EVERY_MS = 1000;
 const CAPACITY = 1 << 19; // 11.9 s at 44.1 kHz
 const CHANNELS = 2;
 
-/** Opens the tab-capture stream; from then on Chrome no longer plays the tab itself. */
-export function captureTab(streamId: string): Promise<MediaStream> {
+/** A captured tab, already playing straight through (no remix yet). */
+export interface CapturedTab {
+  readonly stream: MediaStream;
+  readonly context: AudioContext;
+  readonly source: MediaStreamAudioSourceNode;
+  /** Ends the capture (Chrome plays the tab itself again) and closes the context. */
+  release(): void;
+}
+
+/**
+ * Opens the tab-capture stream and plays it straight to the speakers at once: from this moment
+ * Chrome no longer plays the tab itself, so until the remix is ready (model load, calibration) the
+ * user must hear the capture, not silence.
+ */
+export async function captureTab(streamId: string): Promise<CapturedTab> {
   // Chrome's tab-capture constraints are not in the standard MediaTrackConstraints type.
   const constraints = {
     audio: { mandatory: { chromeMediaSource: 'tab', chromeMediaSourceId: streamId } },
     video: false,
   } as unknown as MediaStreamConstraints;
-  return navigator.mediaDevices.getUserMedia(constraints);
+  const stream = await navigator.mediaDevices.getUserMedia(constraints);
+  // The model's rate: Chrome resamples the capture into it.
+  const context = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'playback' });
+  const source = context.createMediaStreamSource(stream);
+  source.connect(context.destination);
+  if (context.state !== 'running') await context.resume();
+  return {
+    stream,
+    context,
+    source,
+    release() {
+      for (const t of stream.getTracks()) t.stop();
+      void context.close().catch(() => undefined);
+    },
+  };
 }
 
 export type StatusListener = (status: EngineStatus) => void;
@@ -115,17 +142,16 @@ export class RemixSession {
     };
   }
 
-  /** Takes over a tab-capture stream (see `captureTab`) and starts playing through the remix. */
-  async start(stream: MediaStream): Promise<void> {
+  /** Takes over a captured tab (see `captureTab`) and moves its sound through the remix. */
+  async start(captured: CapturedTab): Promise<void> {
+    const { stream, context, source } = captured;
     this.stream = stream;
-    for (const track of this.stream.getAudioTracks()) {
+    this.context = context;
+    for (const track of stream.getAudioTracks()) {
       track.addEventListener('ended', () =>
         this.fail('the tab capture ended (tab closed or capture revoked)'),
       );
     }
-    // The model's rate: Chrome resamples the capture into it.
-    const context = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'playback' });
-    this.context = context;
     await context.audioWorklet.addModule(workletUrl);
     const node = new AudioWorkletNode(context, REMIX_PROCESSOR, {
       numberOfInputs: 1,
@@ -143,8 +169,10 @@ export class RemixSession {
     this.node = node;
     node.port.onmessage = (e: MessageEvent<FromWorklet>) => this.onWorklet(e.data);
     this.post({ type: 'gains', gains: this.gainVector() });
-    context.createMediaStreamSource(this.stream).connect(node).connect(context.destination);
-    if (context.state !== 'running') await context.resume();
+    // The worklet starts by passing the original through undelayed: swapping it in is seamless.
+    node.connect(context.destination);
+    source.connect(node);
+    source.disconnect(context.destination);
     this.setPhase('buffering');
   }
 
