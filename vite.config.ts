@@ -51,6 +51,12 @@ export default defineConfig(({ mode }) => ({
     sourcemap: mode === 'test',
     modulePreload: { polyfill: false }, // extension pages run in Chrome, which has modulepreload
     chunkSizeWarningLimit: 1024,
-    rollupOptions: { input: { offscreen: 'src/offscreen/index.html' } },
+    rollupOptions: {
+      input: {
+        offscreen: 'src/offscreen/index.html',
+        // The engine-calibration page exists in test builds only (e2e numerics of the WebGPU engine).
+        ...(mode === 'test' ? { calibrate: 'src/offscreen/calibrate.html' } : {}),
+      },
+    },
   },
 }));

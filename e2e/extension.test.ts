@@ -294,6 +294,38 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
     await page.bringToFront();
   });
 
+  it('WebGPU engine: agrees with WASM on SwiftShader, and the engine choice refuses that software adapter', async () => {
+    const cal = await browser.newPage();
+    await cal.goto(`chrome-extension://${extensionId}/src/offscreen/calibrate.html`);
+    await cal.waitForSelector('body[data-done]', { timeout: 120_000 });
+    const result = JSON.parse(await cal.$eval('#result', (el) => el.textContent ?? '')) as {
+      error?: string;
+      calibration: {
+        adapter: string | null;
+        fallbackAdapter: boolean;
+        wasmMs: number;
+        webgpuMs: number | null;
+        relativeError: number | null;
+        webgpuError: string | null;
+      };
+      decision: { engine: string; reason: string };
+    };
+    await cal.close();
+    expect(result.error).toBeUndefined();
+    const c = result.calibration;
+    console.info(
+      `e2e: calibration on ${c.adapter}: WASM ${c.wasmMs.toFixed(0)} ms, WebGPU engine ${c.webgpuMs?.toFixed(0)} ms per 4-s chunk, relative error ${c.relativeError?.toExponential(2)}`,
+    );
+    expect(c.adapter).not.toBeNull();
+    expect(c.fallbackAdapter).toBe(true);
+    expect(c.webgpuError).toBeNull();
+    expect(c.relativeError).toBeLessThan(1e-4);
+    expect(result.decision).toMatchObject({
+      engine: 'wasm',
+      reason: expect.stringMatching(/software fallback/),
+    });
+  }, 150_000);
+
   it('rejects tab control from a web page context and malformed messages', async () => {
     // The page cannot reach chrome.runtime at all (no externally_connectable).
     expect(

@@ -48,6 +48,9 @@ export async function launchWithExtension(
       // tabCapture needs the user to invoke the extension (a click on its action); this flag stands
       // in for that click, so the suite drives the popup's real capture path without pixels.
       `--allowlisted-extension-id=${EXTENSION_ID}`,
+      // A WebGPU adapter (SwiftShader, a software fallback here): the engine choice must refuse it,
+      // and the calibration page checks the WebGPU engine's numerics on it.
+      '--enable-unsafe-webgpu',
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',

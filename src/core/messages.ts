@@ -83,6 +83,8 @@ export interface EngineStatus {
   readonly lateSeconds: number;
   /** What the engine gave up to keep up with real time, in words (null: full quality). */
   readonly degraded: string | null;
+  /** Why this engine runs the model here (calibration result, or a WebGPU failover), in words. */
+  readonly engineNote: string | null;
   /** Plain-words cause when `failed` (or why a stop happened); null otherwise. */
   readonly error: string | null;
   /** `Date.now()` in the offscreen document when this status was taken. */
@@ -267,6 +269,8 @@ export function parseEngineStatus(v: unknown): EngineStatus | null {
   // Added after the first build: absent means full quality.
   const degraded = v.degraded === undefined ? null : v.degraded;
   if (degraded !== null && typeof degraded !== 'string') return null;
+  const engineNote = v.engineNote === undefined ? null : v.engineNote;
+  if (engineNote !== null && typeof engineNote !== 'string') return null;
   if (typeof phase !== 'string' || !(ENGINE_PHASES as readonly string[]).includes(phase)) return null;
   if (backend !== null && backend !== 'wasm' && backend !== 'webgpu') return null;
   if (!Number.isInteger(threads) || (threads as number) < 0) return null;
@@ -284,6 +288,7 @@ export function parseEngineStatus(v: unknown): EngineStatus | null {
     stems: [...(stems as string[])],
     lateSeconds,
     degraded,
+    engineNote,
     error,
     at,
   };

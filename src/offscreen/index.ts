@@ -41,6 +41,7 @@ function failedStatus(error: string): EngineStatus {
     stems: [],
     lateSeconds: 0,
     degraded: null,
+    engineNote: null,
     error,
     at: Date.now(),
   };

@@ -1,24 +1,37 @@
 /**
- * Loads the shipped model into onnxruntime-web's WASM execution provider, once per offscreen
- * document. The ORT loader and .wasm ship inside the extension (`ort/`, copied by vite.config.ts),
- * so nothing is fetched from the network.
+ * Loads the shipped model once per offscreen document and picks the engine that runs it on this
+ * machine: onnxruntime-web's WASM execution provider (SIMD, threads), or the project's own WebGPU
+ * engine (src/core/webgpu) where a calibration says it is faster (engine-choice.ts). The ORT loader
+ * and .wasm ship inside the extension (`ort/`, copied by vite.config.ts); nothing is fetched from the
+ * network.
  *
- * Why WASM and not ORT's WebGPU EP: measured on an H100, that EP runs this network 4–6× slower
- * than WASM on the same machine (one GPU program per LSTM time step; docs/BENCHMARKS.md,
- * ../shared/notes), and on machines without a GPU the only adapter is a software fallback. A GPU
- * engine that wins is issue 9's work; until then WASM is the engine on every machine.
+ * ORT's own WebGPU execution provider is not used: measured on an H100 it ran this network 4–6×
+ * slower than its WASM provider (one GPU program per LSTM time step; docs/BENCHMARKS.md).
  */
 import * as ort from 'onnxruntime-web/wasm';
 import browser from 'webextension-polyfill';
+import type { UmxConfig } from '../core/model/config';
 import { createOnnxModel, type OnnxMagnitudeModel } from '../core/onnx-model';
+import { mulberry32 } from '../core/random';
+import type { MagnitudeModel } from '../core/separator';
+import { createWebGpuModel, umxWeightsFromOnnx, type WebGpuMagnitudeModel } from '../core/webgpu';
+import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
 
 export const MODEL_PATH = 'models/stemdeck-umx4.onnx';
 export const ORT_PATH = 'ort/';
+/** Calibration chunk: 4 s of frames, the streaming segment's size. */
+const CALIBRATION_FRAMES = 173;
+const CACHE_PREFIX = 'engine:';
 
 export interface LoadedModel {
-  readonly model: OnnxMagnitudeModel;
-  readonly backend: 'wasm';
+  readonly model: MagnitudeModel & { readonly config: UmxConfig };
+  /** The engine running now (WebGPU falls back to WASM for good on a device loss). */
+  readonly backend: 'wasm' | 'webgpu';
   readonly threads: number;
+  readonly decision: EngineDecision;
+  readonly calibration: Calibration;
+  /** Set when the WebGPU engine failed during a run and WASM took over. */
+  readonly failover: string | null;
 }
 
 let loading: Promise<LoadedModel> | null = null;
@@ -29,23 +42,189 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
+async function modelBytes(): Promise<Uint8Array> {
+  const response = await fetch(browser.runtime.getURL(MODEL_PATH));
+  if (!response.ok) throw new Error(`the model file is missing from the extension (${response.status})`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function loadWasm(bytes: Uint8Array, threads: number): Promise<OnnxMagnitudeModel> {
+  ort.env.wasm.wasmPaths = browser.runtime.getURL(ORT_PATH);
+  ort.env.wasm.numThreads = threads;
+  return createOnnxModel<ort.InferenceSession.SessionOptions>(ort, bytes, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
+}
+
+function describeAdapter(adapter: GPUAdapter): { name: string; fallback: boolean } {
+  const info = adapter.info;
+  const name =
+    [info.vendor, info.architecture, info.description].filter((s) => s).join(' ') || 'unnamed adapter';
+  // `isFallbackAdapter` moved from the adapter to its info; read both.
+  const fallback =
+    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return { name, fallback };
+}
+
+async function timeEstimate(
+  model: MagnitudeModel,
+  input: Float32Array,
+  bins: number,
+): Promise<{ ms: number; out: Float32Array[] }> {
+  await model.estimate(input.slice(), 2, bins, CALIBRATION_FRAMES); // warm-up (compilation, buffers)
+  const t0 = performance.now();
+  const out = await model.estimate(input.slice(), 2, bins, CALIBRATION_FRAMES);
+  return { ms: performance.now() - t0, out };
+}
+
+/**
+ * Times WASM and (where a hardware adapter exists, or always with `force`) the WebGPU engine on one
+ * 4-s chunk. Returns the calibration and, when it was built, the WebGPU model.
+ */
+export async function calibrate(
+  wasm: OnnxMagnitudeModel,
+  bytes: Uint8Array,
+  force = false,
+): Promise<{ calibration: Calibration; gpu: WebGpuMagnitudeModel | null }> {
+  const { config } = wasm;
+  const random = mulberry32(7);
+  const input = Float32Array.from({ length: 2 * config.nbBins * CALIBRATION_FRAMES }, () => random());
+  const wasmRun = await timeEstimate(wasm, input, config.nbBins);
+  const none = { wasmMs: wasmRun.ms, webgpuMs: null, relativeError: null, webgpuError: null };
+  const adapter = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
+  if (!adapter) return { calibration: { adapter: null, fallbackAdapter: false, ...none }, gpu: null };
+  const { name, fallback } = describeAdapter(adapter);
+  if (fallback && !force)
+    return { calibration: { adapter: name, fallbackAdapter: true, ...none }, gpu: null };
+  let gpu: WebGpuMagnitudeModel | null = null;
+  try {
+    const device = await adapter.requestDevice({
+      requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
+    });
+    gpu = await createWebGpuModel(device, config, umxWeightsFromOnnx(bytes).targets);
+    const gpuRun = await timeEstimate(gpu, input, config.nbBins);
+    return {
+      calibration: {
+        adapter: name,
+        fallbackAdapter: fallback,
+        wasmMs: wasmRun.ms,
+        webgpuMs: gpuRun.ms,
+        relativeError: relativeError(gpuRun.out, wasmRun.out),
+        webgpuError: null,
+      },
+      gpu,
+    };
+  } catch (e) {
+    gpu?.release();
+    return {
+      calibration: {
+        adapter: name,
+        fallbackAdapter: fallback,
+        ...none,
+        webgpuError: e instanceof Error ? e.message : String(e),
+      },
+      gpu: null,
+    };
+  }
+}
+
+/** The calibration cached per adapter and model size, so later sessions start at once. */
+async function cachedCalibration(
+  bytes: Uint8Array,
+): Promise<{ key: string; calibration: Calibration | null }> {
+  const adapter = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
+  const key = `${CACHE_PREFIX}${adapter ? describeAdapter(adapter).name : 'none'}:${bytes.length}`;
+  const got = await browser.storage.local.get(key);
+  return { key, calibration: (got[key] as Calibration | undefined) ?? null };
+}
+
 export function loadModel(): Promise<LoadedModel> {
   loading ??= (async () => {
     const threads = wasmThreads();
-    ort.env.wasm.wasmPaths = browser.runtime.getURL(ORT_PATH);
-    ort.env.wasm.numThreads = threads;
-    const response = await fetch(browser.runtime.getURL(MODEL_PATH));
-    if (!response.ok) throw new Error(`the model file is missing from the extension (${response.status})`);
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const model = await createOnnxModel<ort.InferenceSession.SessionOptions>(ort, bytes, {
-      executionProviders: ['wasm'],
-      graphOptimizationLevel: 'all',
-    });
-    return { model, backend: 'wasm' as const, threads };
+    const bytes = await modelBytes();
+    const wasm = await loadWasm(bytes, threads);
+    const cached = await cachedCalibration(bytes).catch(() => ({ key: null, calibration: null }));
+    let calibration = cached.calibration;
+    let gpu: WebGpuMagnitudeModel | null = null;
+    if (calibration === null || decideEngine(calibration).engine === 'webgpu') {
+      // Either never calibrated here, or WebGPU won before: (re)build it (and re-time when new).
+      const run = await calibrate(wasm, bytes);
+      gpu = run.gpu;
+      calibration = cached.calibration ?? run.calibration;
+      if (cached.key && !cached.calibration)
+        await browser.storage.local.set({ [cached.key]: run.calibration });
+    }
+    const decision = decideEngine(calibration);
+    if (decision.engine === 'webgpu' && gpu)
+      return withFailover(gpu, wasm, threads, decision, calibration, cached.key);
+    gpu?.release();
+    return { model: wasm, backend: 'wasm', threads, decision, calibration, failover: null };
   })();
   // A failed load may succeed next time (e.g. memory pressure): do not cache the failure.
   loading.catch(() => {
     loading = null;
   });
   return loading;
+}
+
+/**
+ * The WebGPU engine with WASM behind it: if a run fails (device lost, out of memory), WASM takes
+ * over for good without a gap — the failed chunk is re-run on WASM — and the calibration cache is
+ * cleared so the next load measures again.
+ */
+function withFailover(
+  gpu: WebGpuMagnitudeModel,
+  wasm: OnnxMagnitudeModel,
+  threads: number,
+  decision: EngineDecision,
+  calibration: Calibration,
+  cacheKey: string | null,
+): LoadedModel {
+  let broken: string | null = null;
+  const model: LoadedModel['model'] = {
+    config: wasm.config,
+    targets: wasm.targets,
+    async estimate(magnitude, channels, bins, frames) {
+      if (broken === null) {
+        try {
+          return await gpu.estimate(magnitude.slice(), channels, bins, frames);
+        } catch (e) {
+          broken = `WebGPU failed (${e instanceof Error ? e.message : String(e)}), WASM took over`;
+          gpu.release();
+          if (cacheKey) void browser.storage.local.remove(cacheKey).catch(() => undefined);
+        }
+      }
+      return wasm.estimate(magnitude, channels, bins, frames);
+    },
+  };
+  return {
+    model,
+    get backend() {
+      return broken === null ? 'webgpu' : 'wasm';
+    },
+    threads,
+    decision,
+    calibration,
+    get failover() {
+      return broken;
+    },
+  };
+}
+
+/**
+ * Test builds: calibrates even on a software adapter (SwiftShader in headless Chromium), so the
+ * WebGPU engine's numerics are checked in the browser; returns what the normal rule would decide.
+ */
+export async function calibrateForced(): Promise<{ calibration: Calibration; decision: EngineDecision }> {
+  const bytes = await modelBytes();
+  const wasm = await loadWasm(bytes, wasmThreads());
+  try {
+    const { calibration, gpu } = await calibrate(wasm, bytes, true);
+    gpu?.release();
+    return { calibration, decision: decideEngine(calibration) };
+  } finally {
+    await wasm.release();
+  }
 }

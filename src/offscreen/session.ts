@@ -137,6 +137,7 @@ export class RemixSession {
       stems: [...this.loaded.model.targets],
       lateSeconds: this.lateFrames / SAMPLE_RATE,
       degraded: this.degraded,
+      engineNote: this.loaded.failover ?? this.loaded.decision.reason,
       error: this.error,
       at: Date.now(),
     };

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import browser from 'webextension-polyfill';
 import type { PopupMessage, TabState, TabStateReply } from '../core/messages';
 import type { StemName } from '../core/stems';
-import { describeEngine, describeMedia } from './format';
+import { describeEngine, describeEngineChoice, describeMedia } from './format';
 import {
   effectiveGains,
   formatDb,
@@ -149,6 +149,11 @@ export function App() {
       <p class="status" role="status" data-testid="engine-status">
         {describeEngine(state)}
       </p>
+      {describeEngineChoice(state) !== null && (
+        <p class="engine-note" data-testid="engine-choice">
+          {describeEngineChoice(state)}
+        </p>
+      )}
       {/* Not a live region: it ticks every second and would flood a screen reader. */}
       <p class="media" data-testid="media-status">
         {describeMedia(state, now)}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineStatus, MediaReport, TabState } from '../core/messages';
-import { describeEngine, describeMedia, formatClock, mediaTimeAt } from './format';
+import { describeEngine, describeEngineChoice, describeMedia, formatClock, mediaTimeAt } from './format';
 
 const at = 1_000_000;
 const media: MediaReport = {
@@ -62,6 +62,7 @@ describe('describeEngine', () => {
     stems: ['vocals', 'drums', 'bass', 'other'],
     lateSeconds: 0,
     degraded: null,
+    engineNote: 'the WebGPU adapter (google swiftshader) is a software fallback',
     error: null,
     at,
   };
@@ -80,5 +81,30 @@ describe('describeEngine', () => {
     expect(
       describeEngine(state({ enabled: true, engine: { ...engine, lateSeconds: 0.5, threads: 1 } })),
     ).toBe('Remixing (WASM · 1 thread · delay 6.0 s · load 31 % · 0.5 s late (original played)).');
+  });
+});
+
+describe('describeEngineChoice', () => {
+  it('says why the engine runs, only while on', () => {
+    const engine: EngineStatus = {
+      phase: 'running',
+      backend: 'wasm',
+      threads: 2,
+      delayMs: 5548,
+      load: 0.2,
+      stems: ['vocals'],
+      lateSeconds: 0,
+      degraded: null,
+      engineNote: 'no WebGPU adapter',
+      error: null,
+      at,
+    };
+    expect(describeEngineChoice(state({ enabled: true, engine }))).toBe(
+      'Engine: WASM, because no WebGPU adapter.',
+    );
+    expect(describeEngineChoice(state({ enabled: false, engine }))).toBeNull();
+    expect(
+      describeEngineChoice(state({ enabled: true, engine: { ...engine, engineNote: null } })),
+    ).toBeNull();
   });
 });

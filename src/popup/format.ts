@@ -67,3 +67,10 @@ export function describeEngine(state: TabState | null): string {
       return `Stopped: ${e.error ?? 'the remix ended'}. The page’s own audio plays.`;
   }
 }
+
+/** Why this engine: "Engine: WASM, because the WebGPU adapter (…) is a software fallback." */
+export function describeEngineChoice(state: TabState | null): string | null {
+  const e = state?.engine;
+  if (!state?.enabled || !e || e.backend === null || e.engineNote === null) return null;
+  return `Engine: ${e.backend === 'wasm' ? 'WASM' : 'WebGPU'}, because ${e.engineNote}.`;
+}
