@@ -18,8 +18,10 @@ import type { StemName } from '../stems';
 import {
   featuresShader,
   lstmShader,
-  MATMUL_BLOCK,
+  MATMUL_ROWS,
+  MATMUL_WG,
   type MatmulEpilogue,
+  matmulCols,
   matmulShader,
   PARAM_WORDS,
 } from './kernels';
@@ -45,11 +47,17 @@ export interface WebGpuMagnitudeModel extends MagnitudeModel {
   readonly config: UmxConfig;
   /** Compute dispatches one `estimate` of `frames` frames records (all targets together). */
   dispatches(frames: number): number;
+  /**
+   * Diagnostics: runs one estimate's dispatches one submit each and returns the wall time of each
+   * (ms, by kernel label). Slower than `estimate`; for finding where the time goes.
+   */
+  profile(frames: number): Promise<{ label: string; ms: number }[]>;
   /** Frees the GPU buffers (the device stays the caller's). */
   release(): void;
 }
 
 interface Step {
+  readonly label: string;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: readonly [number, number, number];
@@ -118,6 +126,7 @@ export async function createWebGpuModel(
     return buf;
   };
   const w = uploadWeights(weights, upload);
+  const { k1, hp } = weights;
 
   device.pushErrorScope('validation');
   const pipeline = (code: string, label: string) =>
@@ -126,13 +135,19 @@ export async function createWebGpuModel(
       layout: 'auto',
       compute: { module: device.createShaderModule({ code, label }), entryPoint: 'main' },
     });
-  const [features, mmTanh, mmNone, mmRelu, mmMask, lstm] = await Promise.all([
+  // One matmul pipeline per (epilogue, columns per invocation) in use.
+  const mmKinds: [MatmulEpilogue, number][] = [
+    ['tanh', matmulCols(H)],
+    ['none', matmulCols(D * g4)],
+    ['relu', matmulCols(H)],
+    ['mask', matmulCols(C * bins)],
+  ];
+  const [features, lstm, ...mm] = await Promise.all([
     pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
-    ...(['tanh', 'none', 'relu', 'mask'] as MatmulEpilogue[]).map((e) =>
-      pipeline(matmulShader(e), `mm-${e}`),
-    ),
     pipeline(lstmShader({ hd, dirs: D }), 'lstm'),
+    ...mmKinds.map(([e, cols]) => pipeline(matmulShader(e, cols), `mm-${e}-${cols}`)),
   ]);
+  const [mmTanh, mmNone, mmRelu, mmMask] = mm;
   const err = await device.popErrorScope();
   if (err) throw new Error(`webgpu engine: ${err.message}`);
 
@@ -154,18 +169,19 @@ export async function createWebGpuModel(
       return b;
     };
     const mix = buf(C * bins * T, 'mix');
-    const x = buf(T * C * nIn, 'x');
-    const cat = buf(J * T * 2 * H, 'cat');
+    const x = buf(T * k1, 'x');
+    const cat = buf(J * T * 2 * hp, 'cat');
     const g = buf(J * T * D * g4, 'gates');
-    const seq = [L > 1 ? buf(J * T * H, 'seq0') : null, L > 2 ? buf(J * T * H, 'seq1') : null];
+    const seq = [L > 1 ? buf(J * T * hp, 'seq0') : null, L > 2 ? buf(J * T * hp, 'seq1') : null];
     const state = buf(J * D * 2 * hd, 'state');
-    const h2 = buf(J * T * H, 'h2');
+    const h2 = buf(J * T * hp, 'h2');
     const out = buf(J * C * bins * T, 'est', COPY_SRC);
     const read = device.createBuffer({ size: out.size, usage: MAP_READ | COPY_DST, label: 'readback' });
     buffers.push(read);
 
     const steps: Step[] = [];
     const add = (
+      label: string,
       pipe: GPUComputePipeline,
       prm: readonly number[],
       bindings: GPUBuffer[],
@@ -175,6 +191,7 @@ export async function createWebGpuModel(
       buffers.push(u);
       const entries = [u, ...bindings].map((buffer, binding) => ({ binding, resource: { buffer } }));
       steps.push({
+        label,
         pipeline: pipe,
         bindGroup: device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries }),
         workgroups,
@@ -195,40 +212,45 @@ export async function createWebGpuModel(
       cOff?: number;
       cZ: number;
     }
-    const matmul = (pipe: GPUComputePipeline, m: Mm, extra: GPUBuffer[] = []) =>
+    const matmul = (label: string, pipe: GPUComputePipeline, m: Mm, extra: GPUBuffer[] = []) =>
       add(
+        label,
         pipe,
-        [m.M, m.N, m.K, m.lda, m.aOff ?? 0, m.aZ, m.N, m.K * m.N, m.N, m.ldc, m.cOff ?? 0, m.cZ],
+        [m.M, m.N, m.K, m.lda, m.aOff ?? 0, m.aZ, m.K, m.K * m.N, m.N, m.ldc, m.cOff ?? 0, m.cZ],
         [m.a, m.b, m.bias, m.c, ...extra],
-        [Math.ceil(m.N / MATMUL_BLOCK), Math.ceil(m.M / MATMUL_BLOCK), J],
+        [Math.ceil(m.N / (MATMUL_WG * matmulCols(m.N))), Math.ceil(m.M / MATMUL_ROWS), J],
       );
 
     // Features: [C][bins][T] → x [T][C·nIn].
     const total = T * C * nIn;
     const groups = Math.ceil(total / 256);
     const gx = Math.min(groups, 65535);
-    add(features, [T, C, bins, nIn], w.edges ? [mix, x, w.edges] : [mix, x], [gx, Math.ceil(groups / gx), 1]);
+    add('features', features, [T, C, bins, nIn, k1], w.edges ? [mix, x, w.edges] : [mix, x], [
+      gx,
+      Math.ceil(groups / gx),
+      1,
+    ]);
     // fc1 (+ input affine, bn1) → tanh, into cat[:, 0:H].
-    matmul(mmTanh, {
+    matmul('fc1', mmTanh, {
       M: T,
       N: H,
-      K: C * nIn,
+      K: k1,
       a: x,
-      lda: C * nIn,
+      lda: k1,
       aZ: 0,
       b: w.w1,
       bias: w.b1,
       c: cat,
-      ldc: 2 * H,
-      cZ: T * 2 * H,
+      ldc: 2 * hp,
+      cZ: T * 2 * hp,
     });
     for (let l = 0; l < L; l++) {
       const input =
-        l === 0 ? { a: cat, lda: 2 * H, aZ: T * 2 * H } : { a: seq[(l - 1) % 2]!, lda: H, aZ: T * H };
-      matmul(mmNone, {
+        l === 0 ? { a: cat, lda: 2 * hp, aZ: T * 2 * hp } : { a: seq[(l - 1) % 2]!, lda: hp, aZ: T * hp };
+      matmul(`lstm${l}.input`, mmNone, {
         M: T,
         N: D * g4,
-        K: H,
+        K: hp,
         ...input,
         b: w.layers[l].wih,
         bias: w.layers[l].bias,
@@ -238,10 +260,11 @@ export async function createWebGpuModel(
       });
       const last = l === L - 1;
       const hout = last ? cat : seq[l % 2]!;
-      const [outStride, outOff, outZ] = last ? [2 * H, H, T * 2 * H] : [H, 0, T * H];
+      const [outStride, outOff, outZ] = last ? [2 * hp, hp, T * 2 * hp] : [hp, 0, T * hp];
       for (let s0 = 0; s0 < T; s0 += maxSteps) {
         const n = Math.min(maxSteps, T - s0);
         add(
+          `lstm${l}.recurrence`,
           lstm,
           [T, s0, n, s0 === 0 ? 1 : 0, T * D * g4, outStride, outOff, outZ],
           [g, w.layers[l].whh, hout, state],
@@ -250,29 +273,30 @@ export async function createWebGpuModel(
       }
     }
     // fc2 (+ bn2) → ReLU on the skip concat [fc1 | LSTM].
-    matmul(mmRelu, {
+    matmul('fc2', mmRelu, {
       M: T,
       N: H,
-      K: 2 * H,
+      K: 2 * hp,
       a: cat,
-      lda: 2 * H,
-      aZ: T * 2 * H,
+      lda: 2 * hp,
+      aZ: T * 2 * hp,
       b: w.w2,
       bias: w.b2,
       c: h2,
-      ldc: H,
-      cZ: T * H,
+      ldc: hp,
+      cZ: T * hp,
     });
     // fc3 (+ bn3, output affine) → ReLU → × mixture, written [J][C·bins][T].
     matmul(
+      'fc3',
       mmMask,
       {
         M: T,
         N: C * bins,
-        K: H,
+        K: hp,
         a: h2,
-        lda: H,
-        aZ: T * H,
+        lda: hp,
+        aZ: T * hp,
         b: w.w3,
         bias: w.b3,
         c: out,
@@ -321,6 +345,24 @@ export async function createWebGpuModel(
     return targets.map((_, j) => all.subarray(j * size, (j + 1) * size));
   }
 
+  async function profile(frames: number) {
+    const plan = planFor(frames);
+    const times: { label: string; ms: number }[] = [];
+    for (const s of plan.steps) {
+      const start = performance.now();
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(...s.workgroups);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      times.push({ label: s.label, ms: performance.now() - start });
+    }
+    return times;
+  }
+
   let queue: Promise<unknown> = Promise.resolve();
   let released = false;
   return {
@@ -339,6 +381,11 @@ export async function createWebGpuModel(
       }
       // One estimate at a time: the plan's buffers are shared.
       const result = queue.then(() => run(magnitude, frames));
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    profile(frames) {
+      const result = queue.then(() => profile(frames));
       queue = result.catch(() => undefined);
       return result;
     },

@@ -31,73 +31,85 @@ struct Params {
 @group(0) @binding(0) var<uniform> prm: Params;
 `;
 
-/** Matmul tile: each invocation computes TILE×TILE outputs; a workgroup 16×16 invocations. */
-export const MATMUL_TILE = 4;
-export const MATMUL_WG = 16;
-/** Outputs per workgroup along each axis. */
-export const MATMUL_BLOCK = MATMUL_TILE * MATMUL_WG;
+/**
+ * Matmul blocking: a workgroup of MATMUL_WG invocations computes MATMUL_ROWS rows × (MATMUL_WG · cols)
+ * columns; invocation i owns columns i, i + MATMUL_WG, …, and the rows come from the workgroup id, so
+ * A's loads are uniform across the workgroup (a broadcast on a GPU, a scalar load instead of a gather
+ * on lavapipe's SIMD lanes). Both operands are read as vec4 along k (A [M][K] rows, B as [N][K], the
+ * PyTorch Linear layout): on lavapipe every storage-buffer load costs far more than the arithmetic
+ * (measured: the same loop without loads ran 5× faster), so 4 values per load matter most. K and all
+ * strides and offsets along k are multiples of 4 (weights.ts pads with zeros). Fully unrolled, scalar
+ * accumulators, so no compiler has to promote private arrays to registers.
+ */
+export const MATMUL_WG = 64;
+export const MATMUL_ROWS = 8;
+
+/** Columns per invocation for an N-column product: 4 for wide outputs, fewer for narrow ones. */
+export function matmulCols(n: number): number {
+  return n >= 4 * MATMUL_WG ? 4 : n >= 2 * MATMUL_WG ? 2 : 1;
+}
+
+/** `n` lines made by `line(i)`, i = 0 … n − 1 (for unrolled WGSL). */
+function lines(n: number, line: (i: number) => string): string {
+  return Array.from({ length: n }, (_, i) => line(i)).join('\n');
+}
 
 export type MatmulEpilogue = 'none' | 'tanh' | 'relu' | 'mask';
 
 /**
- * Params: p0 M, p1 N, p2 K, p3 lda, p4 aOff, p5 aZ, p6 ldb, p7 bZ, p8 biasZ, p9 ldc, p10 cOff, p11 cZ.
- * A[z][m][k] = a[aOff + z·aZ + m·lda + k]; B[z][k][n] = b[z·bZ + k·ldb + n]; bias[z][n] = bias[z·biasZ + n];
+ * Params: p0 M, p1 N, p2 K, p3 lda, p4 aOff, p5 aZ, p6 ldb, p7 bZ, p8 biasZ, p9 ldc, p10 cOff, p11 cZ
+ * (in floats; K, lda, aOff, aZ, ldb, bZ multiples of 4).
+ * A[z][m][k] = a[aOff + z·aZ + m·lda + k]; B[z][k][n] = b[z·bZ + n·ldb + k]; bias[z][n] = bias[z·biasZ + n];
  * C[z][m][n] = c[cOff + z·cZ + m·ldc + n], except 'mask': c[z·cZ + n·M + m] = max(0, ·)·mix[n·M + m].
+ * Workgroups: (⌈N / (MATMUL_WG · cols)⌉, ⌈M / MATMUL_ROWS⌉, Z).
  */
-export function matmulShader(epilogue: MatmulEpilogue): string {
-  const T = MATMUL_TILE;
+export function matmulShader(epilogue: MatmulEpilogue, cols: number): string {
+  const R = MATMUL_ROWS;
+  const CC = cols;
   const act = epilogue === 'tanh' ? 'tanh(clamp(v, -15.0, 15.0))' : epilogue === 'none' ? 'v' : 'max(v, 0.0)';
   const store =
     epilogue === 'mask'
       ? 'let o = n * M + m; c[z * prm.p11 + o] = max(v, 0.0) * mixture[o];'
       : `c[prm.p10 + z * prm.p11 + m * prm.p9 + n] = ${act};`;
   return /* wgsl */ `${header}
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 ${epilogue === 'mask' ? '@group(0) @binding(5) var<storage, read> mixture: array<f32>;' : ''}
 
-@compute @workgroup_size(${MATMUL_WG}, ${MATMUL_WG}, 1)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+@compute @workgroup_size(${MATMUL_WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let M = prm.p0;
   let N = prm.p1;
-  let K = prm.p2;
-  let n0 = gid.x * ${T}u;
-  let m0 = gid.y * ${T}u;
-  let z = gid.z;
-  if (n0 >= N || m0 >= M) { return; }
-  // Out-of-range rows/columns read a valid neighbour and are not stored.
-  var ar: array<u32, ${T}>;
-  var bc: array<u32, ${T}>;
-  for (var i = 0u; i < ${T}u; i++) {
-    ar[i] = prm.p4 + z * prm.p5 + min(m0 + i, M - 1u) * prm.p3;
-    bc[i] = z * prm.p7 + min(n0 + i, N - 1u);
+  let K4 = prm.p2 / 4u;
+  let z = wg.z;
+  let m0 = wg.y * ${R}u;
+  let nb = wg.x * ${MATMUL_WG * CC}u + lid;
+  // Rows past M read row M − 1 and are not stored; columns past N read column N − 1.
+  let abase = (prm.p4 + z * prm.p5) / 4u;
+${lines(R, (i) => `  let ar${i} = abase + min(m0 + ${i}u, M - 1u) * (prm.p3 / 4u);`)}
+${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(nb + ${q * MATMUL_WG}u, N - 1u) * prm.p6) / 4u;`)}
+${lines(R * CC, (x) => `  var acc${x} = 0.0;`)}
+  for (var k = 0u; k < K4; k++) {
+${lines(CC, (q) => `    let b${q} = b[bc${q} + k];`)}
+${lines(R, (i) => `    let a${i} = a[ar${i} + k];\n${lines(CC, (q) => `    acc${i * CC + q} += dot(a${i}, b${q});`)}`)}
   }
-  var acc: array<vec4f, ${T}>;
-  for (var k = 0u; k < K; k++) {
-    let bo = k * prm.p6;
-    let bv = vec4f(b[bc[0] + bo], b[bc[1] + bo], b[bc[2] + bo], b[bc[3] + bo]);
-    for (var i = 0u; i < ${T}u; i++) {
-      acc[i] = fma(vec4f(a[ar[i] + k]), bv, acc[i]);
+${lines(
+  CC,
+  (q) => `  { let n = nb + ${q * MATMUL_WG}u;
+    if (n < N) {
+      let bn = bias[z * prm.p8 + n];
+${lines(R, (i) => `      if (m0 + ${i}u < M) { let m = m0 + ${i}u; let v = acc${i * CC + q} + bn; ${store} }`)}
     }
-  }
-  for (var i = 0u; i < ${T}u; i++) {
-    let m = m0 + i;
-    if (m >= M) { break; }
-    for (var jj = 0u; jj < ${T}u; jj++) {
-      let n = n0 + jj;
-      if (n >= N) { break; }
-      let v = acc[i][jj] + bias[z * prm.p8 + n];
-      ${store}
-    }
-  }
+  }`,
+)}
 }
 `;
 }
 
 /**
- * Params: p0 T, p1 C, p2 bins, p3 nIn. Output x[t][c·nIn + f]. Linear: mix[c][f][t];
+ * Params: p0 T, p1 C, p2 bins, p3 nIn, p4 row stride of x (≥ C·nIn). Output x[t·stride + c·nIn + f]. Linear: mix[c][f][t];
  * bands: the mean of mix[c][k][t] over k in [edges[f], edges[f+1]).
  */
 export function featuresShader(bands: boolean): string {
@@ -124,7 +136,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let f = (idx / T) % F;
   let ch = idx / (T * F);
   ${value}
-  x[t * prm.p1 * F + ch * F + f] = v;
+  x[t * prm.p4 + ch * F + f] = v;
 }
 `;
 }
@@ -146,25 +158,32 @@ export function lstmThreads(hd: number): number {
  * t = T − 1 − step). Workgroup (d, j). Params: p0 T, p1 s0, p2 steps, p3 first (zero state),
  * p4 gZ (per-target stride of g), p5 outStride, p6 outOff, p7 outZ.
  * g[j][t][d·4hd + r]: x·W_ihᵀ + b_ih + b_hh, PyTorch gate order (i, f, g, o).
- * whh[j][d][i][r] = W_hh[r][i] (transposed). state[j][d][0 | 1][u]: h and c between dispatches.
+ * whh[j][d][r][0 … hd4): W_hh row r zero-padded to hd4 = ⌈hd⌉₄, read as vec4.
+ * state[j][d][0 | 1][u]: h and c between dispatches.
  * Output h[j][t][d·hd + u] at out[j·outZ + t·outStride + outOff + d·hd + u].
+ * The hidden state lives in workgroup memory as vec4s, so a gate row's dot product is hd4 / 4 vec4
+ * loads (on lavapipe loads, not arithmetic, set the pace); with private weights it is fully unrolled.
  */
 export function lstmShader({ hd, dirs }: LstmKernelShape): string {
   const g4 = 4 * hd;
   const nt = lstmThreads(hd);
   const rows = Math.ceil(g4 / nt);
+  const q4 = Math.ceil(hd / 4);
   const privateWeights = hd <= PRIVATE_WEIGHTS_MAX_HD && rows === 1;
-  const weightAt = privateWeights ? 'w[i]' : `whh[wb + i * ${g4}u + r]`;
+  const dotProduct = privateWeights
+    ? lines(q4, (i) => `        acc += dot(w${i}, hs[${i}]);`)
+    : `        let wr = wb + r * ${q4}u;
+        for (var i = 0u; i < ${q4}u; i++) { acc += dot(whh[wr + i], hs[i]); }`;
   return /* wgsl */ `${header}
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> whh: array<f32>;
+@group(0) @binding(2) var<storage, read> whh: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> hout: array<f32>;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>;
 
 const HD = ${hd}u;
 const G4 = ${g4}u;
 const D = ${dirs}u;
-var<workgroup> hs: array<f32, ${hd}>;
+var<workgroup> hs: array<vec4f, ${q4}>;
 var<workgroup> gates: array<f32, ${g4}>;
 
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
@@ -174,17 +193,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
   let d = wg.x;
   let j = wg.y;
   let T = prm.p0;
-  let wb = (j * D + d) * HD * G4;
-  ${
-    privateWeights
-      ? `var w: array<f32, ${hd}>;
-  if (tid < G4) { for (var i = 0u; i < HD; i++) { w[i] = whh[wb + i * G4 + tid]; } }`
-      : ''
-  }
+  let wb = (j * D + d) * G4 * ${q4}u;
+${privateWeights ? lines(q4, (i) => `  let w${i} = whh[wb + min(tid, G4 - 1u) * ${q4}u + ${i}u];`) : ''}
   let sb = (j * D + d) * 2u * HD;
   var cs = 0.0;
-  if (tid < HD) {
-    if (prm.p3 != 0u) { hs[tid] = 0.0; } else { hs[tid] = state[sb + tid]; cs = state[sb + HD + tid]; }
+  if (tid < ${q4}u) { hs[tid] = vec4f(0.0); }
+  workgroupBarrier();
+  if (tid < HD && prm.p3 == 0u) {
+    hs[tid / 4u][tid % 4u] = state[sb + tid];
+    cs = state[sb + HD + tid];
   }
   workgroupBarrier();
   for (var s = 0u; s < prm.p2; s++) {
@@ -195,7 +212,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
       let r = tid + q * ${nt}u;
       if (r < G4) {
         var acc = g[gb + r];
-        for (var i = 0u; i < HD; i++) { acc = fma(${weightAt}, hs[i], acc); }
+${dotProduct}
         // Gate r / HD: 0 input, 1 forget, 2 cell candidate (tanh), 3 output.
         if (r / HD == 2u) { gates[r] = tanh(clamp(acc, -15.0, 15.0)); } else { gates[r] = sigmoid(acc); }
       }
@@ -204,13 +221,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
     if (tid < HD) {
       cs = gates[HD + tid] * cs + gates[tid] * gates[2u * HD + tid];
       let h = gates[3u * HD + tid] * tanh(clamp(cs, -15.0, 15.0));
-      hs[tid] = h;
+      hs[tid / 4u][tid % 4u] = h;
       hout[j * prm.p7 + t * prm.p5 + prm.p6 + d * HD + tid] = h;
     }
     workgroupBarrier();
   }
   if (tid < HD) {
-    state[sb + tid] = hs[tid];
+    state[sb + tid] = hs[tid / 4u][tid % 4u];
     state[sb + HD + tid] = cs;
   }
 }

@@ -3,33 +3,40 @@
  * state_dict-named tensors of every target (src/core/model/parameters.ts), targets side by side so one
  * dispatch serves them all:
  *
- * - fc1: input mean/scale and bn1 folded in: x·W1[j] + b1[j], W1[j] is [C·nIn][H].
- * - LSTM layer l: W_ihᵀ of both directions side by side [H][D·4hd], bias b_ih + b_hh [D·4hd];
- *   W_hhᵀ per direction [hd][4hd] (column r = gate row r, PyTorch gate order i, f, g, o).
- * - fc2: bn2 folded in, [2H][H]; fc3: bn3 and the output scale/mean folded in, [H][C·bins].
+ * - Dense matrices are [out][in] (PyTorch's Linear layout, what the matmul kernel reads as vec4 along
+ *   the input), each row zero-padded to a multiple of 4: k1 = ⌈C·nIn⌉₄ for fc1, hp = ⌈H⌉₄ for the
+ *   others. Activations use the same padded strides (the pad columns stay zero).
+ * - fc1: input mean/scale and bn1 folded in: W1[j] is [H][k1], b1[j] [H].
+ * - LSTM layer l: W_ih of both directions stacked [D·4hd][hp], bias b_ih + b_hh [D·4hd];
+ *   W_hh per direction [4hd][⌈hd⌉₄] (PyTorch gate order i, f, g, o; rows zero-padded).
+ * - fc2: bn2 folded in, [H][2·hp] (fc1 branch in columns [0, H), LSTM in [hp, hp + H));
+ *   fc3: bn3 and the output scale/mean folded in, [C·bins][hp].
  */
 import { bandEdges } from '../model/bands';
 import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from '../model/config';
 import { checkUmxWeights, type UmxTargetWeights } from '../model/parameters';
 
 export interface EngineLayer {
-  /** [J][H][D·4hd] */
+  /** [J][D·4hd][hp] */
   readonly wih: Float32Array;
   /** [J][D·4hd] */
   readonly bias: Float32Array;
-  /** [J][D][hd][4hd] */
+  /** [J][D][4hd][⌈hd⌉₄] */
   readonly whh: Float32Array;
 }
 
 export interface EngineWeights {
-  /** [J][C·nIn][H], [J][H] */
+  /** fc1's padded input width ⌈C·nIn⌉₄ and the padded hidden width ⌈H⌉₄. */
+  readonly k1: number;
+  readonly hp: number;
+  /** [J][H][k1], [J][H] */
   readonly w1: Float32Array;
   readonly b1: Float32Array;
   readonly layers: readonly EngineLayer[];
-  /** [J][2H][H], [J][H] */
+  /** [J][H][2·hp], [J][H] */
   readonly w2: Float32Array;
   readonly b2: Float32Array;
-  /** [J][H][C·bins], [J][C·bins] */
+  /** [J][C·bins][hp], [J][C·bins] */
   readonly w3: Float32Array;
   readonly b3: Float32Array;
   /** Band edges (bands input only), length nIn + 1. */
@@ -54,21 +61,23 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
   const C = config.nbChannels;
   const bins = config.nbBins;
   const nIn = inputFeatures(config);
-  const k1 = C * nIn;
+  const kIn = C * nIn;
+  const k1 = pad4(kIn);
+  const hp = pad4(H);
   const hd = lstmHiddenPerDirection(config);
   const D = lstmDirections(config);
   const g4 = 4 * hd;
   const out = C * bins;
   const w1 = new Float32Array(J * k1 * H);
   const b1 = new Float32Array(J * H);
-  const w2 = new Float32Array(J * 2 * H * H);
+  const w2 = new Float32Array(J * H * 2 * hp);
   const b2 = new Float32Array(J * H);
-  const w3 = new Float32Array(J * H * out);
+  const w3 = new Float32Array(J * out * hp);
   const b3 = new Float32Array(J * out);
   const layers = Array.from({ length: config.nbLayers }, () => ({
-    wih: new Float32Array(J * H * D * g4),
+    wih: new Float32Array(J * D * g4 * hp),
     bias: new Float32Array(J * D * g4),
-    whh: new Float32Array(J * D * hd * g4),
+    whh: new Float32Array(J * D * g4 * pad4(hd)),
   }));
 
   targets.forEach((w, j) => {
@@ -80,10 +89,10 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
     const scale = w['input_scale'];
     for (let h = 0; h < H; h++) {
       let b = 0;
-      for (let k = 0; k < k1; k++) {
+      for (let k = 0; k < kIn; k++) {
         const f = k % nIn;
-        const v = fc1[h * k1 + k] * scale[f];
-        w1[(j * k1 + k) * H + h] = v * bn1.scale[h];
+        const v = fc1[h * kIn + k] * scale[f];
+        w1[(j * H + h) * k1 + k] = v * bn1.scale[h];
         b += v * mean[f];
       }
       b1[j * H + h] = b * bn1.scale[h] + bn1.shift[h];
@@ -98,8 +107,10 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
         const bih = w[`lstm.bias_ih_l${l}${suffix}`];
         const bhh = w[`lstm.bias_hh_l${l}${suffix}`];
         for (let r = 0; r < g4; r++) {
-          for (let i = 0; i < inSize; i++) layer.wih[(j * H + i) * D * g4 + d * g4 + r] = wih[r * inSize + i];
-          for (let i = 0; i < hd; i++) layer.whh[((j * D + d) * hd + i) * g4 + r] = whh[r * hd + i];
+          const row = (j * D * g4 + d * g4 + r) * hp;
+          for (let i = 0; i < inSize; i++) layer.wih[row + i] = wih[r * inSize + i];
+          const hrow = ((j * D + d) * g4 + r) * pad4(hd);
+          for (let i = 0; i < hd; i++) layer.whh[hrow + i] = whh[r * hd + i];
           layer.bias[j * D * g4 + d * g4 + r] = bih[r] + bhh[r];
         }
       }
@@ -108,7 +119,11 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
     const bn2 = bnAffine(w, 'bn2', config.bnEps);
     const fc2 = w['fc2.weight'];
     for (let h = 0; h < H; h++) {
-      for (let k = 0; k < 2 * H; k++) w2[(j * 2 * H + k) * H + h] = fc2[h * 2 * H + k] * bn2.scale[h];
+      const row = (j * H + h) * 2 * hp;
+      for (let k = 0; k < H; k++) {
+        w2[row + k] = fc2[h * 2 * H + k] * bn2.scale[h];
+        w2[row + hp + k] = fc2[h * 2 * H + H + k] * bn2.scale[h];
+      }
       b2[j * H + h] = bn2.shift[h];
     }
 
@@ -120,11 +135,16 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
     for (let n = 0; n < out; n++) {
       const k = n % bins;
       const s = bn3.scale[n] * oScale[k];
-      for (let h = 0; h < H; h++) w3[(j * H + h) * out + n] = fc3[n * H + h] * s;
+      for (let h = 0; h < H; h++) w3[(j * out + n) * hp + h] = fc3[n * H + h] * s;
       b3[j * out + n] = bn3.shift[n] * oScale[k] + oMean[k];
     }
   });
 
   const edges = config.input.kind === 'bands' ? Uint32Array.from(bandEdges(config)) : null;
-  return { w1, b1, layers, w2, b2, w3, b3, edges };
+  return { k1, hp, w1, b1, layers, w2, b2, w3, b3, edges };
+}
+
+/** The next multiple of 4 (vec4 rows). */
+export function pad4(n: number): number {
+  return Math.ceil(n / 4) * 4;
 }

@@ -1,0 +1,252 @@
+/**
+ * `npm run bench:webgpu [-- --json FILE]` — the project's WebGPU engine (src/core/webgpu) against
+ * onnxruntime-web's WebGPU EP and its wasm EP, on one WebGPU adapter in Node (Dawn's Node bindings,
+ * npm `webgpu`; on a machine without a GPU that is Mesa's lavapipe, see scripts/install-system-deps.sh).
+ *
+ * Per hidden size: random weights, exported with the project's exporter (fp32, one target), the same
+ * T-frame input; each engine runs in its own child process (one warm-up, then `--runs` timed runs,
+ * output read back to the CPU included); reported: the median ms per target, the engine's dispatches
+ * per estimate, and its max abs difference from ORT wasm's output (itself within ~1e-6 of the plain-TS
+ * reference, training/export/onnx.test.ts).
+ *
+ *   npm run bench:webgpu -- [--hidden 128,512] [--frames 256] [--runs 5] [--ort-webgpu-runs 3] [--json FILE]
+ *
+ * JSON: {"adapter", "models": [{hidden, frames, engine_ms, ort_webgpu_ms, wasm_ms, engine_dispatches, max_abs_err}]}
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { umxConfig } from '../../src/core/model/config';
+import { nodeGpuDevice } from '../../src/core/node/webgpu';
+import { mulberry32 } from '../../src/core/random';
+import { createWebGpuModel, umxWeightsFromOnnx } from '../../src/core/webgpu';
+import { exportUmxOnnx } from '../export/onnx';
+import { randomUmxWeights } from '../export/test-weights';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const ORT_DIST = join(root, 'node_modules/onnxruntime-web/dist');
+
+const opts = new Command('bench:webgpu')
+  .option('--hidden <list>', 'hidden sizes', '128,512')
+  .option('--frames <n>', 'STFT frames per chunk', '256')
+  .option('--runs <n>', 'timed runs (engine, wasm)', '5')
+  .option('--ort-webgpu-runs <n>', "timed runs of ORT's WebGPU EP (slow on a software adapter)", '3')
+  .option('--wasm-threads <n>', 'ORT wasm threads', '1')
+  .option('--json <file>', 'write the results as JSON')
+  // Internal: one measurement in a child process.
+  .option('--child <kind>')
+  .option('--dir <dir>')
+  .parse()
+  .opts<{
+    hidden: string;
+    frames: string;
+    runs: string;
+    ortWebgpuRuns: string;
+    wasmThreads: string;
+    json?: string;
+    child?: 'engine' | 'ort-webgpu' | 'wasm';
+    dir?: string;
+  }>();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const f32 = (file: string) => {
+  const b = readFileSync(file);
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+};
+
+interface ChildResult {
+  ms: number;
+  timesMs: number[];
+  dispatches?: number;
+  maxAbsErr?: number;
+  adapter?: string;
+  error?: string;
+}
+
+async function timeRuns(runs: number, once: () => Promise<Float32Array>) {
+  let out = await once(); // warm-up (pipeline compilation, allocation)
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    out = await once();
+    times.push(performance.now() - start);
+  }
+  return { out, times };
+}
+
+/** onnxruntime-web under Node (see ../shared/tools/webgpu-node/bench_wgpu.mjs for why each step). */
+async function loadOrtWeb(withGpu: boolean) {
+  const nav: Record<string, unknown> = { hardwareConcurrency: 2, userAgent: 'node' };
+  if (withGpu) {
+    const { create, globals } = (await import('webgpu')) as unknown as {
+      create(flags: string[]): GPU;
+      globals: Record<string, unknown> & { GPUQueue: { prototype: GPUQueue } };
+    };
+    Object.assign(globalThis, globals);
+    // ORT's threaded wasm heap is a SharedArrayBuffer; dawn.node rejects writeBuffer views of one: copy.
+    const proto = globals.GPUQueue.prototype;
+    const writeBuffer = proto.writeBuffer;
+    proto.writeBuffer = function (this: GPUQueue, buffer, offset, data, dataOffset, size) {
+      if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
+        const bpe = (data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+        const o = dataOffset ?? 0;
+        const n = size ?? data.byteLength / bpe - o;
+        const copy = new Uint8Array(data.buffer, data.byteOffset + o * bpe, n * bpe).slice();
+        return writeBuffer.call(this, buffer, offset, copy, 0, n * bpe);
+      }
+      return writeBuffer.call(this, buffer, offset, data, dataOffset, size);
+    } as GPUQueue['writeBuffer'];
+    nav.gpu = create([]);
+  }
+  Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true });
+  // ort-web fetches its own glue via fetch + createObjectURL when threaded: map file: URLs back.
+  const realFetch = globalThis.fetch;
+  const realCreate = URL.createObjectURL;
+  const fileOf = new WeakMap<Blob, string>();
+  globalThis.fetch = (async (u: string | URL | Request, o?: RequestInit) => {
+    const s = String(u instanceof Request ? u.url : u);
+    if (!s.startsWith('file:')) return realFetch(u, o);
+    const data = readFileSync(new URL(s));
+    const blob = new Blob([data]);
+    fileOf.set(blob, s);
+    return new Response(data, { status: 200 });
+  }) as typeof fetch;
+  URL.createObjectURL = (b: Blob) => fileOf.get(b) ?? realCreate(b);
+  const ort = await import(pathToFileURL(join(ORT_DIST, 'ort.webgpu.min.mjs')).href);
+  ort.env.wasm.wasmPaths = `${pathToFileURL(ORT_DIST).href}/`;
+  ort.env.wasm.numThreads = Number(opts.wasmThreads);
+  ort.env.logLevel = 'error';
+  return ort;
+}
+
+async function child(kind: 'engine' | 'ort-webgpu' | 'wasm', dir: string): Promise<ChildResult> {
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { frames: number; bins: number };
+  const bytes = new Uint8Array(readFileSync(join(dir, 'model.onnx')));
+  const input = f32(join(dir, 'input.f32'));
+  const T = meta.frames;
+  const runs = Number(kind === 'ort-webgpu' ? opts.ortWebgpuRuns : opts.runs);
+  const compare = (out: Float32Array) => {
+    try {
+      const ref = f32(join(dir, 'wasm-out.f32'));
+      let e = 0;
+      for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i] - out[i]));
+      return e;
+    } catch {
+      return undefined;
+    }
+  };
+  if (kind === 'engine') {
+    const gpu = await nodeGpuDevice();
+    if (!('device' in gpu)) return { ms: Number.NaN, timesMs: [], error: gpu.unavailable };
+    const { config, targets } = umxWeightsFromOnnx(bytes);
+    const model = await createWebGpuModel(gpu.device, config, targets);
+    const { out, times } = await timeRuns(runs, async () => {
+      const est = await model.estimate(input, config.nbChannels, config.nbBins, T);
+      return est[0];
+    });
+    return {
+      ms: median(times),
+      timesMs: times,
+      dispatches: model.dispatches(T),
+      maxAbsErr: compare(out),
+      adapter: gpu.adapter,
+    };
+  }
+  const ort = await loadOrtWeb(kind === 'ort-webgpu');
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: [kind === 'ort-webgpu' ? 'webgpu' : 'wasm'],
+    graphOptimizationLevel: 'all',
+  });
+  const { out, times } = await timeRuns(runs, async () => {
+    const feeds = { mix: new ort.Tensor('float32', input.slice(), [1, 2, meta.bins, T]) };
+    const res = await session.run(feeds);
+    return res.est.data as Float32Array;
+  });
+  if (kind === 'wasm') writeFileSync(join(dir, 'wasm-out.f32'), out);
+  return { ms: median(times), timesMs: times, maxAbsErr: compare(out) };
+}
+
+if (opts.child) {
+  let result: ChildResult;
+  try {
+    result = await child(opts.child, opts.dir!);
+  } catch (err) {
+    result = { ms: Number.NaN, timesMs: [], error: String(err instanceof Error ? err.stack : err) };
+  }
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  // V8 keeps compiling ORT's 27 MB wasm at exit (~30 s on 2 cores) and dawn.node holds the loop: leave now.
+  process.kill(process.pid, 'SIGKILL');
+}
+
+const frames = Number(opts.frames);
+const models: Record<string, unknown>[] = [];
+let adapter = '';
+const report: { adapter: string; models: typeof models } = { adapter, models };
+for (const hidden of opts.hidden.split(',').map(Number)) {
+  const dir = mkdtempSync(join(tmpdir(), `stemdeck-bench-webgpu-${hidden}-`));
+  try {
+    const config = umxConfig({ hiddenSize: hidden, targets: ['vocals'] });
+    writeFileSync(join(dir, 'model.onnx'), exportUmxOnnx(randomUmxWeights(config, hidden)));
+    const random = mulberry32(1);
+    const input = Float32Array.from(
+      { length: config.nbChannels * config.nbBins * frames },
+      () => 2 * random(),
+    );
+    writeFileSync(join(dir, 'input.f32'), input);
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ frames, bins: config.nbBins }));
+    const run = (kind: string): ChildResult => {
+      const res = spawnSync(
+        process.execPath,
+        [
+          ...process.execArgv,
+          fileURLToPath(import.meta.url),
+          ...process.argv.slice(2),
+          '--child',
+          kind,
+          '--dir',
+          dir,
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 1_800_000 },
+      );
+      const line = res.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line)
+        return { ms: Number.NaN, timesMs: [], error: `${res.stderr.slice(-2000)} (signal ${res.signal})` };
+      const r = JSON.parse(line.slice(7)) as ChildResult;
+      console.log(`hidden ${hidden}, ${kind}: ${JSON.stringify(r)}`);
+      return r;
+    };
+    const wasm = run('wasm');
+    const engine = run('engine');
+    const ortWebgpu = run('ort-webgpu');
+    adapter = engine.adapter ?? adapter;
+    const round = (v: number | undefined, d = 1) =>
+      v === undefined || Number.isNaN(v) ? null : +v.toFixed(d);
+    models.push({
+      hidden,
+      frames,
+      engine_ms: round(engine.ms),
+      ort_webgpu_ms: round(ortWebgpu.ms),
+      wasm_ms: round(wasm.ms),
+      engine_dispatches: engine.dispatches ?? null,
+      max_abs_err: engine.maxAbsErr ?? null,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+report.adapter = adapter;
+console.log(
+  `\nadapter: ${adapter}\n| hidden | frames | engine ms | ORT WebGPU EP ms | ORT wasm ms | engine speed-up vs ORT WebGPU | dispatches | max abs err |\n|---|---|---|---|---|---|---|---|`,
+);
+for (const m of models as { [k: string]: number }[]) {
+  const ratio = m.ort_webgpu_ms && m.engine_ms ? (m.ort_webgpu_ms / m.engine_ms).toFixed(1) : '-';
+  console.log(
+    `| ${m.hidden} | ${m.frames} | ${m.engine_ms} | ${m.ort_webgpu_ms} | ${m.wasm_ms} | ${ratio}× | ${m.engine_dispatches} | ${m.max_abs_err?.toExponential(1)} |`,
+  );
+}
+if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 1)}\n`);
+process.exit(0);
