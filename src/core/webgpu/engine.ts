@@ -18,9 +18,12 @@ import type { StemName } from '../stems';
 import {
   featuresShader,
   lstmShader,
+  MASK_COLS,
+  MASK_ROWS,
   MATMUL_ROWS,
   MATMUL_WG,
   type MatmulEpilogue,
+  maskMatmulShader,
   matmulCols,
   matmulShader,
   PARAM_WORDS,
@@ -140,14 +143,14 @@ export async function createWebGpuModel(
     ['tanh', matmulCols(H)],
     ['none', matmulCols(D * g4)],
     ['relu', matmulCols(H)],
-    ['mask', matmulCols(C * bins)],
   ];
-  const [features, lstm, ...mm] = await Promise.all([
+  const [features, lstm, mmMask, ...mm] = await Promise.all([
     pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
     pipeline(lstmShader({ hd, dirs: D }), 'lstm'),
+    pipeline(maskMatmulShader(), 'mm-mask'),
     ...mmKinds.map(([e, cols]) => pipeline(matmulShader(e, cols), `mm-${e}-${cols}`)),
   ]);
-  const [mmTanh, mmNone, mmRelu, mmMask] = mm;
+  const [mmTanh, mmNone, mmRelu] = mm;
   const err = await device.popErrorScope();
   if (err) throw new Error(`webgpu engine: ${err.message}`);
 
@@ -218,7 +221,9 @@ export async function createWebGpuModel(
         pipe,
         [m.M, m.N, m.K, m.lda, m.aOff ?? 0, m.aZ, m.K, m.K * m.N, m.N, m.ldc, m.cOff ?? 0, m.cZ],
         [m.a, m.b, m.bias, m.c, ...extra],
-        [Math.ceil(m.N / (MATMUL_WG * matmulCols(m.N))), Math.ceil(m.M / MATMUL_ROWS), J],
+        pipe === mmMask
+          ? [Math.ceil(m.N / MASK_COLS), Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)), J]
+          : [Math.ceil(m.N / (MATMUL_WG * matmulCols(m.N))), Math.ceil(m.M / MATMUL_ROWS), J],
       );
 
     // Features: [C][bins][T] → x [T][C·nIn].

@@ -34,11 +34,12 @@ struct Params {
 /**
  * Matmul blocking: a workgroup of MATMUL_WG invocations computes MATMUL_ROWS rows × (MATMUL_WG · cols)
  * columns; invocation i owns columns i, i + MATMUL_WG, …, and the rows come from the workgroup id, so
- * A's loads are uniform across the workgroup (a broadcast on a GPU, a scalar load instead of a gather
- * on lavapipe's SIMD lanes). Both operands are read as vec4 along k (A [M][K] rows, B as [N][K], the
- * PyTorch Linear layout): on lavapipe every storage-buffer load costs far more than the arithmetic
- * (measured: the same loop without loads ran 5× faster), so 4 values per load matter most. K and all
- * strides and offsets along k are multiples of 4 (weights.ts pads with zeros). Fully unrolled, scalar
+ * A's loads are the same address across the workgroup (a broadcast on a GPU). Both operands are read
+ * as vec4 along k (A [M][K] rows, B as [N][K], the PyTorch Linear layout): on lavapipe the storage
+ * loads, not the arithmetic, set the pace (the same loop without loads ran 5× faster; time tracked
+ * the number of load instructions per FMA: 8 rows × 4 columns beat 16 × 2 by 1.5–2× and 32 × 1 by 3×;
+ * staging A in workgroup memory was slower), so 4 values per load matter most. K and all strides and
+ * offsets along k are multiples of 4 (weights.ts pads with zeros). Fully unrolled with scalar
  * accumulators, so no compiler has to promote private arrays to registers.
  */
 export const MATMUL_WG = 64;
@@ -101,6 +102,54 @@ ${lines(
     if (n < N) {
       let bn = bias[z * prm.p8 + n];
 ${lines(R, (i) => `      if (m0 + ${i}u < M) { let m = m0 + ${i}u; let v = acc${i * CC + q} + bn; ${store} }`)}
+    }
+  }`,
+)}
+}
+`;
+}
+
+/**
+ * fc3's product with the lanes along m (frames) instead: the transposed, masked output
+ * c[z·cZ + n·M + m] and the mixture it multiplies are then contiguous across lanes (a gather and a
+ * scatter per output otherwise). Invocation i owns rows i, i + MATMUL_WG, … (MASK_ROWS of them); the
+ * workgroup's MASK_COLS columns come from its id. Same params as matmulShader('mask').
+ * Workgroups: (⌈N / MASK_COLS⌉, ⌈M / (MATMUL_WG · MASK_ROWS)⌉, Z).
+ */
+export const MASK_ROWS = 4;
+export const MASK_COLS = 4;
+export function maskMatmulShader(): string {
+  const R = MASK_ROWS;
+  const CC = MASK_COLS;
+  return /* wgsl */ `${header}
+@group(0) @binding(1) var<storage, read> a: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<vec4f>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(5) var<storage, read> mixture: array<f32>;
+
+@compute @workgroup_size(${MATMUL_WG})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let M = prm.p0;
+  let N = prm.p1;
+  let K4 = prm.p2 / 4u;
+  let z = wg.z;
+  let mb = wg.y * ${MATMUL_WG * R}u + lid;
+  let n0 = wg.x * ${CC}u;
+  let abase = (prm.p4 + z * prm.p5) / 4u;
+${lines(R, (i) => `  let ar${i} = abase + min(mb + ${i * MATMUL_WG}u, M - 1u) * (prm.p3 / 4u);`)}
+${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(n0 + ${q}u, N - 1u) * prm.p6) / 4u;`)}
+${lines(R * CC, (x) => `  var acc${x} = 0.0;`)}
+  for (var k = 0u; k < K4; k++) {
+${lines(CC, (q) => `    let b${q} = b[bc${q} + k];`)}
+${lines(R, (i) => `    let a${i} = a[ar${i} + k];\n${lines(CC, (q) => `    acc${i * CC + q} += dot(a${i}, b${q});`)}`)}
+  }
+${lines(
+  CC,
+  (q) => `  { let n = n0 + ${q}u;
+    if (n < N) {
+      let bn = bias[z * prm.p8 + n];
+${lines(R, (i) => `      if (mb + ${i * MATMUL_WG}u < M) { let o = n * M + mb + ${i * MATMUL_WG}u; c[z * prm.p11 + o] = max(acc${i * CC + q} + bn, 0.0) * mixture[o]; }`)}
     }
   }`,
 )}
