@@ -3,7 +3,8 @@
  * onnxruntime-web's WebGPU EP and its wasm EP, on one WebGPU adapter in Node (Dawn's Node bindings,
  * npm `webgpu`; on a machine without a GPU that is Mesa's lavapipe, see scripts/install-system-deps.sh).
  *
- * Per hidden size: random weights, exported with the project's exporter (fp32, one target), the same
+ * Per hidden size: random weights, exported with the project's exporter (one target, weights stored as
+ * float16 like the shipped model, computed in float32 by every engine), the same
  * T-frame input; each engine runs in its own child process (one warm-up, then `--runs` timed runs,
  * output read back to the CPU included); reported: the median ms per target, the engine's dispatches
  * per estimate, and its max abs difference from ORT wasm's output (itself within ~1e-6 of the plain-TS
@@ -190,7 +191,11 @@ for (const hidden of opts.hidden.split(',').map(Number)) {
   const dir = mkdtempSync(join(tmpdir(), `stemdeck-bench-webgpu-${hidden}-`));
   try {
     const config = umxConfig({ hiddenSize: hidden, targets: ['vocals'] });
-    writeFileSync(join(dir, 'model.onnx'), exportUmxOnnx(randomUmxWeights(config, hidden)));
+    // float16-stored weights, like the shipped model (all engines compute in float32).
+    writeFileSync(
+      join(dir, 'model.onnx'),
+      exportUmxOnnx(randomUmxWeights(config, hidden), { float16: true }),
+    );
     const random = mulberry32(1);
     const input = Float32Array.from(
       { length: config.nbChannels * config.nbBins * frames },

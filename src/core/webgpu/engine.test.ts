@@ -56,11 +56,17 @@ function randomMix(config: UmxConfig, frames: number, seed: number, scale = 2): 
 }
 
 /** Max abs difference between the engine and the reference, over all targets. */
-async function compare(weights: UmxWeights, frames: number, maxStepsPerDispatch?: number) {
+async function compare(
+  weights: UmxWeights,
+  frames: number,
+  maxStepsPerDispatch?: number,
+  recurrentWeights?: string,
+) {
   const c = weights.config;
   const mix = randomMix(c, frames, 7);
   const model = await createWebGpuModel(device!, c, weights.targets, { maxStepsPerDispatch });
   try {
+    if (recurrentWeights) expect(model.recurrentWeights).toBe(recurrentWeights);
     const est = await model.estimate(
       toModelLayout(mix, c.nbChannels, frames, c.nbBins),
       c.nbChannels,
@@ -128,7 +134,24 @@ function countingDevice(real: GPUDevice) {
   return { device, counts };
 }
 
-const cases: { name: string; config: Partial<UmxConfig>; frames: number; maxSteps?: number }[] = [
+/** Rounds every LSTM weight to a multiple of 2^-12 (|w| < 0.5: exactly a float16, as in fp16-stored models). */
+function halfExactLstm(weights: UmxWeights): UmxWeights {
+  for (const w of Object.values(weights.targets)) {
+    for (const [name, arr] of Object.entries(w!)) {
+      if (name.startsWith('lstm.'))
+        for (let i = 0; i < arr.length; i++) arr[i] = Math.round(arr[i] * 4096) / 4096;
+    }
+  }
+  return weights;
+}
+
+const cases: {
+  name: string;
+  config: Partial<UmxConfig>;
+  frames: number;
+  maxSteps?: number;
+  halfExact?: boolean;
+}[] = [
   {
     name: 'hidden 16, bidirectional, 2 targets, linear',
     config: { hiddenSize: 16, targets: ['vocals', 'drums'] },
@@ -151,9 +174,15 @@ const cases: { name: string; config: Partial<UmxConfig>; frames: number; maxStep
     frames: 33,
   },
   {
-    name: 'hidden 128, unidirectional (128 units: W_hh from a storage buffer), 3 targets, 1 layer',
+    name: 'hidden 128, unidirectional (128 units: float32 W_hh from a storage buffer), 3 targets, 1 layer',
     config: { hiddenSize: 128, bidirectional: false, nbLayers: 1, targets: ['vocals', 'bass', 'other'] },
     frames: 21,
+  },
+  {
+    name: 'hidden 256, bidirectional (128 units), float16-exact W_hh: packed float16 path, 2 targets',
+    config: { hiddenSize: 256, nbLayers: 2, targets: ['drums', 'vocals'] },
+    frames: 17,
+    halfExact: true,
   },
   {
     name: 'hidden 32, bidirectional, 1 target, recurrence split in 5-step dispatches',
@@ -167,7 +196,13 @@ describe.skipIf(!device)('WebGPU engine vs the plain-TS reference', () => {
   for (const tc of cases) {
     it(`${tc.name}: within 1e-4`, async () => {
       const config = umxConfig({ nFft: 256, maxBin: 100, ...tc.config });
-      const { maxErr, maxRef } = await compare(randomWeights(config, 3), tc.frames, tc.maxSteps);
+      const weights = randomWeights(config, 3);
+      const { maxErr, maxRef } = await compare(
+        tc.halfExact ? halfExactLstm(weights) : weights,
+        tc.frames,
+        tc.maxSteps,
+        tc.halfExact ? 'storage-f16' : undefined,
+      );
       console.log(`${tc.name}: max abs error ${maxErr.toExponential(2)} (output max ${maxRef.toFixed(2)})`);
       expect(maxRef).toBeGreaterThan(0.1);
       expect(maxErr).toBeLessThan(1e-4);

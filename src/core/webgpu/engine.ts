@@ -18,6 +18,7 @@ import type { StemName } from '../stems';
 import {
   featuresShader,
   lstmShader,
+  lstmStorageWeights,
   MASK_COLS,
   MASK_ROWS,
   MATMUL_ROWS,
@@ -48,6 +49,11 @@ export interface WebGpuModelOptions {
 
 export interface WebGpuMagnitudeModel extends MagnitudeModel {
   readonly config: UmxConfig;
+  /**
+   * Where the recurrent kernel keeps W_hh: registers (≤ 64 units per direction), or a storage buffer
+   * read every step, as float32 or (lossless, where every value is a float16) packed float16.
+   */
+  readonly recurrentWeights: 'registers' | 'storage-f32' | 'storage-f16';
   /** Compute dispatches one `estimate` of `frames` frames records (all targets together). */
   dispatches(frames: number): number;
   /**
@@ -128,7 +134,9 @@ export async function createWebGpuModel(
     owned.push(buf);
     return buf;
   };
-  const w = uploadWeights(weights, upload);
+  // W_hh as packed float16 where it is read every step and exactly representable (lossless).
+  const packed = lstmStorageWeights(hd) && weights.layers.every((l) => l.whhF16 !== null);
+  const w = uploadWeights(weights, upload, packed);
   const { k1, hp } = weights;
 
   device.pushErrorScope('validation');
@@ -146,7 +154,7 @@ export async function createWebGpuModel(
   ];
   const [features, lstm, mmMask, ...mm] = await Promise.all([
     pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
-    pipeline(lstmShader({ hd, dirs: D }), 'lstm'),
+    pipeline(lstmShader({ hd, dirs: D, packedF16: packed }), 'lstm'),
     pipeline(maskMatmulShader(), 'mm-mask'),
     ...mmKinds.map(([e, cols]) => pipeline(matmulShader(e, cols), `mm-${e}-${cols}`)),
   ]);
@@ -373,6 +381,7 @@ export async function createWebGpuModel(
   return {
     config,
     targets,
+    recurrentWeights: !lstmStorageWeights(hd) ? 'registers' : packed ? 'storage-f16' : 'storage-f32',
     dispatches: (frames) => 4 + L * (1 + recurrentDispatches(frames)),
     estimate(magnitude, channels, nb, frames) {
       if (released) return Promise.reject(new Error('webgpu engine: released'));
@@ -417,6 +426,7 @@ interface WeightBuffers {
 function uploadWeights(
   w: EngineWeights,
   upload: (data: Float32Array | Uint32Array, label: string) => GPUBuffer,
+  packedF16: boolean,
 ): WeightBuffers {
   return {
     w1: upload(w.w1, 'w1'),
@@ -424,7 +434,7 @@ function uploadWeights(
     layers: w.layers.map((l, i) => ({
       wih: upload(l.wih, `wih${i}`),
       bias: upload(l.bias, `bias${i}`),
-      whh: upload(l.whh, `whh${i}`),
+      whh: packedF16 && l.whhF16 ? upload(l.whhF16, `whh${i}`) : upload(l.whh, `whh${i}`),
     })),
     w2: upload(w.w2, 'w2'),
     b2: upload(w.b2, 'b2'),

@@ -195,6 +195,17 @@ export interface LstmKernelShape {
   readonly hd: number;
   /** Directions (1 or 2). */
   readonly dirs: number;
+  /**
+   * W_hh as float16 pairs packed in u32 (8 weights per vec4<u32> load), for the storage-buffer path
+   * only; the engine uses it where every W_hh value is exactly a float16 (fp16-stored models), so it
+   * changes no number.
+   */
+  readonly packedF16?: boolean;
+}
+
+/** Whether the recurrent kernel reads W_hh from a storage buffer every step (hd too large for registers). */
+export function lstmStorageWeights(hd: number): boolean {
+  return !(hd <= PRIVATE_WEIGHTS_MAX_HD && Math.ceil((4 * hd) / lstmThreads(hd)) === 1);
 }
 
 /** Invocations per workgroup of the recurrent kernel for `hd` units. */
@@ -213,19 +224,41 @@ export function lstmThreads(hd: number): number {
  * The hidden state lives in workgroup memory as vec4s, so a gate row's dot product is hd4 / 4 vec4
  * loads (on lavapipe loads, not arithmetic, set the pace); with private weights it is fully unrolled.
  */
-export function lstmShader({ hd, dirs }: LstmKernelShape): string {
+export function lstmShader({ hd, dirs, packedF16 = false }: LstmKernelShape): string {
   const g4 = 4 * hd;
   const nt = lstmThreads(hd);
   const rows = Math.ceil(g4 / nt);
-  const q4 = Math.ceil(hd / 4);
-  const privateWeights = hd <= PRIVATE_WEIGHTS_MAX_HD && rows === 1;
-  const dotProduct = privateWeights
-    ? lines(q4, (i) => `        acc += dot(w${i}, hs[${i}]);`)
-    : `        let wr = wb + r * ${q4}u;
-        for (var i = 0u; i < ${q4}u; i++) { acc += dot(whh[wr + i], hs[i]); }`;
+  const privateWeights = !lstmStorageWeights(hd);
+  const packed = packedF16 && !privateWeights;
+  // vec4s per padded row (f32), or vec4<u32>s (8 halves) per row padded to a multiple of 8 (f16).
+  const q4 = packed ? 2 * Math.ceil(hd / 8) : Math.ceil(hd / 4);
+  const q8 = q4 / 2;
+  // Private weights: one row per invocation, fully unrolled. Storage weights: the invocation's rows
+  // side by side, so each vec4 of the hidden state is loaded once for all of them.
+  const rowLoop = privateWeights
+    ? `      let r = tid;
+      if (r < G4) {
+        var acc = g[gb + r];
+${lines(q4, (i) => `        acc += dot(w${i}, hs[${i}]);`)}
+        activate(r, acc);
+      }`
+    : `${lines(rows, (q) => `      let r${q} = min(tid + ${q * nt}u, G4 - 1u);\n      var acc${q} = g[gb + r${q}];`)}
+${
+  packed
+    ? `      for (var i = 0u; i < ${q8}u; i++) {
+        let hv0 = hs[2u * i];
+        let hv1 = hs[2u * i + 1u];
+${lines(rows, (q) => `        { let p = whh[wb / 2u + r${q} * ${q8}u + i];\n          acc${q} += dot(vec4f(unpack2x16float(p.x), unpack2x16float(p.y)), hv0) + dot(vec4f(unpack2x16float(p.z), unpack2x16float(p.w)), hv1); }`)}
+      }`
+    : `      for (var i = 0u; i < ${q4}u; i++) {
+        let hv = hs[i];
+${lines(rows, (q) => `        acc${q} += dot(whh[wb + r${q} * ${q4}u + i], hv);`)}
+      }`
+}
+${lines(rows, (q) => `      if (tid + ${q * nt}u < G4) { activate(r${q}, acc${q}); }`)}`;
   return /* wgsl */ `${header}
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> whh: array<vec4f>;
+@group(0) @binding(2) var<storage, read> whh: array<${packed ? 'vec4u' : 'vec4f'}>;
 @group(0) @binding(3) var<storage, read_write> hout: array<f32>;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>;
 
@@ -236,6 +269,11 @@ var<workgroup> hs: array<vec4f, ${q4}>;
 var<workgroup> gates: array<f32, ${g4}>;
 
 fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+
+// Gate r / HD: 0 input, 1 forget, 2 cell candidate (tanh), 3 output.
+fn activate(r: u32, v: f32) {
+  if (r / HD == 2u) { gates[r] = tanh(clamp(v, -15.0, 15.0)); } else { gates[r] = sigmoid(v); }
+}
 
 @compute @workgroup_size(${nt})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: u32) {
@@ -257,15 +295,7 @@ ${privateWeights ? lines(q4, (i) => `  let w${i} = whh[wb + min(tid, G4 - 1u) * 
     let step = prm.p1 + s;
     let t = select(step, T - 1u - step, d == 1u);
     let gb = j * prm.p4 + t * (D * G4) + d * G4;
-    for (var q = 0u; q < ${rows}u; q++) {
-      let r = tid + q * ${nt}u;
-      if (r < G4) {
-        var acc = g[gb + r];
-${dotProduct}
-        // Gate r / HD: 0 input, 1 forget, 2 cell candidate (tanh), 3 output.
-        if (r / HD == 2u) { gates[r] = tanh(clamp(acc, -15.0, 15.0)); } else { gates[r] = sigmoid(acc); }
-      }
-    }
+${rowLoop}
     workgroupBarrier();
     if (tid < HD) {
       cs = gates[HD + tid] * cs + gates[tid] * gates[2u * HD + tid];

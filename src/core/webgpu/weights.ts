@@ -23,6 +23,11 @@ export interface EngineLayer {
   readonly bias: Float32Array;
   /** [J][D][4hd][⌈hd⌉₄] */
   readonly whh: Float32Array;
+  /**
+   * The same W_hh as float16 pairs packed in u32, rows padded to ⌈hd⌉₈ halves ([J][D][4hd][⌈hd⌉₈ / 2]),
+   * when every value is exactly a float16 (fp16-stored models: lossless); else null.
+   */
+  readonly whhF16: Uint32Array | null;
 }
 
 export interface EngineWeights {
@@ -78,6 +83,7 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
     wih: new Float32Array(J * D * g4 * hp),
     bias: new Float32Array(J * D * g4),
     whh: new Float32Array(J * D * g4 * pad4(hd)),
+    whhF16: null as Uint32Array | null,
   }));
 
   targets.forEach((w, j) => {
@@ -140,6 +146,8 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
     }
   });
 
+  for (const layer of layers) layer.whhF16 = packF16Rows(layer.whh, J * D * g4, pad4(hd), hd);
+
   const edges = config.input.kind === 'bands' ? Uint32Array.from(bandEdges(config)) : null;
   return { k1, hp, w1, b1, layers, w2, b2, w3, b3, edges };
 }
@@ -147,4 +155,35 @@ export function engineWeights(config: UmxConfig, targets: readonly UmxTargetWeig
 /** The next multiple of 4 (vec4 rows). */
 export function pad4(n: number): number {
   return Math.ceil(n / 4) * 4;
+}
+
+/** float16 bits of `v` if it is exactly a float16, else -1. */
+function exactHalfBits(v: number): number {
+  if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (!Number.isFinite(a) || a > 65504) return -1;
+  if (a < 2 ** -14) {
+    const m = a * 2 ** 24; // subnormal: a = m · 2^-24
+    return Number.isInteger(m) ? sign | m : -1;
+  }
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  const m = (a / 2 ** e - 1) * 1024;
+  return Number.isInteger(m) ? sign | ((e + 15) << 10) | m : -1;
+}
+
+/** Rows of `width` f32 (first `used` meaningful) → f16 pairs in u32, rows padded to ⌈used⌉₈; null if inexact. */
+function packF16Rows(data: Float32Array, rows: number, width: number, used: number): Uint32Array | null {
+  const w8 = Math.ceil(used / 8) * 8;
+  const out = new Uint32Array((rows * w8) / 2);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < used; i++) {
+      const bits = exactHalfBits(data[r * width + i]);
+      if (bits < 0) return null;
+      out[(r * w8 + i) >> 1] |= bits << (16 * (i & 1));
+    }
+  }
+  return out;
 }
