@@ -4,13 +4,14 @@
  * npm `webgpu`; on a machine without a GPU that is Mesa's lavapipe, see scripts/install-system-deps.sh).
  *
  * Per hidden size: random weights, exported with the project's exporter (one target, weights stored as
- * float16 like the shipped model, computed in float32 by every engine), the same
- * T-frame input; each engine runs in its own child process (one warm-up, then `--runs` timed runs,
- * output read back to the CPU included); reported: the median ms per target, the engine's dispatches
- * per estimate, and its max abs difference from ORT wasm's output (itself within ~1e-6 of the plain-TS
+ * float16 like the shipped model, computed in float32 by every engine) and the same T-frame input. The
+ * three engines run in one child process per size: one warm-up each, then `--runs` rounds of one timed
+ * run each, interleaved so that the machine's load (training jobs here) hits all alike; the output's
+ * readback to the CPU is included. Reported: the median ms per target, the engine's dispatches per
+ * estimate, and its max abs difference from ORT wasm's output (itself within ~1e-6 of the plain-TS
  * reference, training/export/onnx.test.ts).
  *
- *   npm run bench:webgpu -- [--hidden 128,512] [--frames 256] [--runs 5] [--ort-webgpu-runs 3] [--json FILE]
+ *   npm run bench:webgpu -- [--hidden 128,512] [--frames 256] [--runs 7] [--ort-webgpu-runs 5] [--json FILE]
  *
  * JSON: {"adapter", "models": [{hidden, frames, engine_ms, ort_webgpu_ms, wasm_ms, engine_dispatches, max_abs_err}]}
  */
@@ -34,8 +35,12 @@ const ORT_DIST = join(root, 'node_modules/onnxruntime-web/dist');
 const opts = new Command('bench:webgpu')
   .option('--hidden <list>', 'hidden sizes', '128,512')
   .option('--frames <n>', 'STFT frames per chunk', '256')
-  .option('--runs <n>', 'timed runs (engine, wasm)', '5')
-  .option('--ort-webgpu-runs <n>', "timed runs of ORT's WebGPU EP (slow on a software adapter)", '3')
+  .option('--runs <n>', 'timed runs of each engine, interleaved', '7')
+  .option(
+    '--ort-webgpu-runs <n>',
+    "timed runs of ORT's WebGPU EP (the first N rounds; slow on a software adapter)",
+    '5',
+  )
   .option('--wasm-threads <n>', 'ORT wasm threads', '1')
   .option('--json <file>', 'write the results as JSON')
   // Internal: one measurement in a child process.
@@ -49,7 +54,7 @@ const opts = new Command('bench:webgpu')
     ortWebgpuRuns: string;
     wasmThreads: string;
     json?: string;
-    child?: 'engine' | 'ort-webgpu' | 'wasm';
+    child?: 'all';
     dir?: string;
   }>();
 
@@ -66,17 +71,6 @@ interface ChildResult {
   maxAbsErr?: number;
   adapter?: string;
   error?: string;
-}
-
-async function timeRuns(runs: number, once: () => Promise<Float32Array>) {
-  let out = await once(); // warm-up (pipeline compilation, allocation)
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    out = await once();
-    times.push(performance.now() - start);
-  }
-  return { out, times };
 }
 
 /** onnxruntime-web under Node (see ../shared/tools/webgpu-node/bench_wgpu.mjs for why each step). */
@@ -124,59 +118,70 @@ async function loadOrtWeb(withGpu: boolean) {
   return ort;
 }
 
-async function child(kind: 'engine' | 'ort-webgpu' | 'wasm', dir: string): Promise<ChildResult> {
+type Kind = 'engine' | 'ort-webgpu' | 'wasm';
+const KINDS: Kind[] = ['engine', 'ort-webgpu', 'wasm'];
+
+/**
+ * All three engines in one process, their timed runs interleaved (engine, ORT WebGPU, wasm, engine, …),
+ * so that a change in the machine's load (training jobs here) hits all three alike.
+ */
+async function child(dir: string): Promise<Record<Kind, ChildResult>> {
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { frames: number; bins: number };
   const bytes = new Uint8Array(readFileSync(join(dir, 'model.onnx')));
   const input = f32(join(dir, 'input.f32'));
   const T = meta.frames;
-  const runs = Number(kind === 'ort-webgpu' ? opts.ortWebgpuRuns : opts.runs);
-  const compare = (out: Float32Array) => {
-    try {
-      const ref = f32(join(dir, 'wasm-out.f32'));
-      let e = 0;
-      for (let i = 0; i < ref.length; i++) e = Math.max(e, Math.abs(ref[i] - out[i]));
-      return e;
-    } catch {
-      return undefined;
-    }
-  };
-  if (kind === 'engine') {
-    const gpu = await nodeGpuDevice();
-    if (!('device' in gpu)) return { ms: Number.NaN, timesMs: [], error: gpu.unavailable };
-    const { config, targets } = umxWeightsFromOnnx(bytes);
-    const model = await createWebGpuModel(gpu.device, config, targets);
-    const { out, times } = await timeRuns(runs, async () => {
-      const est = await model.estimate(input, config.nbChannels, config.nbBins, T);
-      return est[0];
-    });
-    return {
-      ms: median(times),
-      timesMs: times,
-      dispatches: model.dispatches(T),
-      maxAbsErr: compare(out),
-      adapter: gpu.adapter,
-    };
-  }
-  const ort = await loadOrtWeb(kind === 'ort-webgpu');
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: [kind === 'ort-webgpu' ? 'webgpu' : 'wasm'],
-    graphOptimizationLevel: 'all',
-  });
-  const { out, times } = await timeRuns(runs, async () => {
+  const ort = await loadOrtWeb(true);
+  const gpu = await nodeGpuDevice();
+  if (!('device' in gpu)) throw new Error(gpu.unavailable);
+  const { config, targets } = umxWeightsFromOnnx(bytes);
+  const model = await createWebGpuModel(gpu.device, config, targets);
+  const session = (ep: string) =>
+    ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  const sessions = { wasm: await session('wasm'), 'ort-webgpu': await session('webgpu') };
+  const runOrt = async (s: typeof sessions.wasm) => {
     const feeds = { mix: new ort.Tensor('float32', input.slice(), [1, 2, meta.bins, T]) };
-    const res = await session.run(feeds);
-    return res.est.data as Float32Array;
+    return (await s.run(feeds)).est.data as Float32Array;
+  };
+  const run: Record<Kind, () => Promise<Float32Array>> = {
+    engine: async () => (await model.estimate(input, config.nbChannels, config.nbBins, T))[0],
+    'ort-webgpu': () => runOrt(sessions['ort-webgpu']),
+    wasm: () => runOrt(sessions.wasm),
+  };
+  const outs = {} as Record<Kind, Float32Array>;
+  for (const k of KINDS) outs[k] = await run[k](); // warm-up: pipeline compilation, allocation
+  const times: Record<Kind, number[]> = { engine: [], 'ort-webgpu': [], wasm: [] };
+  const runs = Number(opts.runs);
+  for (let i = 0; i < runs; i++) {
+    for (const k of KINDS) {
+      if (k === 'ort-webgpu' && i >= Number(opts.ortWebgpuRuns)) continue;
+      const start = performance.now();
+      await run[k]();
+      times[k].push(performance.now() - start);
+    }
+  }
+  const err = (out: Float32Array) => {
+    let e = 0;
+    for (let i = 0; i < out.length; i++) e = Math.max(e, Math.abs(out[i] - outs.wasm[i]));
+    return e;
+  };
+  const result = (k: Kind): ChildResult => ({
+    ms: median(times[k]),
+    timesMs: times[k],
+    maxAbsErr: err(outs[k]),
   });
-  if (kind === 'wasm') writeFileSync(join(dir, 'wasm-out.f32'), out);
-  return { ms: median(times), timesMs: times, maxAbsErr: compare(out) };
+  return {
+    engine: { ...result('engine'), dispatches: model.dispatches(T), adapter: gpu.adapter },
+    'ort-webgpu': result('ort-webgpu'),
+    wasm: result('wasm'),
+  };
 }
 
 if (opts.child) {
-  let result: ChildResult;
+  let result: Record<Kind, ChildResult> | { error: string };
   try {
-    result = await child(opts.child, opts.dir!);
+    result = await child(opts.dir!);
   } catch (err) {
-    result = { ms: Number.NaN, timesMs: [], error: String(err instanceof Error ? err.stack : err) };
+    result = { error: String(err instanceof Error ? err.stack : err) };
   }
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   // V8 keeps compiling ORT's 27 MB wasm at exit (~30 s on 2 cores) and dawn.node holds the loop: leave now.
@@ -203,30 +208,27 @@ for (const hidden of opts.hidden.split(',').map(Number)) {
     );
     writeFileSync(join(dir, 'input.f32'), input);
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ frames, bins: config.nbBins }));
-    const run = (kind: string): ChildResult => {
-      const res = spawnSync(
-        process.execPath,
-        [
-          ...process.execArgv,
-          fileURLToPath(import.meta.url),
-          ...process.argv.slice(2),
-          '--child',
-          kind,
-          '--dir',
-          dir,
-        ],
-        { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 1_800_000 },
-      );
-      const line = res.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line)
-        return { ms: Number.NaN, timesMs: [], error: `${res.stderr.slice(-2000)} (signal ${res.signal})` };
-      const r = JSON.parse(line.slice(7)) as ChildResult;
-      console.log(`hidden ${hidden}, ${kind}: ${JSON.stringify(r)}`);
-      return r;
-    };
-    const wasm = run('wasm');
-    const engine = run('engine');
-    const ortWebgpu = run('ort-webgpu');
+    const res = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        ...process.argv.slice(2),
+        '--child',
+        'all',
+        '--dir',
+        dir,
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 1_800_000 },
+    );
+    const line = res.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    const parsed = line
+      ? JSON.parse(line.slice(7))
+      : { error: `${res.stderr.slice(-2000)} (signal ${res.signal})` };
+    if (parsed.error) throw new Error(`hidden ${hidden}: ${parsed.error}`);
+    const { engine, wasm } = parsed as Record<Kind, ChildResult>;
+    const ortWebgpu = parsed['ort-webgpu'] as ChildResult;
+    for (const k of KINDS) console.log(`hidden ${hidden}, ${k}: ${JSON.stringify(parsed[k])}`);
     adapter = engine.adapter ?? adapter;
     const round = (v: number | undefined, d = 1) =>
       v === undefined || Number.isNaN(v) ? null : +v.toFixed(d);

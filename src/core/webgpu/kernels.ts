@@ -117,7 +117,7 @@ ${lines(R, (i) => `      if (m0 + ${i}u < M) { let m = m0 + ${i}u; let v = acc${
  * Workgroups: (⌈N / MASK_COLS⌉, ⌈M / (MATMUL_WG · MASK_ROWS)⌉, Z).
  */
 export const MASK_ROWS = 4;
-export const MASK_COLS = 4;
+export const MASK_COLS = 8;
 export function maskMatmulShader(): string {
   const R = MASK_ROWS;
   const CC = MASK_COLS;
