@@ -211,6 +211,9 @@ for (const hidden of opts.hidden.split(',').map(Number)) {
     const res = spawnSync(
       process.execPath,
       [
+        // ORT's 27 MB wasm straight to optimised code: with V8's baseline tier first, the wasm timings
+        // depended on how long the process had run (measured 337 ms, then 37–95 ms, hidden 128).
+        '--no-liftoff',
         ...process.execArgv,
         fileURLToPath(import.meta.url),
         ...process.argv.slice(2),
