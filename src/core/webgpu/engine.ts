@@ -25,7 +25,7 @@ import {
   MATMUL_WG,
   type MatmulEpilogue,
   maskMatmulShader,
-  matmulCols,
+  matmulBlocking,
   matmulShader,
   PARAM_WORDS,
 } from './kernels';
@@ -148,15 +148,15 @@ export async function createWebGpuModel(
     });
   // One matmul pipeline per (epilogue, columns per invocation) in use.
   const mmKinds: [MatmulEpilogue, number][] = [
-    ['tanh', matmulCols(H)],
-    ['none', matmulCols(D * g4)],
-    ['relu', matmulCols(H)],
+    ['tanh', H],
+    ['none', D * g4],
+    ['relu', H],
   ];
   const [features, lstm, mmMask, ...mm] = await Promise.all([
     pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
     pipeline(lstmShader({ hd, dirs: D, packedF16: packed }), 'lstm'),
     pipeline(maskMatmulShader(), 'mm-mask'),
-    ...mmKinds.map(([e, cols]) => pipeline(matmulShader(e, cols), `mm-${e}-${cols}`)),
+    ...mmKinds.map(([e, n]) => pipeline(matmulShader(e, matmulBlocking(n)), `mm-${e}-${n}`)),
   ]);
   const [mmTanh, mmNone, mmRelu] = mm;
   const err = await device.popErrorScope();
@@ -231,7 +231,11 @@ export async function createWebGpuModel(
         [m.a, m.b, m.bias, m.c, ...extra],
         pipe === mmMask
           ? [Math.ceil(m.N / MASK_COLS), Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)), J]
-          : [Math.ceil(m.N / (MATMUL_WG * matmulCols(m.N))), Math.ceil(m.M / MATMUL_ROWS), J],
+          : [
+              Math.ceil(m.N / (matmulBlocking(m.N).wg * matmulBlocking(m.N).cols)),
+              Math.ceil(m.M / MATMUL_ROWS),
+              J,
+            ],
       );
 
     // Features: [C][bins][T] → x [T][C·nIn].

@@ -32,8 +32,8 @@ struct Params {
 `;
 
 /**
- * Matmul blocking: a workgroup of MATMUL_WG invocations computes MATMUL_ROWS rows × (MATMUL_WG · cols)
- * columns; invocation i owns columns i, i + MATMUL_WG, …, and the rows come from the workgroup id, so
+ * Matmul blocking: a workgroup of wg invocations (64, or 32 for narrow outputs) computes MATMUL_ROWS
+ * rows × (wg · cols) columns; invocation i owns columns i, i + wg, …, and the rows come from the workgroup id, so
  * A's loads are the same address across the workgroup (a broadcast on a GPU). Both operands are read
  * as vec4 along k (A [M][K] rows, B as [N][K], the PyTorch Linear layout): on lavapipe the storage
  * loads, not the arithmetic, set the pace (the same loop without loads ran 5× faster; time tracked
@@ -45,9 +45,13 @@ struct Params {
 export const MATMUL_WG = 64;
 export const MATMUL_ROWS = 8;
 
-/** Columns per invocation for an N-column product: 4 for wide outputs, fewer for narrow ones. */
-export function matmulCols(n: number): number {
-  return n >= 4 * MATMUL_WG ? 4 : n >= 2 * MATMUL_WG ? 2 : 1;
+/**
+ * Blocking of an N-column product: invocations per workgroup and columns per invocation — 4 columns
+ * wherever N allows (fewer loads per FMA), a 32-wide workgroup for narrow outputs such as hidden 128.
+ */
+export function matmulBlocking(n: number): { wg: number; cols: number } {
+  const wg = n >= 4 * MATMUL_WG ? MATMUL_WG : 32;
+  return { wg, cols: n >= 4 * wg ? 4 : n >= 2 * wg ? 2 : 1 };
 }
 
 /** `n` lines made by `line(i)`, i = 0 … n − 1 (for unrolled WGSL). */
@@ -62,9 +66,12 @@ export type MatmulEpilogue = 'none' | 'tanh' | 'relu' | 'mask';
  * (in floats; K, lda, aOff, aZ, ldb, bZ multiples of 4).
  * A[z][m][k] = a[aOff + z·aZ + m·lda + k]; B[z][k][n] = b[z·bZ + n·ldb + k]; bias[z][n] = bias[z·biasZ + n];
  * C[z][m][n] = c[cOff + z·cZ + m·ldc + n], except 'mask': c[z·cZ + n·M + m] = max(0, ·)·mix[n·M + m].
- * Workgroups: (⌈N / (MATMUL_WG · cols)⌉, ⌈M / MATMUL_ROWS⌉, Z).
+ * Workgroups: (⌈N / (wg · cols)⌉, ⌈M / MATMUL_ROWS⌉, Z), per matmulBlocking(N).
  */
-export function matmulShader(epilogue: MatmulEpilogue, cols: number): string {
+export function matmulShader(
+  epilogue: MatmulEpilogue,
+  { wg: WG, cols }: { wg: number; cols: number },
+): string {
   const R = MATMUL_ROWS;
   const CC = cols;
   const act = epilogue === 'tanh' ? 'tanh(clamp(v, -15.0, 15.0))' : epilogue === 'none' ? 'v' : 'max(v, 0.0)';
@@ -79,18 +86,18 @@ export function matmulShader(epilogue: MatmulEpilogue, cols: number): string {
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 ${epilogue === 'mask' ? '@group(0) @binding(5) var<storage, read> mixture: array<f32>;' : ''}
 
-@compute @workgroup_size(${MATMUL_WG})
+@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let M = prm.p0;
   let N = prm.p1;
   let K4 = prm.p2 / 4u;
   let z = wg.z;
   let m0 = wg.y * ${R}u;
-  let nb = wg.x * ${MATMUL_WG * CC}u + lid;
+  let nb = wg.x * ${WG * CC}u + lid;
   // Rows past M read row M − 1 and are not stored; columns past N read column N − 1.
   let abase = (prm.p4 + z * prm.p5) / 4u;
 ${lines(R, (i) => `  let ar${i} = abase + min(m0 + ${i}u, M - 1u) * (prm.p3 / 4u);`)}
-${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(nb + ${q * MATMUL_WG}u, N - 1u) * prm.p6) / 4u;`)}
+${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(nb + ${q * WG}u, N - 1u) * prm.p6) / 4u;`)}
 ${lines(R * CC, (x) => `  var acc${x} = 0.0;`)}
   for (var k = 0u; k < K4; k++) {
 ${lines(CC, (q) => `    let b${q} = b[bc${q} + k];`)}
@@ -98,7 +105,7 @@ ${lines(R, (i) => `    let a${i} = a[ar${i} + k];\n${lines(CC, (q) => `    acc${
   }
 ${lines(
   CC,
-  (q) => `  { let n = nb + ${q * MATMUL_WG}u;
+  (q) => `  { let n = nb + ${q * WG}u;
     if (n < N) {
       let bn = bias[z * prm.p8 + n];
 ${lines(R, (i) => `      if (m0 + ${i}u < M) { let m = m0 + ${i}u; let v = acc${i * CC + q} + bn; ${store} }`)}
