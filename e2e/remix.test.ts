@@ -277,6 +277,30 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     await page.close();
   });
 
+  it('muting the tab stops the remix (the capture would otherwise keep playing it)', async () => {
+    const { page, tabId } = await play('/song.ogg');
+    await switchOn(tabId, KARAOKE);
+    await waitFor(
+      () => tabState(tabId),
+      (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
+      'engine up',
+    );
+    await drive.control.evaluate((id) => chrome.tabs.update(id, { muted: true }), tabId);
+    const off = await waitFor(
+      () => tabState(tabId),
+      (s) => !s.enabled,
+      'the mute to switch the tab off',
+    );
+    expect(off.notice).toMatch(/muted/);
+    await waitFor(
+      () => capturing(tabId),
+      (c) => !c,
+      'the capture to end',
+      2_000,
+    );
+    await page.close();
+  });
+
   it.each<[EngineFault, RegExp]>([
     ['model-error', /separation failed: injected model fault/],
     ['too-slow', /too slow/],

@@ -204,3 +204,14 @@ browser.tabs.onRemoved.addListener((tabId) => {
     await syncOffscreenToTabs();
   })().catch((e: unknown) => console.warn('Stemdeck: cleanup failed:', errorText(e)));
 });
+
+// Muting a captured tab does not silence the capture: the remix would go on playing what the user
+// just muted. Muting means "silence": hand the tab back (Chrome then mutes it as asked).
+browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
+  if (changeInfo.mutedInfo?.muted !== true) return;
+  void (async () => {
+    if ((await readTab(tabId)).enabled) {
+      await switchOff(tabId, 'The tab was muted, so the remix stopped.');
+    }
+  })().catch((e: unknown) => console.warn('Stemdeck: mute handling failed:', errorText(e)));
+});
