@@ -122,6 +122,12 @@ export class RemixSession {
     );
   }
 
+  /** AudioContext base + output latency in seconds (0 before the context exists). */
+  private outputLatency(): number {
+    const c = this.context;
+    return c ? (c.baseLatency || 0) + (c.outputLatency || 0) : 0;
+  }
+
   private onStatus(status: EngineStatus): void {
     this.reportedAt = performance.now();
     this.report(status);
@@ -132,7 +138,8 @@ export class RemixSession {
       phase: this.phase,
       backend: this.loaded.backend,
       threads: this.loaded.threads,
-      delayMs: Math.round((1000 * this.delayFrames) / SAMPLE_RATE),
+      // The remix's own delay plus what the browser reports for its audio path to the speakers.
+      delayMs: Math.round((1000 * this.delayFrames) / SAMPLE_RATE + 1000 * this.outputLatency()),
       load: this.load,
       stems: [...this.loaded.model.targets],
       lateSeconds: this.lateFrames / SAMPLE_RATE,
