@@ -19,6 +19,7 @@
  * download, the same speed.
  */
 import onnxProto from 'onnx-proto';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../../src/core/float16';
 import {
   bandMatrix,
   checkUmxWeights,
@@ -30,7 +31,6 @@ import {
   type UmxWeights,
   validateUmxConfig,
 } from '../../src/core/model';
-import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 
 export { float16BitsToFloat32, float32ToFloat16Bits };
 

@@ -16,6 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
 import { BufferReader, NameRegistry, Parser } from 'pickleparser';
+import { float16BitsToFloat32 } from '../../src/core/float16';
 import {
   parameterSize,
   type UmxConfig,
@@ -25,7 +26,6 @@ import {
   umxParameters,
 } from '../../src/core/model';
 import type { StemName } from '../../src/core/stems';
-import { float16BitsToFloat32 } from './float16';
 
 /** A tensor as the pickle describes it: a strided view into a storage. */
 export interface PthTensor {

@@ -10,6 +10,7 @@
  * PyTorch's i, f, g, o.
  */
 import onnxProto from 'onnx-proto';
+import { float16BitsToFloat32 } from '../float16';
 import { inputFeatures, lstmDirections, lstmHiddenPerDirection } from '../model/config';
 import type { UmxTargetWeights, UmxWeights } from '../model/parameters';
 import { readModelConfig } from '../onnx-model';
@@ -17,15 +18,6 @@ import { readModelConfig } from '../onnx-model';
 const { onnx } = onnxProto;
 const FLOAT = 1;
 const FLOAT16 = 10;
-
-function float16ToFloat32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
 
 function tensorValues(t: onnxProto.onnx.ITensorProto): Float32Array {
   const n = (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
@@ -39,10 +31,10 @@ function tensorValues(t: onnxProto.onnx.ITensorProto): Float32Array {
   } else if (t.dataType === FLOAT16) {
     if (raw) {
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-      for (let i = 0; i < n; i++) out[i] = float16ToFloat32(view.getUint16(i * 2, true));
+      for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32(view.getUint16(i * 2, true));
     } else {
       const bits = t.int32Data ?? [];
-      for (let i = 0; i < n; i++) out[i] = float16ToFloat32(bits[i]);
+      for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32(bits[i]);
     }
   } else throw new Error(`initializer ${t.name}: data type ${t.dataType} is not float32/float16`);
   return out;
