@@ -4,6 +4,7 @@
  * that woke it.
  */
 import browser, { type Runtime } from 'webextension-polyfill';
+import { errorText } from '../core/errors';
 import {
   type AckReply,
   type ContentMessage,
@@ -140,10 +141,6 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
     await toOffscreen({ type: 'offscreen/gains', tabId: after.tabId, gains: msg.gains });
   }
   return after;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 type Reply = AckReply | TabStateReply;

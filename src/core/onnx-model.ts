@@ -8,6 +8,7 @@
  * [J, 1, C, bins, T]; the `stemdeck.config` metadata entry holds the UmxConfig it was built from.
  */
 import onnxProto from 'onnx-proto';
+import { errorText } from './errors';
 import { type UmxConfig, validateUmxConfig } from './model/config';
 import type { MagnitudeModel } from './separator';
 
@@ -39,7 +40,7 @@ export function readModelConfig(bytes: Uint8Array): UmxConfig {
   try {
     meta = onnx.ModelProto.decode(bytes).metadataProps ?? [];
   } catch (err) {
-    throw new Error(`not an ONNX model (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(`not an ONNX model (${errorText(err)})`);
   }
   const entry = meta.find((p) => p.key === 'stemdeck.config');
   if (!entry?.value) throw new Error('no stemdeck.config metadata (not exported by `npm run export`?)');

@@ -3,6 +3,8 @@
  * chunk, even on a software WebGPU adapter (SwiftShader in headless Chromium), so the e2e suite
  * checks the WebGPU engine's numerics against WASM in the browser, and what the normal rule decides.
  */
+
+import { errorText } from '../core/errors';
 import { calibrateForced } from './model';
 
 const out = document.getElementById('result');
@@ -12,7 +14,7 @@ calibrateForced().then(
     document.body.dataset.done = 'ok';
   },
   (err: unknown) => {
-    if (out) out.textContent = JSON.stringify({ error: err instanceof Error ? err.message : String(err) });
+    if (out) out.textContent = JSON.stringify({ error: errorText(err) });
     document.body.dataset.done = 'error';
   },
 );

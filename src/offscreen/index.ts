@@ -5,6 +5,7 @@
  */
 import browser from 'webextension-polyfill';
 import { SAMPLE_RATE } from '../core/audio';
+import { errorText } from '../core/errors';
 import {
   type EngineStatus,
   type EngineStatusMessage,
@@ -25,10 +26,6 @@ let session: RemixSession | null = null;
 function report(tabId: number, status: EngineStatus): void {
   const msg: EngineStatusMessage = { type: 'engine/status', tabId, status };
   browser.runtime.sendMessage(msg).catch(() => undefined); // the worker may be restarting
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function failedStatus(error: string): EngineStatus {

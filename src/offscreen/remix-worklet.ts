@@ -2,6 +2,8 @@
  * The AudioWorklet side of the remix (audio thread): wraps RemixCore, moves input blocks to the
  * main thread and stems back, and reports late frames. Bundled on its own by vite (`?worker&url`).
  */
+
+import { errorText } from '../core/errors';
 import { RemixCore, type RemixCoreOptions } from './remix-core';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
@@ -33,7 +35,7 @@ class RemixProcessor extends AudioWorkletProcessor {
 
   private fail(err: unknown): void {
     this.failed = true;
-    this.port.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    this.port.postMessage({ type: 'error', message: errorText(err) });
   }
 
   process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean {

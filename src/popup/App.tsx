@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import browser from 'webextension-polyfill';
+import { errorText } from '../core/errors';
 import type { PopupMessage, TabState, TabStateReply } from '../core/messages';
 import type { StemName } from '../core/stems';
 import { describeEngine, describeEngineChoice, describeMedia } from './format';
@@ -63,7 +64,7 @@ export function App() {
   const [loadedHost, setLoadedHost] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
 
-  const fail = useCallback((e: unknown) => setError(e instanceof Error ? e.message : String(e)), []);
+  const fail = useCallback((e: unknown) => setError(errorText(e)), []);
 
   useEffect(() => {
     targetTabId().then(setTabId, fail);

@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import wavefile from 'wavefile';
 import { type AudioBuffer32, audioLength, CHANNELS, SAMPLE_RATE } from '../audio';
+import { errorText } from '../errors';
 import { MUSDB_STEMS, type MusdbStem } from '../stems';
 import { writeFileAtomic } from './atomic';
 
@@ -486,10 +487,6 @@ function lastMeaningfulLine(stderr: string, path: string): string {
 
 function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function finiteOrUndefined(value: string | number | undefined): number | undefined {
