@@ -10,6 +10,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import browser from 'webextension-polyfill';
+import { errorText } from '../core/errors';
 import type { UmxConfig } from '../core/model/config';
 import { createOnnxModel, type OnnxMagnitudeModel } from '../core/onnx-model';
 import { mulberry32 } from '../core/random';
@@ -79,25 +80,31 @@ async function timeEstimate(
   return { ms: performance.now() - t0, out };
 }
 
+async function requestAdapter(): Promise<GPUAdapter | null> {
+  return (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
+}
+
 /**
- * Times WASM and (where a hardware adapter exists, or always with `force`) the WebGPU engine on one
- * 4-s chunk. Returns the calibration and, when it was built, the WebGPU model.
+ * Where `adapter` is a hardware one (or any adapter, with `force`), times WASM and the WebGPU engine
+ * on one 4-s chunk and compares their outputs; without one there is nothing to choose between, so
+ * nothing is timed (start-up stays short). Returns the calibration and, when built, the WebGPU model.
  */
 export async function calibrate(
   wasm: OnnxMagnitudeModel,
   bytes: Uint8Array,
+  adapter: GPUAdapter | null,
   force = false,
 ): Promise<{ calibration: Calibration; gpu: WebGpuMagnitudeModel | null }> {
+  const untimed = { wasmMs: null, webgpuMs: null, relativeError: null, webgpuError: null };
+  if (!adapter) return { calibration: { adapter: null, fallbackAdapter: false, ...untimed }, gpu: null };
+  const { name, fallback } = describeAdapter(adapter);
+  if (fallback && !force) {
+    return { calibration: { adapter: name, fallbackAdapter: true, ...untimed }, gpu: null };
+  }
   const { config } = wasm;
   const random = mulberry32(7);
   const input = Float32Array.from({ length: 2 * config.nbBins * CALIBRATION_FRAMES }, () => random());
   const wasmRun = await timeEstimate(wasm, input, config.nbBins);
-  const none = { wasmMs: wasmRun.ms, webgpuMs: null, relativeError: null, webgpuError: null };
-  const adapter = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
-  if (!adapter) return { calibration: { adapter: null, fallbackAdapter: false, ...none }, gpu: null };
-  const { name, fallback } = describeAdapter(adapter);
-  if (fallback && !force)
-    return { calibration: { adapter: name, fallbackAdapter: true, ...none }, gpu: null };
   let gpu: WebGpuMagnitudeModel | null = null;
   try {
     const device = await adapter.requestDevice({
@@ -122,22 +129,36 @@ export async function calibrate(
       calibration: {
         adapter: name,
         fallbackAdapter: fallback,
-        ...none,
-        webgpuError: e instanceof Error ? e.message : String(e),
+        ...untimed,
+        wasmMs: wasmRun.ms,
+        webgpuError: errorText(e),
       },
       gpu: null,
     };
   }
 }
 
-/** The calibration cached per adapter and model size, so later sessions start at once. */
-async function cachedCalibration(
-  bytes: Uint8Array,
-): Promise<{ key: string; calibration: Calibration | null }> {
-  const adapter = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
-  const key = `${CACHE_PREFIX}${adapter ? describeAdapter(adapter).name : 'none'}:${bytes.length}`;
-  const got = await browser.storage.local.get(key);
-  return { key, calibration: (got[key] as Calibration | undefined) ?? null };
+/**
+ * The calibration cache lives in the offscreen document's own `localStorage` (same extension origin,
+ * kept across documents): offscreen documents get no `chrome.storage`. A cache that cannot be read
+ * or written only means calibrating again.
+ */
+function readCachedCalibration(key: string): Calibration | null {
+  try {
+    const value = JSON.parse(localStorage.getItem(key) ?? 'null') as Calibration | null;
+    return value !== null && typeof value.fallbackAdapter === 'boolean' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeCachedCalibration(key: string, calibration: Calibration | null): void {
+  try {
+    if (calibration === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(calibration));
+  } catch {
+    // no cache: the next load calibrates again
+  }
 }
 
 export function loadModel(): Promise<LoadedModel> {
@@ -145,20 +166,25 @@ export function loadModel(): Promise<LoadedModel> {
     const threads = wasmThreads();
     const bytes = await modelBytes();
     const wasm = await loadWasm(bytes, threads);
-    const cached = await cachedCalibration(bytes).catch(() => ({ key: null, calibration: null }));
-    let calibration = cached.calibration;
+    const adapter = await requestAdapter().catch(() => null);
+    // The calibration is cached per adapter and model size, so later sessions start at once.
+    const key = `${CACHE_PREFIX}${adapter ? describeAdapter(adapter).name : 'none'}:${bytes.length}`;
+    const cached = readCachedCalibration(key);
+    let calibration: Calibration;
     let gpu: WebGpuMagnitudeModel | null = null;
-    if (calibration === null || decideEngine(calibration).engine === 'webgpu') {
-      // Either never calibrated here, or WebGPU won before: (re)build it (and re-time when new).
-      const run = await calibrate(wasm, bytes);
+    if (cached !== null && decideEngine(cached).engine === 'wasm') {
+      calibration = cached;
+    } else {
+      // Either never calibrated here, or WebGPU won before: (re)build it (and time it when new).
+      const run = await calibrate(wasm, bytes, adapter);
       gpu = run.gpu;
-      calibration = cached.calibration ?? run.calibration;
-      if (cached.key && !cached.calibration)
-        await browser.storage.local.set({ [cached.key]: run.calibration });
+      // A WebGPU win from the cache stands while the engine still builds; otherwise this run decides.
+      calibration = cached !== null && gpu !== null ? cached : run.calibration;
+      if (cached === null) writeCachedCalibration(key, run.calibration);
     }
     const decision = decideEngine(calibration);
     if (decision.engine === 'webgpu' && gpu)
-      return withFailover(gpu, wasm, threads, decision, calibration, cached.key);
+      return withFailover(gpu, wasm, threads, decision, calibration, key);
     gpu?.release();
     return { model: wasm, backend: 'wasm', threads, decision, calibration, failover: null };
   })();
@@ -180,7 +206,7 @@ function withFailover(
   threads: number,
   decision: EngineDecision,
   calibration: Calibration,
-  cacheKey: string | null,
+  cacheKey: string,
 ): LoadedModel {
   let broken: string | null = null;
   const model: LoadedModel['model'] = {
@@ -189,11 +215,12 @@ function withFailover(
     async estimate(magnitude, channels, bins, frames) {
       if (broken === null) {
         try {
-          return await gpu.estimate(magnitude.slice(), channels, bins, frames);
+          // The engine copies `magnitude` into a GPU buffer, so it is intact for a WASM re-run.
+          return await gpu.estimate(magnitude, channels, bins, frames);
         } catch (e) {
-          broken = `WebGPU failed (${e instanceof Error ? e.message : String(e)}), WASM took over`;
+          broken = `WebGPU failed (${errorText(e)}), WASM took over`;
           gpu.release();
-          if (cacheKey) void browser.storage.local.remove(cacheKey).catch(() => undefined);
+          writeCachedCalibration(cacheKey, null);
         }
       }
       return wasm.estimate(magnitude, channels, bins, frames);
@@ -221,7 +248,7 @@ export async function calibrateForced(): Promise<{ calibration: Calibration; dec
   const bytes = await modelBytes();
   const wasm = await loadWasm(bytes, wasmThreads());
   try {
-    const { calibration, gpu } = await calibrate(wasm, bytes, true);
+    const { calibration, gpu } = await calibrate(wasm, bytes, await requestAdapter(), true);
     gpu?.release();
     return { calibration, decision: decideEngine(calibration) };
   } finally {

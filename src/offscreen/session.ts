@@ -7,6 +7,7 @@
  */
 
 import { SAMPLE_RATE } from '../core/audio';
+import { errorText } from '../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
 import {
   ChunkedSeparator,
@@ -210,17 +211,19 @@ export class RemixSession {
 
   /** Hands the audio back to the page. Idempotent. */
   async stop(reason: string | null = null): Promise<void> {
-    if (this.phase === 'stopped' || this.phase === 'failed') return;
-    this.release();
-    this.error = reason;
-    this.setPhase('stopped');
+    this.end('stopped', reason);
   }
 
   private fail(reason: string): void {
+    this.end('failed', reason);
+  }
+
+  /** The one way out: the first stop or fault wins, later ones change nothing. */
+  private end(phase: 'stopped' | 'failed', reason: string | null): void {
     if (this.phase === 'stopped' || this.phase === 'failed') return;
     this.release();
     this.error = reason;
-    this.setPhase('failed');
+    this.setPhase(phase);
   }
 
   /** Ending the capture returns the tab's own audio at once; the rest is cleanup. */
@@ -312,7 +315,7 @@ export class RemixSession {
           );
         }
       } catch (err) {
-        this.fail(`separation failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.fail(`separation failed: ${errorText(err)}`);
       }
     });
   }
