@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WaveFile } from 'wavefile';
 import { SAMPLE_RATE } from '../src/core/audio';
 import { evaluateTrack } from '../src/core/bsseval/museval';
-import type { EngineFault, StemGains } from '../src/core/messages';
+import type { EngineFault } from '../src/core/messages';
 import { separateSignal } from '../src/core/separator';
 import { trackMedians } from '../training/eval/report';
 import { listMusdbTracks, loadTrack, type TrackStems } from '../training/eval/tracks';
@@ -77,24 +77,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     await server?.close();
   });
 
-  const send = <T>(msg: unknown) => drive.send<T>(msg);
-  const tabState = (tabId: number) => drive.tabState(tabId);
-  const waitFor = <T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms?: number) =>
-    drive.waitFor(probe, ok, what, ms);
-  const play = (src: string) => drive.play(src);
-  const switchOn = (tabId: number, gains: StemGains) => drive.switchOn(tabId, gains);
-  const running = (tabId: number) => drive.running(tabId);
-  const capturing = (tabId: number) => drive.capturing(tabId);
-  const tap = (clear: boolean) => drive.tap(clear);
-  const switchOff = (tabId: number) => drive.switchOff(tabId);
-
   it('plays exactly the original with every slider at 100 % (stems sum to the mix)', async () => {
-    const { page, tabId } = await play('/song.ogg');
-    await switchOn(tabId, UNITY);
-    await running(tabId);
-    await tap(true);
+    const { page, tabId } = await drive.play('/song.ogg');
+    await drive.switchOn(tabId, UNITY);
+    await drive.running(tabId);
+    await drive.tap(true);
     await sleep(3000);
-    const t = await tap(false);
+    const t = await drive.tap(false);
     const remixed = t.remixed.reduce((a, b) => a + b, 0);
     expect(remixed / SAMPLE_RATE).toBeGreaterThan(2);
     expect(rms(t.original)).toBeGreaterThan(0.02); // real music came through, not silence
@@ -105,21 +94,21 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     );
 
     // Karaoke on the fly: the output now differs from the original and is quieter.
-    await send({ type: 'tab/set-gains', tabId, gains: KARAOKE });
+    await drive.send({ type: 'tab/set-gains', tabId, gains: KARAOKE });
     await sleep(300);
-    await tap(true);
+    await drive.tap(true);
     await sleep(2000);
-    const k = await tap(false);
+    const k = await drive.tap(false);
     expect(errorDb(k.output, k.original, k.remixed)).toBeGreaterThan(-20);
     expect(rms(k.output)).toBeLessThan(rms(k.original));
 
     // Switching off hands the audio back to the page quickly.
-    const off = await switchOff(tabId);
+    const off = await drive.switchOff(tabId);
     console.info(
       `e2e remix: switched off → worker answered in ${off.reply} ms, capture gone after ${off.ended} ms`,
     );
     expect(off.ended).toBeLessThan(200); // the issue's bound for "switching off → original audio"
-    expect((await tabState(tabId)).enabled).toBe(false);
+    expect((await drive.tabState(tabId)).enabled).toBe(false);
     const playing = await page.evaluate(() => !document.querySelector('audio')!.paused);
     expect(playing).toBe(true);
     await page.close();
@@ -129,13 +118,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     'removes vocals from a MUSDB18-7 test mixture as well as offline separation does (SDR)',
     async () => {
       if (!track) throw new Error('track not loaded');
-      const { page, tabId } = await play('/musdb.wav');
-      await switchOn(tabId, KARAOKE);
-      await running(tabId);
-      await tap(true);
+      const { page, tabId } = await drive.play('/musdb.wav');
+      await drive.switchOn(tabId, KARAOKE);
+      await drive.running(tabId);
+      await drive.tap(true);
       await sleep(7000);
-      const t = await tap(false);
-      await switchOff(tabId);
+      const t = await drive.tap(false);
+      await drive.switchOff(tabId);
       await page.close();
 
       // Where in the (looping) track the recording is: the captured original is the track itself.
@@ -231,9 +220,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
   );
 
   it('survives a service-worker restart, and fails open when the offscreen document is closed', async () => {
-    const { page, tabId } = await play('/song.ogg');
-    await switchOn(tabId, UNITY);
-    await running(tabId);
+    const { page, tabId } = await drive.play('/song.ogg');
+    await drive.switchOn(tabId, UNITY);
+    await drive.running(tabId);
     // MV3 stops idle workers at will: stop it now. The remix runs in the offscreen document.
     const cdp = await drive.control.createCDPSession();
     await cdp.send('ServiceWorker.enable');
@@ -244,12 +233,12 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     );
     await cdp.send('ServiceWorker.stopAllWorkers');
     await swGone; // the worker really stopped
-    await tap(true);
+    await drive.tap(true);
     await sleep(1500);
-    const after = await tabState(tabId); // wakes the worker; state came from storage.session
+    const after = await drive.tabState(tabId); // wakes the worker; state came from storage.session
     expect(after.enabled).toBe(true);
     expect(after.engine?.phase).toBe('running');
-    const t = await tap(false);
+    const t = await drive.tap(false);
     expect(t.remixed.reduce((a, b) => a + b, 0) / SAMPLE_RATE).toBeGreaterThan(1);
     expect(errorDb(t.output, t.original, t.remixed)).toBeLessThan(-60);
 
@@ -261,14 +250,14 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       )
     ).worker();
     await worker?.evaluate(() => chrome.offscreen.closeDocument());
-    await waitFor(
-      () => capturing(tabId),
+    await drive.waitFor(
+      () => drive.capturing(tabId),
       (c) => !c,
       'the capture to end with the document',
       2_000,
     );
-    const off = await waitFor(
-      () => tabState(tabId),
+    const off = await drive.waitFor(
+      () => drive.tabState(tabId),
       (s) => !s.enabled,
       'the tab switched off',
     );
@@ -278,22 +267,22 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
   });
 
   it('muting the tab stops the remix (the capture would otherwise keep playing it)', async () => {
-    const { page, tabId } = await play('/song.ogg');
-    await switchOn(tabId, KARAOKE);
-    await waitFor(
-      () => tabState(tabId),
+    const { page, tabId } = await drive.play('/song.ogg');
+    await drive.switchOn(tabId, KARAOKE);
+    await drive.waitFor(
+      () => drive.tabState(tabId),
       (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
       'engine up',
     );
     await drive.control.evaluate((id) => chrome.tabs.update(id, { muted: true }), tabId);
-    const off = await waitFor(
-      () => tabState(tabId),
+    const off = await drive.waitFor(
+      () => drive.tabState(tabId),
       (s) => !s.enabled,
       'the mute to switch the tab off',
     );
     expect(off.notice).toMatch(/muted/);
-    await waitFor(
-      () => capturing(tabId),
+    await drive.waitFor(
+      () => drive.capturing(tabId),
       (c) => !c,
       'the capture to end',
       2_000,
@@ -306,25 +295,25 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     ['too-slow', /too slow/],
     ['capture-ended', /capture ended/],
   ])('fails open on %s: capture ends, the page keeps playing, the popup says why', async (fault, why) => {
-    const { page, tabId } = await play('/song.ogg');
-    await switchOn(tabId, KARAOKE);
-    await waitFor(
-      () => tabState(tabId),
+    const { page, tabId } = await drive.play('/song.ogg');
+    await drive.switchOn(tabId, KARAOKE);
+    await drive.waitFor(
+      () => drive.tabState(tabId),
       (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
       'engine up',
     );
-    expect(await capturing(tabId)).toBe(true);
-    const injected = await send<{ ok: boolean }>({ type: 'offscreen/fault', fault });
+    expect(await drive.capturing(tabId)).toBe(true);
+    const injected = await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault });
     expect(injected.ok).toBe(true);
-    const off = await waitFor(
-      () => tabState(tabId),
+    const off = await drive.waitFor(
+      () => drive.tabState(tabId),
       (s) => !s.enabled,
       'the fault to switch the tab off',
       20_000,
     );
     expect(off.notice).toMatch(why);
-    await waitFor(
-      () => capturing(tabId),
+    await drive.waitFor(
+      () => drive.capturing(tabId),
       (c) => !c,
       'the capture to end',
       2_000,
