@@ -116,20 +116,31 @@ export class ExtensionDriver {
   }
 
   /**
-   * Switches off; ms until Chrome reports the capture gone (polled while the message is under way:
-   * the capture ends before the worker finishes its bookkeeping and answers) and until the answer.
+   * Switches off; ms until Chrome reports the capture gone and until the worker answers. Timed
+   * inside the extension page (the capture ends before the worker finishes its bookkeeping and
+   * answers), so no DevTools round trip adds to the figure.
    */
   async switchOff(tabId: number): Promise<{ reply: number; ended: number }> {
-    const t0 = Date.now();
-    let reply = -1;
-    const answered = this.send({ type: 'tab/set-enabled', tabId, enabled: false }).then(() => {
-      reply = Date.now() - t0;
-    });
-    while (await this.capturing(tabId)) {
-      if (Date.now() - t0 > 5000) throw new Error('the capture did not end');
-    }
-    const ended = Date.now() - t0;
-    await answered;
-    return { reply, ended };
+    const timing = (await this.control.evaluate(async (id) => {
+      const capturing = () =>
+        new Promise<boolean>((ok) =>
+          chrome.tabCapture.getCapturedTabs((tabs) =>
+            ok(tabs.some((t) => t.tabId === id && (t.status === 'active' || t.status === 'pending'))),
+          ),
+        );
+      const t0 = performance.now();
+      let reply = -1;
+      const answered = chrome.runtime.sendMessage({ type: 'tab/set-enabled', tabId: id, enabled: false });
+      void answered.then(() => (reply = performance.now() - t0));
+      while (await capturing()) {
+        if (performance.now() - t0 > 5000) return null;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const ended = performance.now() - t0;
+      await answered;
+      return { reply: Math.round(reply), ended: Math.round(ended) };
+    }, tabId)) as { reply: number; ended: number } | null;
+    if (timing === null) throw new Error('the capture did not end within 5 s of switching off');
+    return timing;
   }
 }
