@@ -15,7 +15,7 @@ import { ORACLE_KINDS, type OracleKind } from '../../src/core/oracle';
 import type { EvalJob } from '../eval/job';
 import { runPool } from '../eval/pool';
 import { formatSummaryTable, METRICS, summarize, toJson, trackMedians, writeReport } from '../eval/report';
-import { listMusdbTracks, loadStemFolder } from '../eval/tracks';
+import { listMusdbTracks, loadStemFolder, parseStemGroup, type StemGroups } from '../eval/tracks';
 import { positiveInt } from './args';
 
 const program = new Command('eval')
@@ -29,6 +29,12 @@ const program = new Command('eval')
   .option('--estimates-root <dir>', 'separations to score: <dir>/<track>/<stem>.wav')
   .option('--report <dir>', 'write per-track JSON, summary and plots here (MUSDB mode)')
   .option('--save-estimates <dir>', "also write the oracle's estimates as <dir>/<track>/<stem>.wav")
+  .option(
+    '--group <name=stems>',
+    'score the sum of estimate files as one target, e.g. other=guitar,piano,other (repeatable)',
+    (v: string, prev: StemGroups) => parseStemGroup(v, prev),
+    {},
+  )
   .option('--limit <n>', 'only the first n tracks', positiveInt)
   .option('--jobs <n>', 'worker threads', positiveInt, Math.max(1, availableParallelism()))
   .option('--win <samples>', 'window length', positiveInt, 44_100)
@@ -47,6 +53,7 @@ interface Options {
   report?: string;
   saveEstimates?: string;
   limit?: number;
+  group: StemGroups;
   jobs: number;
   win: number;
   hop: number;
@@ -96,6 +103,7 @@ async function evalMusdb(opts: Options): Promise<number> {
     track,
     estimates,
     saveEstimates: opts.saveEstimates ? resolve(opts.saveEstimates) : undefined,
+    groups: opts.group,
     window: opts.win,
     hop: opts.hop,
     filtersLength: opts.filtersLen,

@@ -7,6 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SOUNDFONTS, SynthSetupError } from '../synth/fluidsynth';
+import { REAL_PARTS, type RealPart } from '../synth/real';
 import { DEFAULTS, runSynth } from '../synth/run';
 
 function positive(value: string): number {
@@ -58,6 +59,14 @@ const program = new Command()
     '--musdb <dir>',
     'MUSDB18 root with train/*.stem.mp4 (default: $STEMDECK_DATA or ../shared/data, musdb18-7)',
   )
+  .addOption(
+    new Option(
+      '--real-part <part>',
+      'real audio to draw: train (MUSDB18 train, 4 of 5 recordings per collection), test (MUSDB18 test, the held-out fifth), all',
+    )
+      .choices([...REAL_PARTS])
+      .default(DEFAULTS.realPart),
+  )
   .option('--instruments <dir>', 'isolated recordings root (default: <data>/instruments)')
   .option('--no-midi', 'do not keep the parts as .mid files beside the stems')
   .addOption(
@@ -75,6 +84,7 @@ const o = program.opts<{
   songSeconds: [number, number];
   soundfonts?: string;
   musdb?: string;
+  realPart: RealPart;
   instruments?: string;
   midi: boolean;
   format: 'float32' | 'pcm16';
@@ -92,6 +102,7 @@ try {
     songSeconds: o.songSeconds,
     soundfonts: o.soundfonts?.split(',').map((s) => s.trim()),
     musdbRoot: o.musdb,
+    realPart: o.realPart,
     instrumentsRoot: o.instruments,
     keepMidi: o.midi,
     format: o.format,

@@ -7,7 +7,7 @@ import { SAMPLE_RATE } from '../../src/core/audio';
 import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
 import { writeWav } from '../../src/core/node/audio-io';
 import { type OracleKind, oracleSeparate } from '../../src/core/oracle';
-import { loadStemFolder, loadTrack, type TrackSource } from './tracks';
+import { loadEstimates, loadTrack, type StemGroups, type TrackSource } from './tracks';
 
 export interface EvalJob {
   track: TrackSource;
@@ -15,6 +15,8 @@ export interface EvalJob {
   estimates: { oracle: OracleKind } | { root: string };
   /** Also write the oracle's estimates to `<saveEstimates>/<track>/<stem>.wav`. */
   saveEstimates?: string;
+  /** Estimate files summed into one scored estimate (e.g. 6-stem guitar+piano+other as "other"). */
+  groups?: StemGroups;
   window: number;
   hop: number;
   filtersLength: number;
@@ -44,8 +46,11 @@ export async function runEvalJob(job: EvalJob): Promise<EvalJobResult> {
       }
     }
   } else {
-    const files = await loadStemFolder(join(job.estimates.root, track.name), Object.keys(references));
-    estimates = Object.fromEntries(Object.entries(files).map(([n, a]) => [n, a.channels]));
+    estimates = await loadEstimates(
+      join(job.estimates.root, track.name),
+      Object.keys(references),
+      job.groups,
+    );
   }
   const start = performance.now();
   const result = evaluateTrack(track.name, references, estimates, SAMPLE_RATE, {

@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
 import { AudioInputError, decodeAudio, decodeStems } from '../../src/core/node/audio-io';
-import { MUSDB_STEMS } from '../../src/core/stems';
+import { MUSDB_STEMS, STEM_NAMES } from '../../src/core/stems';
 
 export interface TrackSource {
   /** Track name (file name without `.stem.mp4`, or the folder name). */
@@ -41,7 +41,10 @@ export async function listMusdbTracks(root: string, subset: string): Promise<Tra
   return tracks.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Decodes one track's mixture and four MUSDB stems. */
+/**
+ * Decodes one track's mixture and true stems: the four of a `.stem.mp4`; for a folder, every
+ * `<stem>.wav` of the shared stem list it holds (MUSDB18-HQ: four; `npm run synth` songs: six).
+ */
 export async function loadTrack(source: TrackSource): Promise<TrackStems> {
   if (source.kind === 'stem-mp4') {
     const { mixture, stems } = await decodeStems(source.path);
@@ -49,8 +52,53 @@ export async function loadTrack(source: TrackSource): Promise<TrackStems> {
   }
   const mixture = await decodeAudio(join(source.path, 'mixture.wav'));
   const stems: Record<string, AudioBuffer32> = {};
-  for (const stem of MUSDB_STEMS) stems[stem] = await decodeAudio(join(source.path, `${stem}.wav`));
+  for (const stem of STEM_NAMES) {
+    const path = join(source.path, `${stem}.wav`);
+    if (existsSync(path)) stems[stem] = await decodeAudio(path);
+  }
+  const missing = MUSDB_STEMS.filter((s) => !stems[s]);
+  if (Object.keys(stems).length === 0 || (missing.length > 0 && !stems.guitar)) {
+    throw new AudioInputError(source.path, `no ${missing.join('.wav, ')}.wav beside mixture.wav`);
+  }
   return { name: source.name, mixture, stems };
+}
+
+/**
+ * Stems summed into one estimate: `other=guitar,piano,other` scores a 6-stem separation against a
+ * 4-stem reference (MUSDB18's "other" holds guitars and keys). Parsed from `--group` options.
+ */
+export type StemGroups = Readonly<Record<string, readonly string[]>>;
+
+export function parseStemGroup(text: string, previous: StemGroups = {}): StemGroups {
+  const m = /^([a-z]+)=([a-z]+(?:,[a-z]+)*)$/.exec(text.trim());
+  if (!m) throw new Error(`--group expects NAME=STEM,STEM,… (e.g. other=guitar,piano,other), got "${text}"`);
+  return { ...previous, [m[1]]: m[2].split(',') };
+}
+
+/**
+ * Estimates for `names` from a folder of `<stem>.wav` files; a grouped name is the sample-wise sum
+ * of its members' files (all of which must exist).
+ */
+export async function loadEstimates(
+  dir: string,
+  names: readonly string[],
+  groups: StemGroups = {},
+): Promise<Record<string, Float32Array[]>> {
+  const files = await loadStemFolder(dir, [...new Set(names.flatMap((n) => groups[n] ?? [n]))]);
+  const out: Record<string, Float32Array[]> = {};
+  for (const n of names) {
+    const members = (groups[n] ?? [n]).map((m) => files[m].channels);
+    out[n] = members[0].map((_, c) => {
+      const sum = new Float32Array(members[0][c].length);
+      for (const ch of members) {
+        if (ch[c].length !== sum.length)
+          throw new AudioInputError(join(dir, `${n}.wav`), 'grouped estimates differ in length');
+        for (let i = 0; i < sum.length; i++) sum[i] += ch[c][i];
+      }
+      return sum;
+    });
+  }
+  return out;
 }
 
 /**

@@ -32,8 +32,27 @@ export interface Recording {
 /** Guitar collections recorded dry (DI): they go through the amp and cabinet simulation. */
 export const DI_COLLECTIONS = ['nam-di', 'nfx-emulation'];
 
-export async function listMusdbTrain(root: string): Promise<MusdbSource[]> {
-  const dir = join(root, 'train');
+/**
+ * Which real audio a run may draw, so a test set shares nothing real with the training set:
+ * `train` — MUSDB18 `train` and four of every five recordings of each collection; `test` — MUSDB18
+ * `test` and the fifth recording (file order within its collection); `all` — MUSDB18 `train` and
+ * every recording (the generator's default before held-out sets existed).
+ */
+export type RealPart = 'all' | 'train' | 'test';
+
+export const REAL_PARTS: readonly RealPart[] = ['all', 'train', 'test'];
+
+/** Every fifth recording of a collection (sorted file order) is held out for test sets. */
+export function recordingPart(indexInCollection: number): 'train' | 'test' {
+  return indexInCollection % 5 === 4 ? 'test' : 'train';
+}
+
+export function musdbSubsetFor(part: RealPart): 'train' | 'test' {
+  return part === 'test' ? 'test' : 'train';
+}
+
+export async function listMusdb(root: string, subset: 'train' | 'test' = 'train'): Promise<MusdbSource[]> {
+  const dir = join(root, subset);
   if (!existsSync(dir)) return [];
   const names = (await readdir(dir)).filter((f) => f.endsWith('.stem.mp4')).sort();
   return names.map((f) => ({
@@ -78,7 +97,7 @@ export async function loadMusdbRhythm(
  * Every guitar and piano recording under `root`. Durations are probed lazily (`recordingSeconds`), only
  * for the files a song draws, so listing costs no ffprobe runs.
  */
-export async function listRecordings(root: string): Promise<Recording[]> {
+export async function listRecordings(root: string, part: RealPart = 'all'): Promise<Recording[]> {
   const out: Recording[] = [];
   for (const instrument of ['guitar', 'piano'] as const) {
     const dir = join(root, instrument);
@@ -86,7 +105,9 @@ export async function listRecordings(root: string): Promise<Recording[]> {
     for (const collection of (await readdir(dir)).sort()) {
       const cdir = join(dir, collection);
       if (!(await stat(cdir)).isDirectory()) continue;
-      for (const f of (await readdir(cdir)).filter(isAudioFile).sort()) {
+      const files = (await readdir(cdir)).filter(isAudioFile).sort();
+      for (const [i, f] of files.entries()) {
+        if (part !== 'all' && recordingPart(i) !== part) continue;
         const path = join(cdir, f);
         out.push({
           file: relative(root, path),

@@ -10,7 +10,15 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import { checkSynthSetup, SOUNDFONTS, type SoundfontInfo } from './fluidsynth';
-import { listMusdbTrain, listRecordings, type MusdbSource, musdbSeconds, type Recording } from './real';
+import {
+  listMusdb,
+  listRecordings,
+  type MusdbSource,
+  musdbSeconds,
+  musdbSubsetFor,
+  type RealPart,
+  type Recording,
+} from './real';
 import { deriveSeed, Rng } from './rng';
 import { renderSong, type SongContext, type SongResult, type SongSpec, SYNTH_FORMAT_VERSION } from './song';
 
@@ -36,7 +44,9 @@ export interface SynthRunOptions {
   soundfonts?: string[];
   format?: 'float32' | 'pcm16';
   keepMidi?: boolean;
-  /** MUSDB18 root (`<root>/train/*.stem.mp4`); null: none. Default `<data>/musdb18-7`. */
+  /** Which real audio to draw (`real.ts`): `train` / `test` share no recording or MUSDB18 track. */
+  realPart?: RealPart;
+  /** MUSDB18 root (`<root>/{train,test}/*.stem.mp4`); null: none. Default `<data>/musdb18-7`. */
   musdbRoot?: string | null;
   /** Isolated recordings root (`<root>/{guitar,piano}/<collection>/*`); null: none. */
   instrumentsRoot?: string | null;
@@ -55,6 +65,7 @@ export const DEFAULTS = {
   recordingFraction: 0.3,
   songSeconds: [30, 75] as [number, number],
   format: 'float32' as const,
+  realPart: 'all' as RealPart,
 };
 
 export async function planSongs(
@@ -129,15 +140,19 @@ export async function runSynth(opts: SynthRunOptions): Promise<SynthRunSummary> 
   const musdbRoot = opts.musdbRoot === undefined ? join(dataRoot, 'musdb18-7') : opts.musdbRoot;
   const instrumentsRoot =
     opts.instrumentsRoot === undefined ? join(dataRoot, 'instruments') : opts.instrumentsRoot;
+  const realPart = opts.realPart ?? DEFAULTS.realPart;
+  const musdbSubset = musdbSubsetFor(realPart);
   const musdb =
-    musdbRoot && (opts.realFraction ?? DEFAULTS.realFraction) > 0 ? await listMusdbTrain(musdbRoot) : [];
+    musdbRoot && (opts.realFraction ?? DEFAULTS.realFraction) > 0
+      ? await listMusdb(musdbRoot, musdbSubset)
+      : [];
   if (musdbRoot && musdb.length === 0 && (opts.realFraction ?? DEFAULTS.realFraction) > 0) {
-    note(`note: no MUSDB18 train tracks in ${musdbRoot}: every song is fully synthetic`);
+    note(`note: no MUSDB18 ${musdbSubset} tracks in ${musdbRoot}: every song is fully synthetic`);
   }
   const recordingFraction = opts.recordingFraction ?? DEFAULTS.recordingFraction;
   let recordings: Recording[] = [];
   if (instrumentsRoot && recordingFraction > 0) {
-    if (existsSync(instrumentsRoot)) recordings = await listRecordings(instrumentsRoot);
+    if (existsSync(instrumentsRoot)) recordings = await listRecordings(instrumentsRoot, realPart);
     if (recordings.length === 0)
       note(`note: no guitar/piano recordings in ${instrumentsRoot}: MIDI parts only`);
   }
@@ -185,12 +200,13 @@ export async function runSynth(opts: SynthRunOptions): Promise<SynthRunSummary> 
       recordingFraction,
       songSeconds: opts.songSeconds ?? DEFAULTS.songSeconds,
       format: ctx.format,
+      realPart,
     },
     soundfonts: soundfonts.map((s) => ({ id: s.id, file: s.path, debianPackage: s.debianPackage })),
     sources: {
       musdb18:
         musdb.length > 0
-          ? { subset: 'train', tracks: musdb.length, stems: ['drums', 'bass', 'vocals'] }
+          ? { subset: musdbSubset, tracks: musdb.length, stems: ['drums', 'bass', 'vocals'] }
           : null,
       recordings: recordings.map((r) => ({
         file: r.file,

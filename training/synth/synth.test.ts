@@ -21,6 +21,7 @@ import {
 import { ampChain, sineWave } from './dsp';
 import { checkSynthSetup, SOUNDFONTS, SynthSetupError } from './fluidsynth';
 import { DRUM_CHANNEL, partsToMidi } from './midi';
+import { listRecordings, recordingPart } from './real';
 import { Rng } from './rng';
 import { runSynth } from './run';
 
@@ -147,6 +148,39 @@ describe('setup errors', () => {
     } finally {
       if (saved === undefined) delete process.env.STEMDECK_FLUIDSYNTH;
       else process.env.STEMDECK_FLUIDSYNTH = saved;
+    }
+  });
+});
+
+describe('held-out real audio', () => {
+  it('splits every collection 4:1 into train and test recordings that share no file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stemdeck-synth-split-'));
+    try {
+      for (const dir of ['guitar/a', 'guitar/b', 'piano/c'])
+        await mkdir(join(root, dir), { recursive: true });
+      const tone = { sampleRate: SAMPLE_RATE, channels: [sineWave(220, 0.1, 0.3)] };
+      for (let i = 0; i < 10; i++) await writeWav(join(root, `guitar/a/${i}.wav`), tone);
+      for (let i = 0; i < 3; i++) await writeWav(join(root, `guitar/b/${i}.wav`), tone);
+      for (let i = 0; i < 5; i++) await writeWav(join(root, `piano/c/${i}.wav`), tone);
+      const all = await listRecordings(root, 'all');
+      const train = await listRecordings(root, 'train');
+      const test = await listRecordings(root, 'test');
+      expect(all).toHaveLength(18);
+      expect(train.length + test.length).toBe(18);
+      const trainFiles = new Set(train.map((r) => r.file));
+      expect(test.some((r) => trainFiles.has(r.file))).toBe(false);
+      // sorted order within each collection: 4.wav and 9.wav of a, 4.wav of c; b is too small
+      expect(test.map((r) => r.file).sort()).toEqual(['guitar/a/4.wav', 'guitar/a/9.wav', 'piano/c/4.wav']);
+      expect([0, 1, 2, 3, 4, 5].map(recordingPart)).toEqual([
+        'train',
+        'train',
+        'train',
+        'train',
+        'test',
+        'train',
+      ]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

@@ -45,6 +45,12 @@ export interface TrainConfig {
     readonly earlyStopPatience: number;
     readonly maxEpochs: number;
   };
+  /**
+   * Warm start (fine-tuning): every target's network, input/output scalers included, starts from a
+   * `.umxw` file of the same architecture — its own target, or the one `from` names (e.g. a new
+   * `guitar` network from a 4-stem model's `other`). null: fresh PyTorch-style init.
+   */
+  readonly init: { readonly weights: string; readonly from: Readonly<Record<string, string>> } | null;
   readonly valid: {
     /** Validation SDR (museval median) every this many epochs; 0 = never. Loss is every epoch. */
     readonly sdrEvery: number;
@@ -79,6 +85,7 @@ export const TRAIN_DEFAULTS = {
     earlyStopPatience: 140,
     maxEpochs: 1000,
   },
+  init: null,
   valid: { sdrEvery: 5, sdrTracks: 0, wienerIterations: 0 },
 } as const satisfies TrainConfig;
 
@@ -104,10 +111,29 @@ export function trainConfig(partial: DeepPartial<TrainConfig> = {}): TrainConfig
     model: section('model'),
     data: section('data'),
     optim: section('optim'),
+    init: initSection(partial.init),
     valid: section('valid'),
   };
   validateTrainConfig(config);
   return config;
+}
+
+function initSection(given: unknown): TrainConfig['init'] {
+  if (given === undefined || given === null) return null;
+  if (typeof given !== 'object') throw new Error('TrainConfig: init must be {weights, from} or null');
+  const g = given as Record<string, unknown>;
+  for (const key of Object.keys(g))
+    if (key !== 'weights' && key !== 'from') throw new Error(`TrainConfig: unknown key "init.${key}"`);
+  if (typeof g.weights !== 'string' || !g.weights)
+    throw new Error('TrainConfig: init.weights must name a .umxw file');
+  const from = (g.from ?? {}) as Record<string, unknown>;
+  if (typeof from !== 'object' || Array.isArray(from))
+    throw new Error("TrainConfig: init.from must map targets to the init file's targets");
+  for (const [t, src] of Object.entries(from)) {
+    if (typeof src !== 'string' || !isStemName(src))
+      throw new Error(`TrainConfig: init.from.${t} must be a stem name, not ${JSON.stringify(src)}`);
+  }
+  return { weights: g.weights, from: from as Record<string, string> };
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
@@ -132,6 +158,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(o.lrFactor > 0 && o.lrFactor <= 1)) fail('optim.lrFactor must be in (0, 1]');
   if (!nonNegInt(o.lrPatience) || !nonNegInt(o.earlyStopPatience)) fail('patiences must be integers ≥ 0');
   if (!posInt(o.maxEpochs)) fail('optim.maxEpochs must be a positive integer');
+  for (const t of Object.keys(c.init?.from ?? {}))
+    if (!c.model.targets.includes(t as StemName)) fail(`init.from names "${t}", which is not a target`);
   if (!nonNegInt(v.sdrEvery) || !nonNegInt(v.sdrTracks) || !nonNegInt(v.wienerIterations))
     fail('valid.* must be integers ≥ 0');
 }
@@ -151,7 +179,11 @@ export async function loadTrainConfig(path: string, root: string): Promise<Train
   }
   try {
     const c = trainConfig(raw);
-    return { ...c, data: { ...c.data, cache: resolve(root, c.data.cache) } };
+    return {
+      ...c,
+      data: { ...c.data, cache: resolve(root, c.data.cache) },
+      init: c.init && { ...c.init, weights: resolve(root, c.init.weights) },
+    };
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }

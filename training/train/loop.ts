@@ -21,7 +21,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SingleBar } from 'cli-progress';
-import { initUmxWeights, type UmxTargetWeights, type UmxWeights } from '../../src/core/model';
+import { initUmxWeights, type UmxConfig, type UmxTargetWeights, type UmxWeights } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 import type { StemName } from '../../src/core/stems';
 import { frameCount } from '../../src/core/stft';
@@ -91,6 +91,33 @@ function initialWeights(config: TrainConfig, data: CachedDataset): UmxWeights {
   return { config: c, targets };
 }
 
+/**
+ * Warm start: each target's network from `config.init.weights` (its own target, or `init.from[t]`).
+ * The architecture must match exactly; the file's scalers come along (the network was trained with
+ * them), so the new data's statistics are not used.
+ */
+export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights> {
+  const init = config.init!;
+  const file = await readWeightsFile(init.weights);
+  const c = umxOf(config);
+  const arch = (x: UmxConfig) => JSON.stringify({ ...x, targets: [] });
+  if (arch(file.config) !== arch(c)) {
+    throw new Error(`init: ${init.weights} has another architecture than this run's model config`);
+  }
+  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  for (const t of c.targets) {
+    const src = (init.from[t] ?? t) as StemName;
+    const w = file.targets[src];
+    if (!w) {
+      throw new Error(
+        `init: ${init.weights} has no "${src}" network (it has ${file.config.targets.join(', ')}); map "${t}" with init.from`,
+      );
+    }
+    targets[t] = structuredClone(w);
+  }
+  return { config: c, targets };
+}
+
 function sameConfig(a: TrainConfig, b: TrainConfig): boolean {
   // maxEpochs may be raised to train longer; everything else must match.
   const strip = (x: TrainConfig) => JSON.stringify({ ...x, optim: { ...x.optim, maxEpochs: 0 } });
@@ -150,7 +177,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     );
     ck = {
       config,
-      weights: initialWeights(config, data),
+      weights: config.init ? await warmStartWeights(config) : initialWeights(config, data),
       adam: {},
       state: {
         epoch: 0,

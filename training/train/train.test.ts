@@ -14,7 +14,7 @@ import { AdamW } from './adamw';
 import { readCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig } from './config';
 import { ScalarLog } from './log';
-import { outPaths, train } from './loop';
+import { outPaths, train, warmStartWeights } from './loop';
 import { mergeWeights } from './merge';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'];
@@ -217,6 +217,33 @@ describe('train', () => {
     expect(() => mergeWeights([only('bass'), best])).toThrow(/"bass" appears twice/);
     const wider = { ...only('vocals'), config: { ...only('vocals').config, hiddenSize: 16 } };
     expect(() => mergeWeights([only('bass'), wider])).toThrow(/another architecture/);
+  });
+
+  it('warm-starts each network from a .umxw: its own target or the one init.from maps', async () => {
+    const path = outPaths(join(dir, 'straight')).best;
+    const best = await readWeightsFile(path);
+    const base = tinyConfig();
+    const config = trainConfig({
+      ...base,
+      model: { ...base.model, targets: ['guitar', 'vocals'] },
+      init: { weights: path, from: { guitar: 'bass' } },
+    });
+    const w = await warmStartWeights(config);
+    expect(w.config.targets).toEqual(['guitar', 'vocals']);
+    expect(sameBytes(w.targets.guitar!['fc1.weight'], best.targets.bass!['fc1.weight'])).toBe(true);
+    expect(sameBytes(w.targets.vocals!.input_scale, best.targets.vocals!.input_scale)).toBe(true);
+    expect(w.targets.guitar!['fc1.weight']).not.toBe(best.targets.bass!['fc1.weight']); // a copy
+    // a target the file lacks, unmapped; another architecture; a mapping for a non-target
+    const unmapped = trainConfig({ ...config, init: { weights: path, from: {} } });
+    await expect(warmStartWeights(unmapped)).rejects.toThrow(/no "guitar" network.*init\.from/);
+    const wider = trainConfig({ ...config, model: { ...config.model, hiddenSize: 16 } });
+    await expect(warmStartWeights(wider)).rejects.toThrow(/another architecture/);
+    expect(() => trainConfig({ ...config, init: { weights: path, from: { piano: 'bass' } } })).toThrow(
+      /init\.from names "piano"/,
+    );
+    expect(() => trainConfig({ ...config, init: { weights: path, from: { guitar: 'kazoo' } } })).toThrow(
+      /stem name/,
+    );
   });
 
   it('refuses to overwrite a run without --resume and a resume with another config', async () => {
