@@ -6,8 +6,9 @@ import preact from '@preact/preset-vite';
 import { defineConfig, type Plugin } from 'vite';
 import manifest from './manifest.config';
 import { readModelConfig } from './src/core/onnx-model';
+import { SHIPPED_MODEL_PATH } from './src/core/shipped-model';
 
-const MODEL_FILE = 'models/stemdeck-umx4.onnx';
+const MODEL_FILE = SHIPPED_MODEL_PATH;
 /** The shipped model's stems, so the popup can show its rows before the engine first runs. */
 const MODEL_STEMS = readModelConfig(readFileSync(resolve(import.meta.dirname, MODEL_FILE))).targets;
 

@@ -9,6 +9,7 @@ import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabState, TabStateReply } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
+import { gainsOf, MODEL_STEMS } from './support/drive';
 import { type NetLog, recordRequests } from './support/netlog';
 import { startTestServer, type TestServer } from './support/server';
 
@@ -226,7 +227,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
     await popup.keyboard.press('Space');
     await waitFor(site, (s) => s['site:127.0.0.1']?.drums?.muted === true, 'drums mute stored');
     const s = await waitFor(tabState, (st) => st.gains?.drums === 0, 'effective gains at the worker');
-    expect(s.gains).toEqual({ drums: 0, bass: 1, other: 1, vocals: 0 });
+    expect(s.gains).toEqual(gainsOf({ drums: 0, vocals: 0 }));
 
     // Arrow keys move by 1 %: 0 → 3 %.
     await popup.focus(slider);
@@ -248,7 +249,20 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
       (st) => st.gains?.vocals === 0 && st.gains.drums === 1,
       'karaoke gains',
     );
-    expect(k.gains).toEqual({ drums: 1, bass: 1, other: 1, vocals: 0 });
+    expect(k.gains).toEqual(gainsOf({ vocals: 0 }));
+
+    // One row per model stem, in the shared stem order; "No guitar" only where the model has guitar.
+    const rows = await popup.$$eval('[data-stem]', (els) => els.map((el) => el.getAttribute('data-stem')));
+    expect([...rows].sort()).toEqual([...MODEL_STEMS].sort());
+    const noGuitar = await popup.$('[data-preset=no-guitar]');
+    expect(noGuitar !== null).toBe(MODEL_STEMS.includes('guitar'));
+    if (noGuitar) {
+      await noGuitar.click();
+      const g = await waitFor(tabState, (st) => st.gains?.guitar === 0, '"No guitar" gains');
+      expect(g.gains).toEqual(gainsOf({ guitar: 0 }));
+      await popup.click('[data-preset=karaoke]');
+      await waitFor(tabState, (st) => st.gains?.vocals === 0 && st.gains.guitar === 1, 'karaoke again');
+    }
 
     await mkdir(ARTIFACTS, { recursive: true });
     await popup.waitForFunction(() =>

@@ -21,7 +21,7 @@ import { loadOnnxModel } from '../training/separate/onnx-model';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { ExtensionDriver, KARAOKE, sleep, UNITY } from './support/drive';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import { errorDb, locate, longestRun, rms } from './support/signal';
+import { alignRecording, errorDb, rms } from './support/signal';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SONG = resolve(ROOT, 'demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
@@ -132,47 +132,18 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
 
       // Where in the (looping) track the recording is: the captured original is the track itself.
       const mixture = track.mixture.channels;
-      const L = mixture[0].length;
-      const [from, to] = longestRun(t.remixed);
-      expect((to - from) / SAMPLE_RATE).toBeGreaterThan(4);
-      // A snippet locates the recording in the track; try a few places, as a capture dropout on a
-      // loaded machine can fall under one of them.
-      const located = [0.5, 0.3, 0.7].map((f) => {
-        const at = from + Math.floor(f * (to - from));
-        return { mid: at, ...locate(Float32Array.from(t.original[0].slice(at, at + 2048)), mixture[0]) };
-      });
-      const found = located.reduce((a, b) => (b.correlation > a.correlation ? b : a));
-      const mid = found.mid;
+      const at = alignRecording(t.original, t.remixed, mixture[0], SAMPLE_RATE);
+      expect(at.runSeconds).toBeGreaterThan(4);
+      console.info(`e2e remix: recording located in the track with correlation ${at.correlation.toFixed(5)}`);
+      expect(at.correlation).toBeGreaterThan(0.999);
       console.info(
-        `e2e remix: recording located in the track with correlation ${found.correlation.toFixed(5)}`,
+        `e2e remix: ${(at.length / SAMPLE_RATE).toFixed(1)} s of the ${at.runSeconds.toFixed(1)}-s recording is sample-exact track audio` +
+          (at.bounded ? ' (a capture discontinuity or the track end bounds it)' : ''),
       );
-      expect(found.correlation).toBeGreaterThan(0.999);
-      // Track position of recorded frame i is (found.offset + i − mid) mod L as long as the capture
-      // ran without a dropout. Keep the span around `mid` where that holds sample for sample (per
-      // 0.1-s window) and that does not wrap around the track's end.
-      const posOf = (i: number) => (((found.offset + i - mid) % L) + L) % L;
-      const W = SAMPLE_RATE / 10;
-      const exact = (w0: number) => {
-        if (w0 < from || w0 + W > to || posOf(w0) + W > L || posOf(w0) > posOf(w0 + W - 1)) return false;
-        const rec = [Array.from(t.original[0].slice(w0, w0 + W))];
-        const ref = [Array.from(mixture[0].subarray(posOf(w0), posOf(w0) + W))];
-        return errorDb(rec, ref) < -40;
-      };
-      const mid0 = from + Math.floor((mid - from) / W) * W;
-      let start = mid0;
-      while (exact(start - W)) start -= W;
-      let end = mid0;
-      while (exact(end)) end += W;
-      const dropouts = (start - W >= from ? 1 : 0) + (end + W <= to ? 1 : 0);
-      console.info(
-        `e2e remix: ${((end - start) / SAMPLE_RATE).toFixed(1)} s of the ${((to - from) / SAMPLE_RATE).toFixed(1)}-s recording is sample-exact track audio` +
-          (dropouts > 0 ? ' (a capture discontinuity or the track end bounds it)' : ''),
-      );
-      const offset = posOf(start);
-      const length = end - start;
+      const { start, offset, length } = at;
       expect(length / SAMPLE_RATE).toBeGreaterThan(3);
-      const slice = (ch: ArrayLike<number>, at: number) =>
-        Float32Array.from({ length }, (_, i) => ch[at + i]);
+      const slice = (ch: ArrayLike<number>, from: number) =>
+        Float32Array.from({ length }, (_, i) => ch[from + i]);
       const original = [0, 1].map((c) => slice(t.original[c], start));
 
       const refs = {
@@ -199,10 +170,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       // Offline: `npm run separate`'s path (whole track, same model) on the same span.
       const model = await loadOnnxModel(resolve(ROOT, DEFAULT_MODEL_PATH));
       const stems = await separateSignal(model, mixture, { wienerIterations: 1, exactSum: true });
+      const backing = model.config.targets.filter((n) => n !== 'vocals');
       const offlineAcc = [0, 1].map((c) =>
-        Float32Array.from({ length }, (_, i) =>
-          ['drums', 'bass', 'other'].reduce((s, n) => s + stems[n][c][offset + i], 0),
-        ),
+        Float32Array.from({ length }, (_, i) => backing.reduce((s, n) => s + stems[n]![c][offset + i], 0)),
       );
       const offlineScores = trackMedians(
         evaluateTrack(

@@ -4,9 +4,25 @@
  * gains, read the engine status and the test build's recording tap. Shared by the e2e tests,
  * `npm run try` and `npm run bench:browser`.
  */
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer';
 import type { OffscreenTapReply, StemGains, TabState, TabStateReply } from '../../src/core/messages';
+import { readModelConfig } from '../../src/core/onnx-model';
+import { SHIPPED_MODEL_PATH } from '../../src/core/shipped-model';
+import type { StemName } from '../../src/core/stems';
 import { EXTENSION_ID } from './browser';
+
+/** The stems of the model the test build ships (its popup rows, its gain vector). */
+export const MODEL_STEMS: readonly StemName[] = readModelConfig(
+  readFileSync(resolve(import.meta.dirname, '../..', SHIPPED_MODEL_PATH)),
+).targets;
+
+/** Every model stem at 1 (unity) except the given ones: what the worker reports as effective gains. */
+export function gainsOf(changes: Partial<Record<StemName, number>> = {}): Record<string, number> {
+  return Object.fromEntries(MODEL_STEMS.map((s) => [s, changes[s] ?? 1]));
+}
 
 export const UNITY: StemGains = { vocals: 1, drums: 1, bass: 1, other: 1 };
 export const KARAOKE: StemGains = { vocals: 0, drums: 1, bass: 1, other: 1 };

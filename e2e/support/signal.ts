@@ -62,3 +62,64 @@ export function longestRun(mask: readonly number[]): [number, number] {
   }
   return best;
 }
+
+/** A span of a recording that is sample-exact track audio: recording[start + i] = track[offset + i]. */
+export interface AlignedSpan {
+  start: number;
+  offset: number;
+  length: number;
+  correlation: number;
+  /** Recording seconds in the longest remixed run (the span is the exact part of it). */
+  runSeconds: number;
+  /** Whether a capture discontinuity (or the track end) bounds the span. */
+  bounded: boolean;
+}
+
+/**
+ * Finds where a recording of a looping track sits in it: the recorded original (channel 0) is
+ * located with a snippet in the longest remixed run, then the span around it is grown in 0.1-s
+ * windows while the recording equals the track there (a capture dropout on a loaded machine, or the
+ * track's loop point, ends it).
+ */
+export function alignRecording(
+  original: readonly (readonly number[])[],
+  remixed: readonly number[],
+  track: Float32Array,
+  sampleRate: number,
+): AlignedSpan {
+  const L = track.length;
+  const [from, to] = longestRun(remixed);
+  // Try a few places: a dropout can fall under one snippet.
+  const located = [0.5, 0.3, 0.7].map((f) => {
+    const at = from + Math.floor(f * (to - from));
+    return { mid: at, ...locate(Float32Array.from(original[0].slice(at, at + 2048)), track) };
+  });
+  const found = located.reduce((a, b) => (b.correlation > a.correlation ? b : a));
+  const mid = found.mid;
+  const posOf = (i: number) => (((found.offset + i - mid) % L) + L) % L;
+  const W = Math.round(sampleRate / 10);
+  const exact = (w0: number) => {
+    if (w0 < from || w0 + W > to || posOf(w0) + W > L || posOf(w0) > posOf(w0 + W - 1)) return false;
+    const rec = [Array.from(original[0].slice(w0, w0 + W))];
+    const ref = [Array.from(track.subarray(posOf(w0), posOf(w0) + W))];
+    return errorDb(rec, ref) < -40;
+  };
+  const mid0 = from + Math.floor((mid - from) / W) * W;
+  let start = mid0;
+  while (exact(start - W)) start -= W;
+  let end = mid0;
+  while (exact(end)) end += W;
+  return {
+    start,
+    offset: posOf(start),
+    length: Math.max(0, end - start),
+    correlation: found.correlation,
+    runSeconds: (to - from) / sampleRate,
+    bounded: start - W >= from || end + W <= to,
+  };
+}
+
+/** `length` samples of each channel from `at` (a copy). */
+export function span(channels: readonly ArrayLike<number>[], at: number, length: number): Float32Array[] {
+  return channels.map((ch) => Float32Array.from({ length }, (_, i) => ch[at + i]));
+}

@@ -15,10 +15,11 @@ import type { UmxConfig } from '../core/model/config';
 import { createOnnxModel, type OnnxMagnitudeModel } from '../core/onnx-model';
 import { mulberry32 } from '../core/random';
 import type { MagnitudeModel } from '../core/separator';
+import { SHIPPED_MODEL_PATH } from '../core/shipped-model';
 import { createWebGpuModel, umxWeightsFromOnnx, type WebGpuMagnitudeModel } from '../core/webgpu';
 import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
 
-export const MODEL_PATH = 'models/stemdeck-umx4.onnx';
+export const MODEL_PATH = SHIPPED_MODEL_PATH;
 export const ORT_PATH = 'ort/';
 /** Calibration chunk: 4 s of frames, the streaming segment's size. */
 const CALIBRATION_FRAMES = 173;

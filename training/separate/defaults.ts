@@ -1,2 +1,2 @@
-/** The model `npm run separate` uses when no `--model` is given (see models/README.md). */
-export const DEFAULT_MODEL_PATH = 'models/stemdeck-umx4.onnx';
+/** The model `npm run separate` uses when no `--model` is given: the one the extension ships. */
+export { SHIPPED_MODEL_PATH as DEFAULT_MODEL_PATH } from '../../src/core/shipped-model';

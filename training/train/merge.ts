@@ -5,7 +5,8 @@
  *   npx tsx training/train/merge.ts --out models/umx-small.umxw out/train/X/vocals-drums/best.umxw out/train/X/bass-other/best.umxw
  *
  * Targets are ordered as in the first file, then the next, …; a target in two files is an error, as
- * is any difference in the rest of the config.
+ * is any difference in the rest of the config. `FILE.umxw:vocals,drums` takes only those targets of a
+ * file (e.g. a 4-stem model's vocals, drums and bass beside a 6-stem run's guitar, piano and other).
  */
 import { resolve } from 'node:path';
 import type { UmxTargetWeights, UmxWeights } from '../../src/core/model';
@@ -30,16 +31,34 @@ export function mergeWeights(parts: readonly UmxWeights[], names: readonly strin
   return { config: { ...parts[0].config, targets: order }, targets };
 }
 
+/** The named targets of `w` only (in the given order). */
+export function pickTargets(w: UmxWeights, names: readonly string[], from = 'weights'): UmxWeights {
+  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  for (const n of names) {
+    const t = w.targets[n as StemName];
+    if (!t) throw new Error(`merge: ${from} has no target "${n}" (it has ${w.config.targets.join(', ')})`);
+    targets[n as StemName] = t;
+  }
+  return { config: { ...w.config, targets: names as StemName[] }, targets };
+}
+
+async function readPart(arg: string): Promise<UmxWeights> {
+  const m = /^(.*\.umxw):([a-z,]+)$/.exec(arg);
+  const path = resolve(m ? m[1] : arg);
+  const w = await readWeightsFile(path);
+  return m ? pickTargets(w, m[2].split(','), path) : w;
+}
+
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('merge.ts')) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--out');
   if (at < 0 || at + 1 >= args.length) {
-    console.error('usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw IN2.umxw …');
+    console.error('usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw[:target,…] IN2.umxw …');
     process.exit(2);
   }
   const out = resolve(args[at + 1]);
-  const inputs = args.filter((_, i) => i !== at && i !== at + 1).map((p) => resolve(p));
-  const merged = mergeWeights(await Promise.all(inputs.map(readWeightsFile)), inputs);
+  const inputs = args.filter((_, i) => i !== at && i !== at + 1);
+  const merged = mergeWeights(await Promise.all(inputs.map(readPart)), inputs);
   await writeWeightsFile(out, merged);
   console.log(`${out}: targets ${merged.config.targets.join(', ')}`);
 }

@@ -15,7 +15,7 @@ import { readCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig } from './config';
 import { ScalarLog } from './log';
 import { outPaths, train, warmStartWeights } from './loop';
-import { mergeWeights } from './merge';
+import { mergeWeights, pickTargets } from './merge';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'];
 let dir: string;
@@ -217,6 +217,10 @@ describe('train', () => {
     expect(() => mergeWeights([only('bass'), best])).toThrow(/"bass" appears twice/);
     const wider = { ...only('vocals'), config: { ...only('vocals').config, hiddenSize: 16 } };
     expect(() => mergeWeights([only('bass'), wider])).toThrow(/another architecture/);
+    const picked = pickTargets(best, ['bass']);
+    expect(picked.config.targets).toEqual(['bass']);
+    expect(Object.keys(picked.targets)).toEqual(['bass']);
+    expect(() => pickTargets(best, ['guitar'], 'x.umxw')).toThrow(/x\.umxw has no target "guitar"/);
   });
 
   it('warm-starts each network from a .umxw: its own target or the one init.from maps', async () => {
