@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabState, TabStateReply } from '../src/core/messages';
+import { STEMS } from '../src/core/stems';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { gainsOf, MODEL_STEMS } from './support/drive';
 import { type NetLog, recordRequests } from './support/netlog';
@@ -180,7 +181,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
     await waitFor(tabState, (s) => s.media?.kind === 'audio' && s.media.playing, 'a fresh <audio> playing');
   });
 
-  it('renders the popup: four stems, fail-open status, live media line, labelled controls', async () => {
+  it('renders the popup: one row per model stem, fail-open status, live media line, labelled controls', async () => {
     await popup.bringToFront();
     await popup.reload();
     await popup.waitForSelector('[data-stem] input:not([disabled])');
@@ -190,12 +191,10 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
         label: el.querySelector('label')?.textContent,
       })),
     );
-    expect(rows).toEqual([
-      { stem: 'vocals', label: 'Vocals' },
-      { stem: 'drums', label: 'Drums' },
-      { stem: 'bass', label: 'Bass' },
-      { stem: 'other', label: 'Other' },
-    ]);
+    // The model's stems in the shared list's order, with its labels.
+    expect(rows).toEqual(
+      STEMS.filter((s) => MODEL_STEMS.includes(s.name)).map((s) => ({ stem: s.name, label: s.label })),
+    );
     const engine = await popup.$eval('[data-testid=engine-status]', (el) => el.textContent ?? '');
     expect(engine).toBe('Off: the page’s own audio plays unchanged.');
     const media = await popup.waitForFunction(() =>
@@ -287,7 +286,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
       20_000,
     );
     expect(on.enabled).toBe(true);
-    expect(on.engine).toMatchObject({ backend: 'wasm', stems: ['vocals', 'drums', 'bass', 'other'] });
+    expect(on.engine).toMatchObject({ backend: 'wasm', stems: MODEL_STEMS });
     expect(await offscreenOpen()).toBe(true);
     const ping = await popup.evaluate(() => chrome.runtime.sendMessage({ type: 'offscreen/ping' }));
     expect(ping).toMatchObject({ ok: true, tabId });

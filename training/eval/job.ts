@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
+import { isSilent } from '../../src/core/bsseval/bsseval';
 import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
 import { writeWav } from '../../src/core/node/audio-io';
 import { type OracleKind, oracleSeparate } from '../../src/core/oracle';
@@ -31,7 +32,15 @@ export interface EvalJobResult {
 
 export async function runEvalJob(job: EvalJob): Promise<EvalJobResult> {
   const track = await loadTrack(job.track);
-  const references = Object.fromEntries(Object.entries(track.stems).map(([n, a]) => [n, a.channels]));
+  // A target that is silent for the whole track (a generated song without piano, say) has no SDR;
+  // it is left out of this track's evaluation — a silent reference adds nothing to BSS Eval's
+  // projections — and the summary's median for it runs over the tracks where it plays.
+  const references = Object.fromEntries(
+    Object.entries(track.stems)
+      .filter(([, a]) => !isSilent(a.channels))
+      .map(([n, a]) => [n, a.channels]),
+  );
+  if (Object.keys(references).length === 0) throw new Error(`${track.name}: every reference stem is silent`);
   let estimates: Record<string, Float32Array[]>;
   if ('oracle' in job.estimates) {
     estimates = oracleSeparate(job.estimates.oracle, references);

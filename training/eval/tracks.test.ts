@@ -52,4 +52,20 @@ describe('evaluation tracks and grouped estimates', () => {
     const alone = plain.result.targets.find((t) => t.name === 'other')!;
     expect(alone.frames[0].metrics.SDR).toBeLessThan(10);
   });
+
+  it('leaves a target that is silent for the whole song out of that song, and scores the rest', async () => {
+    const song = await writeStemsTrack(join(dir, 'sets/quiet'), 'song', ['vocals', 'drums', 'guitar'], 5);
+    await writeStereo(join(song, 'piano.wav'), [new Float32Array(44_100), new Float32Array(44_100)]);
+    await writeStereo(join(song, 'mixture.wav'), testSignal(98, 44_100));
+    const [track] = await listMusdbTracks(join(dir, 'sets'), 'quiet');
+    const job = {
+      track,
+      estimates: { oracle: 'irm1' as const },
+      window: 44_100,
+      hop: 44_100,
+      filtersLength: 512,
+    };
+    const { result } = await runEvalJob(job);
+    expect(result.targets.map((t) => t.name).sort()).toEqual(['drums', 'guitar', 'vocals']);
+  });
 });
