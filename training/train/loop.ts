@@ -316,6 +316,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         chunkFrames,
         sdrTracks: sdrNow ? config.valid.sdrTracks || validTracks.length : undefined,
         wienerIterations: config.valid.wienerIterations,
+        onNote: print,
       });
       const at = (tag: string, value: number): Scalar => ({
         step: state.globalStep,

@@ -4,18 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initUmxWeights } from '../../src/core/model';
+import { mulberry32 } from '../../src/core/random';
+import type { CachedDataset } from '../data/cache';
 import { preprocess } from '../data/preprocess';
 import { createSampler } from '../data/sampler';
 import { memoryTable } from '../data/table';
 import { REPO_ROOT, testSignal, writeStemsTrack } from '../data/testing';
 import { readWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
+import { UmxTf } from '../model/umx-tf';
 import { AdamW } from './adamw';
 import { readCheckpoint } from './checkpoint';
-import { type TrainConfig, trainConfig } from './config';
+import { type TrainConfig, trainConfig, umxOf } from './config';
 import { ScalarLog } from './log';
 import { outPaths, train, warmStartWeights } from './loop';
 import { mergeWeights, pickTargets } from './merge';
+import { validate } from './validate';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'];
 let dir: string;
@@ -248,6 +253,35 @@ describe('train', () => {
     expect(() => trainConfig({ ...config, init: { weights: path, from: { guitar: 'kazoo' } } })).toThrow(
       /stem name/,
     );
+  });
+
+  it('validation SDR leaves out a target silent for a whole track and never throws', () => {
+    const c = umxOf(tinyConfig());
+    const models = new Map(
+      c.targets.map((t, j) => [t, new UmxTf(c, initUmxWeights(c, mulberry32(j + 1)))] as const),
+    );
+    const length = 44_100;
+    const silent = [new Float32Array(length), new Float32Array(length)];
+    const vocals = testSignal(1, length);
+    // track 0: no bass at all; track 1: nothing at all (BSS Eval has no reference to score)
+    const tracks = [
+      { mixture: vocals, stems: { vocals, bass: silent } },
+      { mixture: silent, stems: { vocals: silent, bass: silent } },
+    ];
+    const data = {
+      tracks: tracks.map((_, i) => ({ name: `t${i}` })),
+      readTrack: (i: number) => tracks[i],
+    } as unknown as CachedDataset;
+    const notes: string[] = [];
+    const v = validate(data, [0, 1], models, c, {
+      chunkFrames: 16,
+      sdrTracks: 2,
+      onNote: (m) => notes.push(m),
+    });
+    expect(Number.isFinite(v.sdr!.vocals)).toBe(true);
+    expect(v.sdr!.bass).toBeNaN();
+    expect(Number.isFinite(v.loss.bass)).toBe(true);
+    for (const n of notes) expect(n).toMatch(/validation SDR skipped for "t\d"/);
   });
 
   it('refuses to overwrite a run without --resume and a resume with another config', async () => {

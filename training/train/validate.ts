@@ -7,9 +7,13 @@
  *   ISTFT, then the shared museval-exact evaluator (`evaluateTrack` → bssEvalV4, 1-s windows) and the
  *   SiSEC median over frames, then over tracks. Only this run's targets are estimated, so the BSS Eval
  *   is joint over those: SDR (v4) depends on the own reference only, but a window counts as silent
- *   when any of the evaluated references is; the final model is scored with `npm run eval`.
+ *   when any of the evaluated references is; the final model is scored with `npm run eval`. A target
+ *   silent for a whole track (a generated song without piano) is left out of that track's SDR, and a
+ *   track BSS Eval cannot score (e.g. an all-zero estimate early in training) is reported and skipped:
+ *   validation never stops a run.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { isSilent } from '../../src/core/bsseval/bsseval';
 import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
 import type { UmxConfig } from '../../src/core/model/config';
 import { istft, magnitude, type Spectrogram, stft } from '../../src/core/stft';
@@ -40,7 +44,12 @@ export function validate(
   tracks: readonly number[],
   models: ReadonlyMap<string, UmxTf>,
   c: UmxConfig,
-  opts: { chunkFrames: number; sdrTracks?: number; wienerIterations?: number },
+  opts: {
+    chunkFrames: number;
+    sdrTracks?: number;
+    wienerIterations?: number;
+    onNote?: (message: string) => void;
+  },
 ): ValidationResult {
   const t0 = performance.now();
   const targets = [...models.keys()];
@@ -82,7 +91,15 @@ export function validate(
     }
     count += mix.length;
     if (opts.sdrTracks !== undefined && i < opts.sdrTracks) {
-      evals.push(sdrTrack(data.tracks[track].name, X, estimates, targets, stems, length, c, opts));
+      const name = data.tracks[track].name;
+      try {
+        const scored = sdrTrack(name, X, estimates, targets, stems, length, c, opts);
+        if (scored) evals.push(scored);
+      } catch (err) {
+        opts.onNote?.(
+          `validation SDR skipped for "${name}": ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
     }
   }
   const loss = Object.fromEntries(targets.map((t) => [t, sse[t] / count]));
@@ -103,13 +120,16 @@ function sdrTrack(
   length: number,
   c: UmxConfig,
   opts: { wienerIterations?: number },
-): MusevalTrack {
+): MusevalTrack | null {
   const Y = wiener(estimates, X, { iterations: opts.wienerIterations ?? 0 });
   const refs: Record<string, Float32Array[]> = {};
   const ests: Record<string, Float32Array[]> = {};
   for (const [j, t] of targets.entries()) {
-    refs[t] = stems[t] ?? Array.from({ length: X.channels }, () => new Float32Array(length));
+    const ref = stems[t];
+    if (!ref || isSilent(ref)) continue; // no SDR for an absent instrument
+    refs[t] = ref;
     ests[t] = istft(Y[j], { hop: c.hop, length });
   }
+  if (Object.keys(refs).length === 0) return null;
   return evaluateTrack(name, refs, ests, c.sampleRate);
 }
