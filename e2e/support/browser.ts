@@ -24,22 +24,26 @@ export const EXTENSION_ID = unpackedExtensionId(EXTENSION_DIR);
 
 export interface Launched {
   readonly browser: Browser;
+  /** The id of the extension it runs (from its folder). */
+  readonly extensionId: string;
   close(): Promise<void>;
 }
 
 export async function launchWithExtension(
   proxyPort: number,
-  options: { headless?: boolean } = {},
+  options: { headless?: boolean; extensionDir?: string } = {},
 ): Promise<Launched> {
-  if (!existsSync(join(EXTENSION_DIR, 'manifest.json'))) {
-    throw new Error(`no test build in ${EXTENSION_DIR}: run \`npm run build:test\` (npm run test:e2e does)`);
+  const extensionDir = options.extensionDir ?? EXTENSION_DIR;
+  const extensionId = unpackedExtensionId(extensionDir);
+  if (!existsSync(join(extensionDir, 'manifest.json'))) {
+    throw new Error(`no test build in ${extensionDir}: run \`npm run build:test\` (npm run test:e2e does)`);
   }
   const userDataDir = await mkdtemp(join(tmpdir(), 'stemdeck-e2e-'));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: options.headless ?? true,
     pipe: true, // needed for enableExtensions
-    enableExtensions: [EXTENSION_DIR],
+    enableExtensions: [extensionDir],
     userDataDir,
     // Puppeteer mutes audio by default, and a muted browser captures silence.
     ignoreDefaultArgs: ['--mute-audio'],
@@ -47,7 +51,7 @@ export async function launchWithExtension(
       '--no-sandbox',
       // tabCapture needs the user to invoke the extension (a click on its action); this flag stands
       // in for that click, so the suite drives the popup's real capture path without pixels.
-      `--allowlisted-extension-id=${EXTENSION_ID}`,
+      `--allowlisted-extension-id=${extensionId}`,
       // A WebGPU adapter (SwiftShader, a software fallback here): the engine choice must refuse it,
       // and the calibration page checks the WebGPU engine's numerics on it.
       '--enable-unsafe-webgpu',
@@ -68,6 +72,7 @@ export async function launchWithExtension(
   });
   return {
     browser,
+    extensionId,
     close: async () => {
       await browser.close().catch(() => undefined);
       await rm(userDataDir, { recursive: true, force: true });

@@ -41,9 +41,9 @@ export class ExtensionDriver {
     readonly control: Page,
   ) {}
 
-  static async open(browser: Browser, origin: string): Promise<ExtensionDriver> {
+  static async open(browser: Browser, origin: string, extensionId = EXTENSION_ID): Promise<ExtensionDriver> {
     const control = await browser.newPage();
-    await control.goto(`chrome-extension://${EXTENSION_ID}/src/popup/index.html?tab=0`);
+    await control.goto(`chrome-extension://${extensionId}/src/popup/index.html?tab=0`);
     return new ExtensionDriver(browser, origin, control);
   }
 

@@ -19,7 +19,10 @@ import { SHIPPED_MODEL_PATH } from '../core/shipped-model';
 import { createWebGpuModel, umxWeightsFromOnnx, type WebGpuMagnitudeModel } from '../core/webgpu';
 import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
 
-export const MODEL_PATH = SHIPPED_MODEL_PATH;
+declare const __STEMDECK_MODEL_PATH__: string;
+/** The model this build ships (vite.config.ts: `STEMDECK_MODEL` or the default). */
+export const MODEL_PATH: string =
+  typeof __STEMDECK_MODEL_PATH__ === 'undefined' ? SHIPPED_MODEL_PATH : __STEMDECK_MODEL_PATH__;
 export const ORT_PATH = 'ort/';
 /** Calibration chunk: 4 s of frames, the streaming segment's size. */
 const CALIBRATION_FRAMES = 173;
