@@ -137,18 +137,20 @@ export class ExtensionDriver {
    * answers), so no DevTools round trip adds to the figure.
    */
   async switchOff(tabId: number): Promise<{ reply: number; ended: number }> {
+    // No named inner functions here: tsx (scripts) would wrap them in a `__name` helper that does
+    // not exist in the page.
     const timing = (await this.control.evaluate(async (id) => {
-      const capturing = () =>
-        new Promise<boolean>((ok) =>
-          chrome.tabCapture.getCapturedTabs((tabs) =>
-            ok(tabs.some((t) => t.tabId === id && (t.status === 'active' || t.status === 'pending'))),
-          ),
-        );
       const t0 = performance.now();
       let reply = -1;
       const answered = chrome.runtime.sendMessage({ type: 'tab/set-enabled', tabId: id, enabled: false });
-      void answered.then(() => (reply = performance.now() - t0));
-      while (await capturing()) {
+      void answered.then(() => {
+        reply = performance.now() - t0;
+      });
+      for (;;) {
+        const tabs = await new Promise<chrome.tabCapture.CaptureInfo[]>((ok) =>
+          chrome.tabCapture.getCapturedTabs(ok),
+        );
+        if (!tabs.some((t) => t.tabId === id && (t.status === 'active' || t.status === 'pending'))) break;
         if (performance.now() - t0 > 5000) return null;
         await new Promise((r) => setTimeout(r, 2));
       }
