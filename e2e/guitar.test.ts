@@ -138,7 +138,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
     await page.close();
 
     const at = alignRecording(t.original, t.remixed, song[0], SAMPLE_RATE);
-    expect(at.correlation).toBeGreaterThan(0.999);
+    expect(at.correlation).toBeGreaterThan(0.99); // the track, even if resampled (signal.ts)
     expect(at.length / SAMPLE_RATE).toBeGreaterThan(3);
     const { start, offset, length } = at;
     const refs = { guitar: span(guitar, offset, length), rest: span(withoutGuitar, offset, length) };

@@ -135,9 +135,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       const at = alignRecording(t.original, t.remixed, mixture[0], SAMPLE_RATE);
       expect(at.runSeconds).toBeGreaterThan(4);
       console.info(`e2e remix: recording located in the track with correlation ${at.correlation.toFixed(5)}`);
-      expect(at.correlation).toBeGreaterThan(0.999);
+      expect(at.correlation).toBeGreaterThan(0.99); // the track, even if resampled (signal.ts)
       console.info(
-        `e2e remix: ${(at.length / SAMPLE_RATE).toFixed(1)} s of the ${at.runSeconds.toFixed(1)}-s recording is sample-exact track audio` +
+        `e2e remix: ${(at.length / SAMPLE_RATE).toFixed(1)} s of the ${at.runSeconds.toFixed(1)}-s recording matches the track` +
           (at.bounded ? ' (a capture discontinuity or the track end bounds it)' : ''),
       );
       const { start, offset, length } = at;
