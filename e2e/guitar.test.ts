@@ -27,9 +27,9 @@ import { listMusdbTracks, loadTrack } from '../training/eval/tracks';
 import { loadOnnxModel } from '../training/separate/onnx-model';
 import { ampChain, panMono } from '../training/synth/dsp';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
-import { ExtensionDriver, sleep } from './support/drive';
+import { ExtensionDriver } from './support/drive';
 import { startTestServer, type TestServer } from './support/server';
-import { alignRecording, span } from './support/signal';
+import { alignRecording, errorDb, span, sumSpan } from './support/signal';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(ROOT, '../shared/data');
@@ -129,12 +129,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
     expect(await popup.$('[data-preset=no-guitar]')).not.toBeNull();
     await popup.close();
 
-    await drive.switchOn(tabId, { guitar: 0 });
-    await drive.running(tabId);
-    await drive.tap(true);
-    await sleep(7000);
-    const t = await drive.tap(false);
-    await drive.switchOff(tabId);
+    const t = await drive.recordRemix(tabId, { guitar: 0 }, 7000);
     await page.close();
 
     const at = alignRecording(t.original, t.remixed, song[0], SAMPLE_RATE);
@@ -154,27 +149,15 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
           SAMPLE_RATE,
         ),
       ).rest.SDR;
-    const snr = (est: Float32Array[]) => {
-      let sig = 0;
-      let err = 0;
-      for (let c = 0; c < 2; c++) {
-        for (let i = 0; i < length; i++) {
-          sig += refs.rest[c][i] ** 2;
-          err += (refs.rest[c][i] - est[c][i]) ** 2;
-        }
-      }
-      return 10 * Math.log10(sig / err);
-    };
+    const snr = (est: Float32Array[]) => -errorDb(est, refs.rest);
 
     const output = span(t.output, start, length);
     const browserSdr = museval(output, 'browser');
     // Offline: `npm run separate`'s path (whole song, same model), every stem but guitar.
     const model = await loadOnnxModel(resolve(ROOT, GUITAR_MODEL));
     const stems = await separateSignal(model, song, { wienerIterations: 1, exactSum: true });
-    const rest = model.config.targets.filter((n) => n !== 'guitar');
-    const offlineRest = [0, 1].map((c) =>
-      Float32Array.from({ length }, (_, i) => rest.reduce((s, n) => s + stems[n]![c][offset + i], 0)),
-    );
+    const rest = model.config.targets.filter((n) => n !== 'guitar').map((n) => stems[n]!);
+    const offlineRest = sumSpan(rest, offset, length);
     const offlineSdr = museval(offlineRest, 'offline');
     const [pageSnr, remixSnr] = [snr(original), snr(output)];
     console.info(

@@ -21,7 +21,7 @@ import { loadOnnxModel } from '../training/separate/onnx-model';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { ExtensionDriver, KARAOKE, sleep, UNITY } from './support/drive';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import { alignRecording, errorDb, rms } from './support/signal';
+import { alignRecording, errorDb, rms, span, sumSpan } from './support/signal';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SONG = resolve(ROOT, 'demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
@@ -122,12 +122,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     async () => {
       if (!track) throw new Error('track not loaded');
       const { page, tabId } = await drive.play('/musdb.wav');
-      await drive.switchOn(tabId, KARAOKE);
-      await drive.running(tabId);
-      await drive.tap(true);
-      await sleep(7000);
-      const t = await drive.tap(false);
-      await drive.switchOff(tabId);
+      const t = await drive.recordRemix(tabId, KARAOKE, 7000);
       await page.close();
 
       // Where in the (looping) track the recording is: the captured original is the track itself.
@@ -142,19 +137,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       );
       const { start, offset, length } = at;
       expect(length / SAMPLE_RATE).toBeGreaterThan(3);
-      const slice = (ch: ArrayLike<number>, from: number) =>
-        Float32Array.from({ length }, (_, i) => ch[from + i]);
-      const original = [0, 1].map((c) => slice(t.original[c], start));
-
+      const original = span(t.original, start, length);
+      const trueStems = (names: string[]) => names.map((n) => track!.stems[n].channels);
       const refs = {
-        vocals: [0, 1].map((c) => slice(track!.stems.vocals.channels[c], offset)),
-        accompaniment: [0, 1].map((c) =>
-          Float32Array.from({ length }, (_, i) =>
-            ['drums', 'bass', 'other'].reduce((s, n) => s + track!.stems[n].channels[c][offset + i], 0),
-          ),
-        ),
+        vocals: span(track.stems.vocals.channels, offset, length),
+        accompaniment: sumSpan(trueStems(['drums', 'bass', 'other']), offset, length),
       };
-      const browserAcc = [0, 1].map((c) => slice(t.output[c], start));
+      const browserAcc = span(t.output, start, length);
       const browserScores = trackMedians(
         evaluateTrack(
           'browser',
@@ -170,15 +159,13 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       // Offline: `npm run separate`'s path (whole track, same model) on the same span.
       const model = await loadOnnxModel(resolve(ROOT, DEFAULT_MODEL_PATH));
       const stems = await separateSignal(model, mixture, { wienerIterations: 1, exactSum: true });
-      const backing = model.config.targets.filter((n) => n !== 'vocals');
-      const offlineAcc = [0, 1].map((c) =>
-        Float32Array.from({ length }, (_, i) => backing.reduce((s, n) => s + stems[n]![c][offset + i], 0)),
-      );
+      const backing = model.config.targets.filter((n) => n !== 'vocals').map((n) => stems[n]!);
+      const offlineAcc = sumSpan(backing, offset, length);
       const offlineScores = trackMedians(
         evaluateTrack(
           'offline',
           refs,
-          { accompaniment: offlineAcc, vocals: [0, 1].map((c) => slice(stems.vocals[c], offset)) },
+          { accompaniment: offlineAcc, vocals: span(stems.vocals, offset, length) },
           SAMPLE_RATE,
         ),
       );
@@ -242,11 +229,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
   it('muting the tab stops the remix (the capture would otherwise keep playing it)', async () => {
     const { page, tabId } = await drive.play('/song.ogg');
     await drive.switchOn(tabId, KARAOKE);
-    await drive.waitFor(
-      () => drive.tabState(tabId),
-      (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
-      'engine up',
-    );
+    await drive.engineUp(tabId);
     await drive.control.evaluate((id) => chrome.tabs.update(id, { muted: true }), tabId);
     const off = await drive.waitFor(
       () => drive.tabState(tabId),
@@ -270,11 +253,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
   ])('fails open on %s: capture ends, the page keeps playing, the popup says why', async (fault, why) => {
     const { page, tabId } = await drive.play('/song.ogg');
     await drive.switchOn(tabId, KARAOKE);
-    await drive.waitFor(
-      () => drive.tabState(tabId),
-      (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
-      'engine up',
-    );
+    await drive.engineUp(tabId);
     expect(await drive.capturing(tabId)).toBe(true);
     const injected = await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault });
     expect(injected.ok).toBe(true);

@@ -115,6 +115,26 @@ export class ExtensionDriver {
     );
   }
 
+  /** The engine has started (buffering or already remixing). */
+  engineUp(tabId: number): Promise<TabState> {
+    return this.waitFor(
+      () => this.tabState(tabId),
+      (s) => s.engine?.phase === 'buffering' || s.engine?.phase === 'running',
+      'engine up',
+    );
+  }
+
+  /** Switches on with `gains`, records `ms` of the running remix through the tap, switches off. */
+  async recordRemix(tabId: number, gains: StemGains, ms: number): Promise<Tap> {
+    await this.switchOn(tabId, gains);
+    await this.running(tabId);
+    await this.tap(true);
+    await sleep(ms);
+    const t = await this.tap(false);
+    await this.switchOff(tabId);
+    return t;
+  }
+
   async capturing(tabId: number): Promise<boolean> {
     const tabs = (await this.control.evaluate(
       () => new Promise((ok) => chrome.tabCapture.getCapturedTabs(ok)),

@@ -1,7 +1,11 @@
 /** Small signal helpers for judging what the extension played (the e2e suite's ears). */
 
 /** 10·log10(Σ(a−b)² / Σb²) over the frames where `mask` is 1 (all frames without a mask). */
-export function errorDb(a: readonly number[][], b: readonly number[][], mask?: readonly number[]): number {
+export function errorDb(
+  a: readonly ArrayLike<number>[],
+  b: readonly ArrayLike<number>[],
+  mask?: readonly number[],
+): number {
   let err = 0;
   let ref = 0;
   for (let c = 0; c < b.length; c++) {
@@ -128,4 +132,15 @@ export function alignRecording(
 /** `length` samples of each channel from `at` (a copy). */
 export function span(channels: readonly ArrayLike<number>[], at: number, length: number): Float32Array[] {
   return channels.map((ch) => Float32Array.from({ length }, (_, i) => ch[at + i]));
+}
+
+/** Σ of several multichannel signals over `length` samples from `at`, channel by channel. */
+export function sumSpan(
+  signals: readonly (readonly ArrayLike<number>[])[],
+  at: number,
+  length: number,
+): Float32Array[] {
+  return signals[0].map((_, c) =>
+    Float32Array.from({ length }, (_, i) => signals.reduce((s, x) => s + x[c][at + i], 0)),
+  );
 }

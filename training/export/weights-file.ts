@@ -153,18 +153,23 @@ function sameShape(a: unknown, b: readonly number[]): boolean {
   return Array.isArray(a) && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** Whether two model configs are the same network but for their targets (mergeable, warm-startable). */
+export function sameArchitecture(a: UmxConfig, b: UmxConfig): boolean {
+  const strip = (c: UmxConfig) => JSON.stringify({ ...c, targets: [] });
+  return strip(a) === strip(b);
+}
+
 /**
  * Joins models trained separately per target (e.g. one training process per pair of targets) into
  * one: every config must agree except for `targets`, and no target may appear twice.
  */
 export function mergeWeights(parts: readonly UmxWeights[]): UmxWeights {
   if (parts.length === 0) throw new Error('mergeWeights: nothing to merge');
-  const strip = (c: UmxConfig) => JSON.stringify({ ...c, targets: [] });
   const base = parts[0].config;
   const targets: StemName[] = [];
   const merged: Partial<Record<StemName, UmxTargetWeights>> = {};
   for (const part of parts) {
-    if (strip(part.config) !== strip(base)) {
+    if (!sameArchitecture(part.config, base)) {
       throw new Error(`mergeWeights: models differ beyond their targets (${part.config.targets.join(', ')})`);
     }
     for (const t of part.config.targets) {

@@ -21,13 +21,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { SingleBar } from 'cli-progress';
-import { initUmxWeights, type UmxConfig, type UmxTargetWeights, type UmxWeights } from '../../src/core/model';
+import { initUmxWeights, type UmxTargetWeights, type UmxWeights } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 import type { StemName } from '../../src/core/stems';
 import { frameCount } from '../../src/core/stft';
 import { type CachedDataset, openCache } from '../data/cache';
 import { createSampler } from '../data/sampler';
-import { readWeightsFile, writeWeightsFile } from '../export/weights-file';
+import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
 import { UmxTf } from '../model/umx-tf';
 import { AdamW } from './adamw';
@@ -100,8 +100,7 @@ export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights>
   const init = config.init!;
   const file = await readWeightsFile(init.weights);
   const c = umxOf(config);
-  const arch = (x: UmxConfig) => JSON.stringify({ ...x, targets: [] });
-  if (arch(file.config) !== arch(c)) {
+  if (!sameArchitecture(file.config, c)) {
     throw new Error(`init: ${init.weights} has another architecture than this run's model config`);
   }
   const targets: Partial<Record<StemName, UmxTargetWeights>> = {};

@@ -11,16 +11,15 @@
 import { resolve } from 'node:path';
 import type { UmxTargetWeights, UmxWeights } from '../../src/core/model';
 import type { StemName } from '../../src/core/stems';
-import { readWeightsFile, writeWeightsFile } from '../export/weights-file';
+import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 
 export function mergeWeights(parts: readonly UmxWeights[], names: readonly string[] = []): UmxWeights {
   if (parts.length === 0) throw new Error('merge: no weights');
-  const rest = (w: UmxWeights) => JSON.stringify({ ...w.config, targets: [] });
   const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
   const order: StemName[] = [];
   for (const [i, w] of parts.entries()) {
     const name = names[i] ?? `part ${i + 1}`;
-    if (rest(w) !== rest(parts[0]))
+    if (!sameArchitecture(w.config, parts[0].config))
       throw new Error(`merge: ${name} has another architecture than ${names[0] ?? 'part 1'}`);
     for (const t of w.config.targets) {
       if (targets[t]) throw new Error(`merge: target "${t}" appears twice (again in ${name})`);
