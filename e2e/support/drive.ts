@@ -11,13 +11,13 @@ import type { Browser, Page } from 'puppeteer';
 import type { OffscreenTapReply, StemGains, TabState, TabStateReply } from '../../src/core/messages';
 import { readModelConfig } from '../../src/core/onnx-model';
 import { SHIPPED_MODEL_PATH } from '../../src/core/shipped-model';
-import type { StemName } from '../../src/core/stems';
+import { outputStems, type StemName } from '../../src/core/stems';
 import { EXTENSION_ID } from './browser';
 
 /** The stems of the model the test build ships (its popup rows, its gain vector). */
-export const MODEL_STEMS: readonly StemName[] = readModelConfig(
-  readFileSync(resolve(import.meta.dirname, '../..', SHIPPED_MODEL_PATH)),
-).targets;
+export const MODEL_STEMS: readonly StemName[] = outputStems(
+  readModelConfig(readFileSync(resolve(import.meta.dirname, '../..', SHIPPED_MODEL_PATH))).targets,
+);
 
 /** Every model stem at 1 (unity) except the given ones: what the worker reports as effective gains. */
 export function gainsOf(changes: Partial<Record<StemName, number>> = {}): Record<string, number> {

@@ -135,6 +135,61 @@ describe('separateSignal', () => {
   });
 });
 
+describe('separateSignal with a group network (hierarchical stems)', () => {
+  /** leakyModel's two outputs as bass and guitar+piano, the group shared among guitar and piano by bin. */
+  function hierarchical(split: number, memberSplit: number): MagnitudeModel {
+    const flat = leakyModel(split);
+    return {
+      targets: ['bass', 'guitar', 'piano', 'guitar+piano'],
+      async estimate(mag, channels, bins, frames) {
+        const [low, high] = await flat.estimate(mag, channels, bins, frames);
+        const guitar = new Float32Array(high.length);
+        const piano = new Float32Array(high.length);
+        for (let c = 0; c < channels; c++) {
+          for (let k = 0; k < bins; k++) {
+            const o = (c * bins + k) * frames;
+            // Member estimates need not sum to the group's: only their ratio is used.
+            for (let t = 0; t < frames; t++) (k < memberSplit ? guitar : piano)[o + t] = 3 * high[o + t];
+          }
+        }
+        return [low, guitar, piano, high];
+      },
+    };
+  }
+  const asFlat = (m: MagnitudeModel): MagnitudeModel => ({ ...m, targets: ['bass', 'other'] });
+
+  it('leaves the top level as the flat model has it, and the members sum to the group', async () => {
+    const x = signal(30_000, 11);
+    for (const options of [{ wienerIterations: 1 }, { wienerIterations: 1, exactSum: true }]) {
+      const flat = await separateSignal(asFlat(leakyModel(300)), x, options);
+      const stems = await separateSignal(hierarchical(300, 500), x, options);
+      expect(Object.keys(stems)).toEqual(['bass', 'guitar', 'piano']);
+      expect(stems.bass).toEqual(flat.bass);
+      expect(errorDb(sumStems({ guitar: stems.guitar, piano: stems.piano }), flat.other)).toBeLessThan(-100);
+    }
+  });
+
+  it("shares the group's result by the members' estimates: the 5-kHz tone goes to the member owning its bins", async () => {
+    const x = signal(30_000, 12);
+    // Group = bins above 300 (the 5-kHz tone is bin ≈ 464); guitar owns bins < 1000 of it, piano the rest.
+    const stems = await separateSignal(hierarchical(300, 1000), x, { wienerIterations: 0 });
+    const tone = [0, 1].map(() =>
+      Float32Array.from(x[0], (_, i) => 0.2 * Math.sin((2 * Math.PI * 5000 * i) / 44_100)),
+    );
+    expect(errorDb(stems.guitar, tone)).toBeLessThan(-15);
+    // Piano got (almost) nothing: its energy relative to the tone's.
+    const energy = (chs: Float32Array[]) => chs.reduce((e, ch) => e + ch.reduce((a, v) => a + v * v, 0), 0);
+    expect(10 * Math.log10(energy(stems.piano) / energy(tone))).toBeLessThan(-15);
+  });
+
+  it('adds a residual at the top level', async () => {
+    const x = signal(30_000, 13);
+    const stems = await separateSignal(hierarchical(300, 500), x, { wienerIterations: 1, residual: true });
+    expect(Object.keys(stems)).toEqual(['bass', 'guitar', 'piano', 'residual']);
+    expect(errorDb(sumStems(stems), x)).toBeLessThan(-60);
+  });
+});
+
 describe('ChunkedSeparator', () => {
   const chunking = { segment: 20_000, overlap: 4_000 };
 

@@ -5,12 +5,23 @@
  * processed as it arrives. Shared by `npm run separate` (onnxruntime-node) and, next, the extension's
  * offscreen document (onnxruntime-web); the model runner is injected.
  */
-import { DEFAULT_HOP, DEFAULT_N_FFT, istft, type Spectrogram, stft } from './stft';
+import { networkGroups, outputStems } from './stems';
+import {
+  createSpectrogram,
+  DEFAULT_HOP,
+  DEFAULT_N_FFT,
+  type FloatArray,
+  istft,
+  type Spectrogram,
+  stft,
+} from './stft';
 import { wiener } from './wiener';
 
 /**
  * A model that maps the mixture's magnitude spectrogram to one magnitude estimate per target.
  * Layout of both: [channel][bin][frame] (the ONNX graph's [1, C, bins, T] without the batch axis).
+ * Targets may include group networks ("guitar+piano+other", see `groupMembers` in ./stems): the
+ * separation then is hierarchical and the output stems are `outputStems(targets)`.
  */
 export interface MagnitudeModel {
   readonly targets: readonly string[];
@@ -106,22 +117,60 @@ export async function separateSignal(
     }
     return out;
   });
+  // Hierarchical models: the Wiener/EM step sees the top level (stems outside any group, and the
+  // group networks); each group's result is then shared among its members.
+  const groups = networkGroups(model.targets);
+  const members = new Set(groups.flatMap((g) => g.members));
+  const top = model.targets.map((_, j) => j).filter((j) => !members.has(j));
   const window = options.wienerWindow ?? DEFAULT_WIENER_WINDOW;
-  const filtered = wiener(v, x, {
-    iterations: options.wienerIterations ?? 1,
-    softmaskFirst: options.softmask ?? false,
-    residual: options.residual ?? false,
-    window,
-    context: Math.min(options.wienerContext ?? DEFAULT_WIENER_CONTEXT, window),
-    firstFrame: Math.round(position / DEFAULT_HOP),
-  });
+  const filtered = wiener(
+    top.map((j) => v[j]),
+    x,
+    {
+      iterations: options.wienerIterations ?? 1,
+      softmaskFirst: options.softmask ?? false,
+      residual: options.residual ?? false,
+      window,
+      context: Math.min(options.wienerContext ?? DEFAULT_WIENER_CONTEXT, window),
+      firstFrame: Math.round(position / DEFAULT_HOP),
+    },
+  );
   if (options.residual || options.exactSum) shareRemainder(x, filtered, options.residual ?? false);
-  const names = [...model.targets, ...(options.residual ? ['residual'] : [])];
+  const byNetwork = new Map<number, Spectrogram>(top.map((j, i) => [j, filtered[i]]));
+  for (const g of groups) {
+    const parts = splitGroup(
+      byNetwork.get(g.group)!,
+      g.members.map((j) => v[j]),
+    );
+    for (const [i, j] of g.members.entries()) byNetwork.set(j, parts[i]);
+  }
   const out: Record<string, Float32Array[]> = {};
-  names.forEach((name, j) => {
-    out[name] = istft(filtered[j], { hop: DEFAULT_HOP, length });
-  });
+  for (const name of outputStems(model.targets)) {
+    out[name] = istft(byNetwork.get(model.targets.indexOf(name))!, { hop: DEFAULT_HOP, length });
+  }
+  if (options.residual) out.residual = istft(filtered[filtered.length - 1], { hop: DEFAULT_HOP, length });
   return out;
+}
+
+/**
+ * Shares a group's estimate y among its members in proportion to their estimated power v_j² in each
+ * bin (equally where all are zero): a single-channel Wiener mask within the group, so the members
+ * sum to y exactly.
+ */
+function splitGroup(y: Spectrogram, v: readonly FloatArray[]): Spectrogram[] {
+  const parts = v.map(() => createSpectrogram(y.channels, y.frames, y.bins, y.re instanceof Float64Array));
+  const n = y.re.length;
+  const J = v.length;
+  for (let i = 0; i < n; i++) {
+    let power = 0;
+    for (let j = 0; j < J; j++) power += v[j][i] * v[j][i];
+    for (let j = 0; j < J; j++) {
+      const share = power > 0 ? (v[j][i] * v[j][i]) / power : 1 / J;
+      parts[j].re[i] = share * y.re[i];
+      parts[j].im[i] = share * y.im[i];
+    }
+  }
+  return parts;
 }
 
 /**

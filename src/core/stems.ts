@@ -50,3 +50,53 @@ export function parseStemList(text: string): StemName[] {
   }
   return names as StemName[];
 }
+
+/**
+ * A network that estimates the sum of several stems, named by them joined with "+"
+ * ("guitar+piano+other"). A model with one separates hierarchically: the Wiener/EM step runs on the
+ * group's estimate beside the other top-level stems, and the group's result is then shared among its
+ * member stems in proportion to their own networks' estimates (so the members sum to it exactly).
+ * This is how a 6-stem model keeps a 4-stem model's vocals, drums, bass and "other" bit for bit.
+ */
+export type GroupName = `${StemName}+${string}`;
+/** What a model's network (and its output) is: a stem, or a group of stems. */
+export type NetworkName = StemName | GroupName;
+
+/** The member stems of a group network's name, or null for a plain stem. Throws on a malformed group. */
+export function groupMembers(name: string): StemName[] | null {
+  if (!name.includes('+')) return null;
+  const members = name.split('+');
+  const bad = members.filter((m) => !isStemName(m));
+  if (bad.length > 0 || new Set(members).size !== members.length) {
+    throw new Error(`group "${name}": members must be distinct stems (${STEM_NAMES.join(', ')})`);
+  }
+  return members as StemName[];
+}
+
+/** The stems a model with these networks outputs (its networks minus its group networks), in order. */
+export function outputStems(networks: readonly string[]): StemName[] {
+  return networks.filter((n): n is StemName => groupMembers(n) === null);
+}
+
+/**
+ * Checks a model's network list: unique names, and every group's members are networks of the model,
+ * in no other group. Returns the groups with the index of each member network.
+ */
+export function networkGroups(networks: readonly string[]): { group: number; members: number[] }[] {
+  if (new Set(networks).size !== networks.length) throw new Error('duplicate targets');
+  const taken = new Set<string>();
+  const groups: { group: number; members: number[] }[] = [];
+  networks.forEach((name, group) => {
+    const members = groupMembers(name);
+    if (!members) return;
+    const indices = members.map((m) => {
+      const i = networks.indexOf(m);
+      if (i < 0) throw new Error(`group "${name}": its member "${m}" is not a target of the model`);
+      if (taken.has(m)) throw new Error(`group "${name}": "${m}" is in two groups`);
+      taken.add(m);
+      return i;
+    });
+    groups.push({ group, members: indices });
+  });
+  return groups;
+}

@@ -16,6 +16,7 @@ import {
   LOW_LATENCY_CHUNKING,
   LOW_LATENCY_OPTIONS,
 } from '../core/separator';
+import { outputStems, type StemName } from '../core/stems';
 import type { LoadedModel } from './model';
 import { pace } from './pacing';
 import workletUrl from './remix-worklet.ts?worker&url';
@@ -89,6 +90,8 @@ export class RemixSession {
   private stream: MediaStream | null = null;
   private node: AudioWorkletNode | null = null;
   private separator: ChunkedSeparator;
+  /** The model's output stems (its networks minus group networks), in the worklet's order. */
+  private readonly stems: StemName[];
   private queue: Promise<void> = Promise.resolve();
   private queuedFrames = 0;
   private lateFrames = 0;
@@ -108,6 +111,7 @@ export class RemixSession {
     private readonly report: StatusListener,
     private readonly record: boolean,
   ) {
+    this.stems = outputStems(loaded.model.targets);
     this.separator = new ChunkedSeparator(
       {
         targets: loaded.model.targets,
@@ -142,7 +146,7 @@ export class RemixSession {
       // The remix's own delay plus what the browser reports for its audio path to the speakers.
       delayMs: Math.round((1000 * this.delayFrames) / SAMPLE_RATE + 1000 * this.outputLatency()),
       load: this.load,
-      stems: [...this.loaded.model.targets],
+      stems: this.stems,
       lateSeconds: this.lateFrames / SAMPLE_RATE,
       degraded: this.degraded,
       engineNote: this.loaded.failover ?? this.loaded.decision.reason,
@@ -168,7 +172,7 @@ export class RemixSession {
       outputChannelCount: [CHANNELS],
       processorOptions: {
         channels: CHANNELS,
-        stems: this.loaded.model.targets.length,
+        stems: this.stems.length,
         capacity: CAPACITY,
         delay: this.delayFrames,
         blockFrames: BLOCK_FRAMES,
@@ -243,7 +247,7 @@ export class RemixSession {
   }
 
   private gainVector(): number[] {
-    return this.loaded.model.targets.map((t) => (this.gains as Record<string, number>)[t] ?? 1);
+    return this.stems.map((t) => (this.gains as Record<string, number>)[t] ?? 1);
   }
 
   private post(msg: ToWorklet, transfer: Transferable[] = []): void {
@@ -308,7 +312,7 @@ export class RemixSession {
           this.busySeconds += (performance.now() - t0) / 1000;
           this.doneSeconds += produced / SAMPLE_RATE;
           this.load = this.busySeconds / this.doneSeconds;
-          const data = this.loaded.model.targets.flatMap((t) => out[t]);
+          const data = this.stems.flatMap((t) => out[t]);
           this.post(
             { type: 'stems', start: before, data },
             data.map((d) => d.buffer),

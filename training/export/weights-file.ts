@@ -22,13 +22,13 @@ import {
   validateUmxConfig,
 } from '../../src/core/model';
 import { writeFileAtomic } from '../../src/core/node/atomic';
-import { STEM_NAMES, type StemName } from '../../src/core/stems';
+import type { NetworkName } from '../../src/core/stems';
 
 export const WEIGHTS_MAGIC = Uint8Array.from([0x55, 0x4d, 0x58, 0x57, 0, 0, 0, 1]); // "UMXW" v1
 
 export interface WeightsTensorEntry {
   readonly name: string;
-  readonly target: StemName;
+  readonly target: NetworkName;
   readonly shape: readonly number[];
   readonly offset: number;
 }
@@ -56,7 +56,7 @@ export function encodeWeights(weights: UmxWeights): Uint8Array {
       offset += parameterSize(spec) * 4;
     }
   }
-  const extra = Object.keys(weights.targets).filter((t) => !config.targets.includes(t as StemName));
+  const extra = Object.keys(weights.targets).filter((t) => !config.targets.includes(t as NetworkName));
   if (extra.length > 0) throw new Error(`weights: target(s) ${extra.join(', ')} not in config.targets`);
 
   const header = new TextEncoder().encode(JSON.stringify({ config, tensors } satisfies WeightsHeader));
@@ -105,9 +105,9 @@ export function decodeWeights(bytes: Uint8Array, source = 'weights file'): UmxWe
   const bodyStart = align8(12 + headerLength);
   const bodyLength = bytes.length - bodyStart;
   const specs = new Map(umxParameters(config).map((s) => [s.name, s]));
-  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   for (const t of header.tensors) {
-    if (!STEM_NAMES.includes(t.target) || !config.targets.includes(t.target)) {
+    if (!config.targets.includes(t.target)) {
       fail(`tensor "${t.name}" has target "${t.target}", not one of ${config.targets.join(', ')}`);
     }
     const spec = specs.get(t.name);
@@ -166,8 +166,8 @@ export function sameArchitecture(a: UmxConfig, b: UmxConfig): boolean {
 export function mergeWeights(parts: readonly UmxWeights[]): UmxWeights {
   if (parts.length === 0) throw new Error('mergeWeights: nothing to merge');
   const base = parts[0].config;
-  const targets: StemName[] = [];
-  const merged: Partial<Record<StemName, UmxTargetWeights>> = {};
+  const targets: NetworkName[] = [];
+  const merged: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   for (const part of parts) {
     if (!sameArchitecture(part.config, base)) {
       throw new Error(`mergeWeights: models differ beyond their targets (${part.config.targets.join(', ')})`);

@@ -14,6 +14,7 @@ import {
   type MagnitudeModel,
   type SeparationOptions,
 } from '../../src/core/separator';
+import { outputStems } from '../../src/core/stems';
 
 export interface ModelSeparateOptions extends SeparationOptions {
   /** Stems to write (default: all the model has, plus `residual` when asked for). */
@@ -31,7 +32,7 @@ export async function separateFileWithModel(
 ): Promise<string[]> {
   const probe = await probeAudio(input);
   const total = probe.duration ?? 0;
-  const all = [...model.targets, ...(options.residual ? ['residual'] : [])];
+  const all = [...outputStems(model.targets), ...(options.residual ? ['residual'] : [])];
   const wanted = options.stems ?? all;
   const missing = wanted.filter((s) => !all.includes(s));
   if (missing.length > 0)

@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { type UmxTargetWeights, type UmxWeights, umxParameters } from '../../src/core/model';
 import { writeFileAtomic } from '../../src/core/node/atomic';
-import type { StemName } from '../../src/core/stems';
+import type { NetworkName } from '../../src/core/stems';
 import type { SamplerState } from '../data/sampler';
 import { decodeWeights, encodeWeights } from '../export/weights-file';
 import type { AdamWState } from './adamw';
@@ -58,7 +58,7 @@ export interface Checkpoint {
   readonly config: TrainConfig;
   readonly state: TrainState;
   readonly weights: UmxWeights;
-  readonly adam: Partial<Record<StemName, AdamWState>>;
+  readonly adam: Partial<Record<NetworkName, AdamWState>>;
 }
 
 interface Section {
@@ -72,7 +72,7 @@ const align8 = (n: number) => Math.ceil(n / 8) * 8;
 /** Adam moments as a weights container: parameter tensors from `pick`, buffers zero. */
 function momentWeights(c: Checkpoint, pick: (s: AdamWState) => Record<string, Float32Array>): UmxWeights {
   const specs = umxParameters(c.weights.config);
-  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   for (const t of c.weights.config.targets) {
     const s = c.adam[t];
     if (!s) throw new Error(`checkpoint: no optimiser state for "${t}"`);
@@ -142,7 +142,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const v = section('adam-v');
   const state = header.state as TrainState;
   for (const p of Object.values(state.targets)) p.best ??= Number.POSITIVE_INFINITY;
-  const adam: Partial<Record<StemName, AdamWState>> = {};
+  const adam: Partial<Record<NetworkName, AdamWState>> = {};
   for (const t of weights.config.targets) {
     adam[t] = { step: header.adamSteps[t], m: m.targets[t]!, v: v.targets[t]! };
   }

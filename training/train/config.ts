@@ -140,7 +140,12 @@ export function validateTrainConfig(c: TrainConfig): void {
   const fail = (msg: string): never => {
     throw new Error(`TrainConfig: ${msg}`);
   };
-  for (const t of c.model.targets) if (!isStemName(t)) fail(`unknown target "${t}"`);
+  for (const t of c.model.targets) {
+    const group = t.includes('+')
+      ? ' (group networks come from training/train/merge.ts, not from training)'
+      : '';
+    if (!isStemName(t)) fail(`unknown target "${t}"${group}`);
+  }
   umxOf(c); // validates the architecture
   const { data: d, optim: o, valid: v } = c;
   const posInt = (x: number) => Number.isInteger(x) && x > 0;

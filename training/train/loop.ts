@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SingleBar } from 'cli-progress';
 import { initUmxWeights, type UmxTargetWeights, type UmxWeights } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
-import type { StemName } from '../../src/core/stems';
+import type { NetworkName } from '../../src/core/stems';
 import { frameCount } from '../../src/core/stft';
 import { type CachedDataset, openCache } from '../data/cache';
 import { createSampler } from '../data/sampler';
@@ -81,7 +81,7 @@ function withSeededRandom<T>(seed: number, fn: () => T): T {
 function initialWeights(config: TrainConfig, data: CachedDataset): UmxWeights {
   const c = umxOf(config);
   const { mean, scale } = inputScaler(c, data.stats);
-  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   for (const [j, t] of c.targets.entries()) {
     const w = initUmxWeights(c, mulberry32((config.data.seed * 7919 + j + 1) >>> 0));
     w.input_mean = Float32Array.from(mean);
@@ -103,9 +103,9 @@ export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights>
   if (!sameArchitecture(file.config, c)) {
     throw new Error(`init: ${init.weights} has another architecture than this run's model config`);
   }
-  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
+  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   for (const t of c.targets) {
-    const src = (init.from[t] ?? t) as StemName;
+    const src = (init.from[t] ?? t) as NetworkName;
     const w = file.targets[src];
     if (!w) {
       throw new Error(
@@ -199,15 +199,15 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const optims = new Map<string, AdamW>();
   const paramNames = new Map<string, string>(); // tfjs variable name → parameter name
   for (const t of targets) {
-    const model = new UmxTf(c, ck.weights.targets[t as StemName]!);
+    const model = new UmxTf(c, ck.weights.targets[t as NetworkName]!);
     models.set(t, model);
     for (const [name, v] of model.params) paramNames.set(v.name, name);
     const opt = new AdamW(model.params, { ...o });
-    const saved = ck.adam[t as StemName];
+    const saved = ck.adam[t as NetworkName];
     if (saved) opt.load(saved);
     optims.set(t, opt);
   }
-  const best: Partial<Record<StemName, UmxTargetWeights>> =
+  const best: Partial<Record<NetworkName, UmxTargetWeights>> =
     opts.resume && existsSync(paths.best) ? (await readWeightsFile(paths.best)).targets : {};
 
   const currentWeights = (): UmxWeights => ({
@@ -339,7 +339,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         if (v.sdr) scalars.push(at(`valid/sdr/${t}`, v.sdr[t]));
         if (validLoss < p.best) {
           Object.assign(p, { best: validLoss, bestEpoch: epoch, badEpochs: 0, plateauEpochs: 0 });
-          best[t as StemName] = models.get(t)!.exportWeights();
+          best[t as NetworkName] = models.get(t)!.exportWeights();
           improved = true;
         } else {
           p.badEpochs++;
@@ -368,7 +368,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       // ---- outputs: best weights (when improved), checkpoint, curves
       if (improved) {
         const bw = currentWeights();
-        for (const t of targets) if (best[t as StemName]) bw.targets[t as StemName] = best[t as StemName];
+        for (const t of targets)
+          if (best[t as NetworkName]) bw.targets[t as NetworkName] = best[t as NetworkName];
         await writeWeightsFile(paths.best, bw);
       }
       await save();

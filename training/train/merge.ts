@@ -6,17 +6,20 @@
  *
  * Targets are ordered as in the first file, then the next, …; a target in two files is an error, as
  * is any difference in the rest of the config. `FILE.umxw:vocals,drums` takes only those targets of a
- * file (e.g. a 4-stem model's vocals, drums and bass beside a 6-stem run's guitar, piano and other).
+ * file (e.g. a 4-stem model's vocals, drums and bass beside a 6-stem run's guitar, piano and other);
+ * `other=guitar+piano+other` takes a target under another name — here the 4-stem "other" network as
+ * the group network of a hierarchical 6-stem model (see `groupMembers` in src/core/stems.ts). The
+ * merged config is checked like any other (a group's members must be in the model).
  */
 import { resolve } from 'node:path';
-import type { UmxTargetWeights, UmxWeights } from '../../src/core/model';
-import type { StemName } from '../../src/core/stems';
+import { type UmxTargetWeights, type UmxWeights, validateUmxConfig } from '../../src/core/model';
+import type { NetworkName } from '../../src/core/stems';
 import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 
 export function mergeWeights(parts: readonly UmxWeights[], names: readonly string[] = []): UmxWeights {
   if (parts.length === 0) throw new Error('merge: no weights');
-  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
-  const order: StemName[] = [];
+  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
+  const order: NetworkName[] = [];
   for (const [i, w] of parts.entries()) {
     const name = names[i] ?? `part ${i + 1}`;
     if (!sameArchitecture(w.config, parts[0].config))
@@ -27,22 +30,28 @@ export function mergeWeights(parts: readonly UmxWeights[], names: readonly strin
       order.push(t);
     }
   }
-  return { config: { ...parts[0].config, targets: order }, targets };
+  const config = { ...parts[0].config, targets: order };
+  validateUmxConfig(config);
+  return { config, targets };
 }
 
-/** The named targets of `w` only (in the given order). */
+/** The named targets of `w` only (in the given order); `name=newName` renames one. */
 export function pickTargets(w: UmxWeights, names: readonly string[], from = 'weights'): UmxWeights {
-  const targets: Partial<Record<StemName, UmxTargetWeights>> = {};
-  for (const n of names) {
-    const t = w.targets[n as StemName];
+  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
+  const order: NetworkName[] = [];
+  for (const pick of names) {
+    const [n, as = n] = pick.split('=');
+    const t = w.targets[n as NetworkName];
     if (!t) throw new Error(`merge: ${from} has no target "${n}" (it has ${w.config.targets.join(', ')})`);
-    targets[n as StemName] = t;
+    if (targets[as as NetworkName]) throw new Error(`merge: target "${as}" picked twice from ${from}`);
+    targets[as as NetworkName] = t;
+    order.push(as as NetworkName);
   }
-  return { config: { ...w.config, targets: names as StemName[] }, targets };
+  return { config: { ...w.config, targets: order }, targets };
 }
 
 async function readPart(arg: string): Promise<UmxWeights> {
-  const m = /^(.*\.umxw):([a-z,]+)$/.exec(arg);
+  const m = /^(.*\.umxw):([a-z,=+]+)$/.exec(arg);
   const path = resolve(m ? m[1] : arg);
   const w = await readWeightsFile(path);
   return m ? pickTargets(w, m[2].split(','), path) : w;

@@ -226,6 +226,14 @@ describe('train', () => {
     expect(picked.config.targets).toEqual(['bass']);
     expect(Object.keys(picked.targets)).toEqual(['bass']);
     expect(() => pickTargets(best, ['guitar'], 'x.umxw')).toThrow(/x\.umxw has no target "guitar"/);
+    // A network under another name: the group network of a hierarchical model.
+    const group = pickTargets(best, ['vocals=vocals+bass']);
+    expect(group.config.targets).toEqual(['vocals+bass']);
+    expect(group.targets['vocals+bass']).toBe(best.targets.vocals);
+    const hierarchical = mergeWeights([best, group]);
+    expect(hierarchical.config.targets).toEqual([...best.config.targets, 'vocals+bass']);
+    // …whose members must be networks of the merged model.
+    expect(() => mergeWeights([only('bass'), group])).toThrow(/member "vocals" is not a target/);
   });
 
   it('warm-starts each network from a .umxw: its own target or the one init.from maps', async () => {

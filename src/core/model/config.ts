@@ -6,7 +6,7 @@
  * reduced to `bands` (mel- or log-spaced) by a fixed, non-trained band matrix; the output mask stays on
  * the linear bins either way.
  */
-import type { StemName } from '../stems';
+import { type NetworkName, networkGroups } from '../stems';
 import { DEFAULT_HOP, DEFAULT_N_FFT } from '../stft';
 
 /** What fc1 sees: the linear magnitude bins below `maxBin`, or `bands` averages of those bins. */
@@ -15,8 +15,11 @@ export type InputRepresentation =
   | { readonly kind: 'bands'; readonly scale: 'mel' | 'log'; readonly bands: number };
 
 export interface UmxConfig {
-  /** One network per target, in this order. */
-  readonly targets: readonly StemName[];
+  /**
+   * One network per target, in this order: stems, and possibly group networks that estimate a sum
+   * of member stems (`groupMembers` in ../stems: "guitar+piano+other").
+   */
+  readonly targets: readonly NetworkName[];
   readonly sampleRate: number;
   /** Audio channels the network is built for (fc1 input = nbChannels × input features). */
   readonly nbChannels: number;
@@ -81,7 +84,11 @@ export function validateUmxConfig(c: UmxConfig): void {
   // PyTorch's hidden_size // 2 would silently drop a unit; refuse instead.
   if (c.bidirectional && c.hiddenSize % 2 !== 0) fail(`bidirectional needs an even hiddenSize`);
   if (c.targets.length === 0) fail('no targets');
-  if (new Set(c.targets).size !== c.targets.length) fail('duplicate targets');
+  try {
+    networkGroups(c.targets);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
   if (!(c.lstmDropout >= 0 && c.lstmDropout < 1)) fail(`lstmDropout must be in [0, 1)`);
   if (c.input.kind === 'bands' && (!posInt(c.input.bands) || c.input.bands > c.maxBin)) {
     fail(`bands must be in [1, maxBin], got ${c.input.bands}`);

@@ -8,7 +8,7 @@
  * standard deviation (the model multiplies by it). BatchNorm's `num_batches_tracked` is not kept (it
  * only matters for momentum=None).
  */
-import type { StemName } from '../stems';
+import type { NetworkName } from '../stems';
 import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from './config';
 
 export type ParameterInit =
@@ -31,7 +31,7 @@ export type UmxTargetWeights = Record<string, Float32Array>;
 /** A whole model: the config and one set of weights per target. */
 export interface UmxWeights {
   readonly config: UmxConfig;
-  readonly targets: Partial<Record<StemName, UmxTargetWeights>>;
+  readonly targets: Partial<Record<NetworkName, UmxTargetWeights>>;
 }
 
 /** The parameters of one target network, in open-unmix-pytorch's state_dict order. */

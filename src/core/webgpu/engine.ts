@@ -14,7 +14,7 @@
 import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from '../model/config';
 import type { UmxTargetWeights } from '../model/parameters';
 import type { MagnitudeModel } from '../separator';
-import type { StemName } from '../stems';
+import type { NetworkName } from '../stems';
 import {
   featuresShader,
   lstmShader,
@@ -88,7 +88,7 @@ interface Plan {
 export async function createWebGpuModel(
   device: GPUDevice,
   config: UmxConfig,
-  params: Partial<Record<StemName, UmxTargetWeights>>,
+  params: Partial<Record<NetworkName, UmxTargetWeights>>,
   options: WebGpuModelOptions = {},
 ): Promise<WebGpuMagnitudeModel> {
   const targets = [...config.targets];
