@@ -5,12 +5,10 @@
  * 0, and the recorded output must (1) equal offline separation with the same model within 0.5 dB and
  * (2) be closer to the song without the guitar than the page's own audio is (by how much is the
  * model's quality: models/README.md).
- * The default build ships the 4-stem model (models/README.md says why), so this suite builds its own
- * test extension with `STEMDECK_MODEL=models/stemdeck-umx6.onnx` into out/extension-test-umx6 and
- * checks that build's popup too (guitar and piano rows, the "No guitar" preset).
+ * It drives the test build of the shipped model (the 6-stem model) and checks its popup too (guitar and
+ * piano rows, the "No guitar" preset); it skips, saying so, for a build of a model without guitar.
  * Runs when ../shared/data is present; says why otherwise.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser } from 'puppeteer';
@@ -21,7 +19,8 @@ import { evaluateTrack } from '../src/core/bsseval/museval';
 import { decodeAudio } from '../src/core/node/audio-io';
 import { readModelConfig } from '../src/core/onnx-model';
 import { separateSignal } from '../src/core/separator';
-import { STEMS } from '../src/core/stems';
+import { SHIPPED_MODEL_PATH } from '../src/core/shipped-model';
+import { outputStems, STEMS } from '../src/core/stems';
 import { trackMedians } from '../training/eval/report';
 import { listMusdbTracks, loadTrack } from '../training/eval/tracks';
 import { loadOnnxModel } from '../training/separate/onnx-model';
@@ -38,9 +37,8 @@ const MUSDB_TRACK = 'Al James - Schoolboy Facination';
 /** Fifth of nam-di in file order: held out of training (training/synth/real.ts, recordingPart). */
 const GUITAR_DI = resolve(DATA, 'instruments/guitar/nam-di/Jazz Trot - Guitar.flac');
 const HAVE_DATA = existsSync(resolve(MUSDB, 'test', `${MUSDB_TRACK}.stem.mp4`)) && existsSync(GUITAR_DI);
-const GUITAR_MODEL = 'models/stemdeck-umx6.onnx';
-const GUITAR_BUILD = resolve(ROOT, 'out/extension-test-umx6');
-const MODEL_STEMS = readModelConfig(readFileSync(resolve(ROOT, GUITAR_MODEL))).targets;
+const GUITAR_MODEL = SHIPPED_MODEL_PATH;
+const MODEL_STEMS = outputStems(readModelConfig(readFileSync(resolve(ROOT, GUITAR_MODEL))).targets);
 const HAVE_GUITAR = MODEL_STEMS.includes('guitar');
 
 if (!HAVE_CHROMIUM) console.warn(`e2e guitar: ${CHROMIUM} is missing: SKIPPED, not passed.`);
@@ -96,16 +94,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
       return out;
     });
     server = await startTestServer({ '/guitar-song.wav': { body: wavOf(thrice), type: 'audio/wav' } });
-    execFileSync(
-      'npx',
-      ['vite', 'build', '--mode', 'test', '--outDir', GUITAR_BUILD, '--logLevel', 'error'],
-      {
-        cwd: ROOT,
-        env: { ...process.env, STEMDECK_MODEL: GUITAR_MODEL },
-        stdio: 'inherit',
-      },
-    );
-    launched = await launchWithExtension(server.port, { extensionDir: GUITAR_BUILD });
+    launched = await launchWithExtension(server.port);
     browser = launched.browser;
     drive = await ExtensionDriver.open(browser, server.origin, launched.extensionId);
   }, 120_000);
@@ -118,7 +107,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
   it('takes a held-out real guitar out of a real song as well as offline separation does', async () => {
     const { page, tabId } = await drive.play('/guitar-song.wav');
 
-    // This build's popup: one row per stem of the 6-stem model, and the "No guitar" preset.
+    // The popup: one row per stem of the 6-stem model, and the "No guitar" preset.
     const popup = await browser.newPage();
     await popup.goto(`chrome-extension://${launched.extensionId}/src/popup/index.html?tab=${tabId}`);
     await popup.waitForSelector('[data-stem] input:not([disabled])');
@@ -156,7 +145,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
     // Offline: `npm run separate`'s path (whole song, same model), every stem but guitar.
     const model = await loadOnnxModel(resolve(ROOT, GUITAR_MODEL));
     const stems = await separateSignal(model, song, { wienerIterations: 1, exactSum: true });
-    const rest = model.config.targets.filter((n) => n !== 'guitar').map((n) => stems[n]!);
+    const rest = MODEL_STEMS.filter((n) => n !== 'guitar').map((n) => stems[n]!);
     const offlineRest = sumSpan(rest, offset, length);
     const offlineSdr = museval(offlineRest, 'offline');
     const [pageSnr, remixSnr] = [snr(original), snr(output)];

@@ -17,6 +17,7 @@ import {
   type SeparationOptions,
   separateSignal,
 } from '../../src/core/separator';
+import { outputStems } from '../../src/core/stems';
 import { type GtzanClip, listGtzan, loadGtzanClip } from '../data/gtzan';
 import { toJson, trackFileName } from '../eval/report';
 import { EnergyAccumulator } from './energy';
@@ -105,7 +106,13 @@ export async function runInsights(opts: InsightsOptions): Promise<InsightsReport
   for (const [i, clip] of todo.entries()) {
     const event = { clip, index: i + 1, total: todo.length };
     const file = clipResultPath(opts.out, clip);
-    const previous = await readCachedResult(file, clip, opts.modelId, options, opts.model.targets);
+    const previous = await readCachedResult(
+      file,
+      clip,
+      opts.modelId,
+      options,
+      outputStems(opts.model.targets),
+    );
     if (previous.result) {
       results.push(previous.result);
       cached++;
@@ -127,7 +134,11 @@ export async function runInsights(opts: InsightsOptions): Promise<InsightsReport
   }
   const report = summarizeInsights({
     root: opts.root,
-    model: { name: opts.modelName ?? opts.modelId, id: opts.modelId, targets: [...opts.model.targets] },
+    model: {
+      name: opts.modelName ?? opts.modelId,
+      id: opts.modelId,
+      targets: outputStems(opts.model.targets),
+    },
     limit: opts.limit,
     wienerIterations: options.wienerIterations ?? 1,
     genres: listing.genres,
@@ -151,7 +162,8 @@ export async function analyseClip(
   const audio = await loadGtzanClip(clip);
   const length = audio.channels[0]?.length ?? 0;
   if (length === 0) throw new Error(`${clip.path}: no audio samples`);
-  const energy = new EnergyAccumulator(model.targets, audio.channels.length);
+  const stems = outputStems(model.targets);
+  const energy = new EnergyAccumulator(stems, audio.channels.length);
   if (length <= WHOLE_CLIP_SECONDS * SAMPLE_RATE) {
     energy.add(audio.channels, await separateSignal(model, audio.channels, options));
   } else {
@@ -160,7 +172,7 @@ export async function analyseClip(
     let offset = 0;
     const take = (out: Record<string, Float32Array[]> | null) => {
       if (!out) return;
-      const n = out[model.targets[0]][0].length;
+      const n = out[stems[0]][0].length;
       energy.add(
         audio.channels.map((ch) => ch.subarray(offset, offset + n)),
         out,
