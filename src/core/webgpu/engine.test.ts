@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { initUmxWeights, type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../model';
 import { nodeGpuDevice } from '../node/webgpu';
 import { mulberry32 } from '../random';
+import { SHIPPED_MODEL_PATH } from '../shipped-model';
 import { createWebGpuModel, umxWeightsFromOnnx } from '.';
 
 const gpu = await nodeGpuDevice();
@@ -17,7 +18,7 @@ const device = 'device' in gpu ? gpu.device : null;
 if (!device) console.warn(`WebGPU engine tests SKIPPED: ${'unavailable' in gpu ? gpu.unavailable : ''}`);
 else console.log(`WebGPU adapter: ${'adapter' in gpu ? gpu.adapter : ''}`);
 
-const SHIPPED = new URL('../../../models/stemdeck-umx4.onnx', import.meta.url);
+const SHIPPED = new URL(`../../../${SHIPPED_MODEL_PATH}`, import.meta.url);
 
 /** Random weights with BatchNorm statistics and affines away from their defaults. */
 function randomWeights(config: UmxConfig, seed: number): UmxWeights {
@@ -209,7 +210,7 @@ describe.skipIf(!device)('WebGPU engine vs the plain-TS reference', () => {
     });
   }
 
-  it('the shipped model (fp16 weights, fp32 compute): within 1e-4 of the reference and of onnxruntime', async () => {
+  it('the shipped model (7 networks, fp16 weights, fp32 compute): within 1e-4 of the reference and of onnxruntime', async () => {
     const bytes = new Uint8Array(readFileSync(SHIPPED));
     const weights = umxWeightsFromOnnx(bytes);
     const c = weights.config;

@@ -232,6 +232,7 @@ export function lstmThreads(hd: number): number {
  * loads (on lavapipe loads, not arithmetic, set the pace); with private weights it is fully unrolled.
  */
 export function lstmShader({ hd, dirs, packedF16 = false }: LstmKernelShape): string {
+  if (!lstmStorageWeights(hd)) return lstmUnitShader(hd, dirs);
   const g4 = 4 * hd;
   const nt = lstmThreads(hd);
   const rows = Math.ceil(g4 / nt);
@@ -316,6 +317,67 @@ ${rowLoop}
     state[sb + tid] = hs[tid / 4u][tid % 4u];
     state[sb + HD + tid] = cs;
   }
+}
+`;
+}
+
+/**
+ * The recurrence for hd ≤ PRIVATE_WEIGHTS_MAX_HD: one invocation per unit, holding that unit's four
+ * W_hh rows (i, f, g, o) in private memory, fully unrolled. Each invocation computes its unit's
+ * four gates and its c and h itself, so no gate exchange is needed, and the hidden state is double
+ * buffered: one barrier per step. (On lavapipe a workgroup barrier switches between all of the
+ * workgroup's SIMD groups, and each of them re-reads the hidden state: a quarter of the invocations
+ * and half the barriers of the gate-row layout.) Same bindings and params as lstmShader.
+ */
+function lstmUnitShader(hd: number, dirs: number): string {
+  const g4 = 4 * hd;
+  const q4 = Math.ceil(hd / 4);
+  const gate = (k: number) => `${k}u * HD + u`;
+  return /* wgsl */ `${header}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> whh: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> hout: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state: array<f32>;
+
+const HD = ${hd}u;
+const G4 = ${g4}u;
+const D = ${dirs}u;
+var<workgroup> hs: array<array<vec4f, ${q4}>, 2>;
+
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+
+@compute @workgroup_size(${hd})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) u: u32) {
+  let d = wg.x;
+  let j = wg.y;
+  let T = prm.p0;
+  let wb = (j * D + d) * G4 * ${q4}u;
+${lines(4, (k) => lines(q4, (i) => `  let w${k}_${i} = whh[wb + (${gate(k)}) * ${q4}u + ${i}u];`))}
+  let sb = (j * D + d) * 2u * HD;
+  if (u < ${q4}u) { hs[0][u] = vec4f(0.0); hs[1][u] = vec4f(0.0); }
+  workgroupBarrier();
+  var cs = 0.0;
+  if (prm.p3 == 0u) {
+    hs[0][u / 4u][u % 4u] = state[sb + u];
+    cs = state[sb + HD + u];
+  }
+  workgroupBarrier();
+  for (var s = 0u; s < prm.p2; s++) {
+    let step = prm.p1 + s;
+    let t = select(step, T - 1u - step, d == 1u);
+    let gb = j * prm.p4 + t * (D * G4) + d * G4;
+    let cur = s % 2u;
+${lines(4, (k) => `    var a${k} = g[gb + ${gate(k)}];`)}
+${lines(q4, (i) => `    { let hv = hs[cur][${i}];${lines(4, (k) => ` a${k} += dot(w${k}_${i}, hv);`).replace(/\n/g, '')} }`)}
+    cs = sigmoid(a1) * cs + sigmoid(a0) * tanh(clamp(a2, -15.0, 15.0));
+    let h = sigmoid(a3) * tanh(clamp(cs, -15.0, 15.0));
+    hs[1u - cur][u / 4u][u % 4u] = h;
+    hout[j * prm.p7 + t * prm.p5 + prm.p6 + d * HD + u] = h;
+    workgroupBarrier();
+  }
+  // The last step wrote hs[steps % 2] (with no steps, that is the loaded or zero state).
+  state[sb + u] = hs[prm.p2 % 2u][u / 4u][u % 4u];
+  state[sb + HD + u] = cs;
 }
 `;
 }
