@@ -232,7 +232,8 @@ export function lstmThreads(hd: number): number {
  * loads (on lavapipe loads, not arithmetic, set the pace); with private weights it is fully unrolled.
  */
 export function lstmShader({ hd, dirs, packedF16 = false }: LstmKernelShape): string {
-  if (!lstmStorageWeights(hd)) return lstmUnitShader(hd, dirs);
+  if (!lstmStorageWeights(hd)) return lstmUnitShader(hd, dirs, 'private');
+  if (hd <= LSTM_MAX_THREADS) return lstmUnitShader(hd, dirs, packedF16 ? 'storage-f16' : 'storage-f32');
   const g4 = 4 * hd;
   const nt = lstmThreads(hd);
   const rows = Math.ceil(g4 / nt);
@@ -322,20 +323,53 @@ ${rowLoop}
 }
 
 /**
- * The recurrence for hd ≤ PRIVATE_WEIGHTS_MAX_HD: one invocation per unit, holding that unit's four
- * W_hh rows (i, f, g, o) in private memory, fully unrolled. Each invocation computes its unit's
- * four gates and its c and h itself, so no gate exchange is needed, and the hidden state is double
- * buffered: one barrier per step. (On lavapipe a workgroup barrier switches between all of the
- * workgroup's SIMD groups, and each of them re-reads the hidden state: a quarter of the invocations
- * and half the barriers of the gate-row layout.) Same bindings and params as lstmShader.
+ * The recurrence with one invocation per unit (hd ≤ LSTM_MAX_THREADS): each invocation computes its
+ * unit's four gates (W_hh rows u, HD + u, 2·HD + u, 3·HD + u), its c and its h itself, so no gates
+ * are exchanged through workgroup memory, and the hidden state is double buffered: one barrier per
+ * step instead of two. (On lavapipe a barrier switches between all of the workgroup's SIMD groups.)
+ * W_hh: the four rows in private memory, fully unrolled, for hd ≤ PRIVATE_WEIGHTS_MAX_HD; else read
+ * from the storage buffer every step, as float32 vec4s or packed float16 (8 per vec4<u32>), each
+ * hidden-state vec4 loaded once for the four rows. Same bindings, params and W_hh layout as the
+ * gate-row kernel in lstmShader.
  */
-function lstmUnitShader(hd: number, dirs: number): string {
+function lstmUnitShader(
+  hd: number,
+  dirs: number,
+  weights: 'private' | 'storage-f32' | 'storage-f16',
+): string {
   const g4 = 4 * hd;
-  const q4 = Math.ceil(hd / 4);
-  const gate = (k: number) => `${k}u * HD + u`;
+  const packed = weights === 'storage-f16';
+  // vec4s per padded row (f32), or vec4<u32>s (8 halves) per row padded to a multiple of 8 (f16).
+  const q4 = packed ? 2 * Math.ceil(hd / 8) : Math.ceil(hd / 4);
+  const row = (k: number) => `(${k}u * HD + u) * ${packed ? q4 / 2 : q4}u`;
+  const gates4 = (f: (k: number) => string) => lines(4, (k) => f(k)).replace(/\n/g, '');
+  let body: string;
+  let setup = '';
+  if (weights === 'private') {
+    setup = lines(4, (k) => lines(q4, (i) => `  let w${k}_${i} = whh[wb + ${row(k)} + ${i}u];`));
+    body = lines(
+      q4,
+      (i) => `    { let hv = hs[cur][${i}];${gates4((k) => ` a${k} += dot(w${k}_${i}, hv);`)} }`,
+    );
+  } else if (!packed) {
+    body = `    for (var i = 0u; i < ${q4}u; i++) {
+      let hv = hs[cur][i];
+${lines(4, (k) => `      a${k} += dot(whh[wb + ${row(k)} + i], hv);`)}
+    }`;
+  } else {
+    body = `    for (var i = 0u; i < ${q4 / 2}u; i++) {
+      let hv0 = hs[cur][2u * i];
+      let hv1 = hs[cur][2u * i + 1u];
+${lines(
+  4,
+  (k) => `      { let p = whh[wb / 2u + ${row(k)} + i];
+        a${k} += dot(vec4f(unpack2x16float(p.x), unpack2x16float(p.y)), hv0) + dot(vec4f(unpack2x16float(p.z), unpack2x16float(p.w)), hv1); }`,
+)}
+    }`;
+  }
   return /* wgsl */ `${header}
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> whh: array<vec4f>;
+@group(0) @binding(2) var<storage, read> whh: array<${packed ? 'vec4u' : 'vec4f'}>;
 @group(0) @binding(3) var<storage, read_write> hout: array<f32>;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>;
 
@@ -352,9 +386,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) u: u3
   let j = wg.y;
   let T = prm.p0;
   let wb = (j * D + d) * G4 * ${q4}u;
-${lines(4, (k) => lines(q4, (i) => `  let w${k}_${i} = whh[wb + (${gate(k)}) * ${q4}u + ${i}u];`))}
+${setup}
   let sb = (j * D + d) * 2u * HD;
-  if (u < ${q4}u) { hs[0][u] = vec4f(0.0); hs[1][u] = vec4f(0.0); }
+  for (var i = u; i < ${q4}u; i += HD) { hs[0][i] = vec4f(0.0); hs[1][i] = vec4f(0.0); }
   workgroupBarrier();
   var cs = 0.0;
   if (prm.p3 == 0u) {
@@ -367,8 +401,8 @@ ${lines(4, (k) => lines(q4, (i) => `  let w${k}_${i} = whh[wb + (${gate(k)}) * $
     let t = select(step, T - 1u - step, d == 1u);
     let gb = j * prm.p4 + t * (D * G4) + d * G4;
     let cur = s % 2u;
-${lines(4, (k) => `    var a${k} = g[gb + ${gate(k)}];`)}
-${lines(q4, (i) => `    { let hv = hs[cur][${i}];${lines(4, (k) => ` a${k} += dot(w${k}_${i}, hv);`).replace(/\n/g, '')} }`)}
+${lines(4, (k) => `    var a${k} = g[gb + ${k}u * HD + u];`)}
+${body}
     cs = sigmoid(a1) * cs + sigmoid(a0) * tanh(clamp(a2, -15.0, 15.0));
     let h = sigmoid(a3) * tanh(clamp(cs, -15.0, 15.0));
     hs[1u - cur][u / 4u][u % 4u] = h;
