@@ -14,6 +14,7 @@ import { SAMPLE_RATE } from '../src/core/audio';
 import { evaluateTrack } from '../src/core/bsseval/museval';
 import type { EngineFault } from '../src/core/messages';
 import { separateSignal } from '../src/core/separator';
+import { outputStems } from '../src/core/stems';
 import { trackMedians } from '../training/eval/report';
 import { listMusdbTracks, loadTrack, type TrackStems } from '../training/eval/tracks';
 import { DEFAULT_MODEL_PATH } from '../training/separate/defaults';
@@ -159,7 +160,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       // Offline: `npm run separate`'s path (whole track, same model) on the same span.
       const model = await loadOnnxModel(resolve(ROOT, DEFAULT_MODEL_PATH));
       const stems = await separateSignal(model, mixture, { wienerIterations: 1, exactSum: true });
-      const backing = model.config.targets.filter((n) => n !== 'vocals').map((n) => stems[n]!);
+      const backing = outputStems(model.targets)
+        .filter((n) => n !== 'vocals')
+        .map((n) => stems[n]!);
       const offlineAcc = sumSpan(backing, offset, length);
       const offlineScores = trackMedians(
         evaluateTrack(
