@@ -25,7 +25,7 @@ const program = new Command('export')
 const opts = program.opts<{ weights: string[]; out: string; fp16: boolean; targets?: string }>();
 
 try {
-  let weights = mergeWeights(await Promise.all(opts.weights.map((f) => readWeightsFile(f))));
+  let weights = mergeWeights(await Promise.all(opts.weights.map((f) => readWeightsFile(f))), opts.weights);
   if (opts.targets) {
     const wanted = opts.targets.split(',').map((s) => s.trim());
     const missing = wanted.filter((t) => !weights.config.targets.includes(t as StemName));

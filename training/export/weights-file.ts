@@ -161,24 +161,26 @@ export function sameArchitecture(a: UmxConfig, b: UmxConfig): boolean {
 
 /**
  * Joins models trained separately per target (e.g. one training process per pair of targets) into
- * one: every config must agree except for `targets`, and no target may appear twice.
+ * one: every config must agree except for `targets`, no target may appear twice, and the merged
+ * config must be valid (a group network's members must be in it). `names` label the parts in errors.
  */
-export function mergeWeights(parts: readonly UmxWeights[]): UmxWeights {
-  if (parts.length === 0) throw new Error('mergeWeights: nothing to merge');
+export function mergeWeights(parts: readonly UmxWeights[], names: readonly string[] = []): UmxWeights {
+  if (parts.length === 0) throw new Error('merge: no weights');
   const base = parts[0].config;
   const targets: NetworkName[] = [];
   const merged: Partial<Record<NetworkName, UmxTargetWeights>> = {};
-  for (const part of parts) {
-    if (!sameArchitecture(part.config, base)) {
-      throw new Error(`mergeWeights: models differ beyond their targets (${part.config.targets.join(', ')})`);
-    }
+  for (const [i, part] of parts.entries()) {
+    const name = names[i] ?? `part ${i + 1}`;
+    if (!sameArchitecture(part.config, base))
+      throw new Error(`merge: ${name} has another architecture than ${names[0] ?? 'part 1'}`);
     for (const t of part.config.targets) {
-      if (targets.includes(t)) throw new Error(`mergeWeights: target ${t} appears twice`);
+      if (merged[t]) throw new Error(`merge: target "${t}" appears twice (again in ${name})`);
       targets.push(t);
       merged[t] = part.targets[t];
     }
   }
   const config = { ...base, targets };
+  validateUmxConfig(config);
   for (const t of targets) checkUmxWeights(config, merged[t]!);
   return { config, targets: merged };
 }

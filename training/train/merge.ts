@@ -12,28 +12,11 @@
  * merged config is checked like any other (a group's members must be in the model).
  */
 import { resolve } from 'node:path';
-import { type UmxTargetWeights, type UmxWeights, validateUmxConfig } from '../../src/core/model';
+import type { UmxTargetWeights, UmxWeights } from '../../src/core/model';
 import type { NetworkName } from '../../src/core/stems';
-import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
+import { mergeWeights, readWeightsFile, writeWeightsFile } from '../export/weights-file';
 
-export function mergeWeights(parts: readonly UmxWeights[], names: readonly string[] = []): UmxWeights {
-  if (parts.length === 0) throw new Error('merge: no weights');
-  const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
-  const order: NetworkName[] = [];
-  for (const [i, w] of parts.entries()) {
-    const name = names[i] ?? `part ${i + 1}`;
-    if (!sameArchitecture(w.config, parts[0].config))
-      throw new Error(`merge: ${name} has another architecture than ${names[0] ?? 'part 1'}`);
-    for (const t of w.config.targets) {
-      if (targets[t]) throw new Error(`merge: target "${t}" appears twice (again in ${name})`);
-      targets[t] = w.targets[t];
-      order.push(t);
-    }
-  }
-  const config = { ...parts[0].config, targets: order };
-  validateUmxConfig(config);
-  return { config, targets };
-}
+export { mergeWeights };
 
 /** The named targets of `w` only (in the given order); `name=newName` renames one. */
 export function pickTargets(w: UmxWeights, names: readonly string[], from = 'weights'): UmxWeights {
