@@ -56,6 +56,14 @@ function randomMix(config: UmxConfig, frames: number, seed: number, scale = 2): 
   return Float32Array.from({ length: config.nbChannels * frames * config.nbBins }, () => scale * random());
 }
 
+/** Frames [t0, t1) of a [C][T][bins] spectrogram (reference layout). */
+function sliceFrames(x: Float32Array, c: UmxConfig, T: number, t0: number, t1: number): Float32Array {
+  const out = new Float32Array(c.nbChannels * (t1 - t0) * c.nbBins);
+  for (let ch = 0; ch < c.nbChannels; ch++)
+    out.set(x.subarray((ch * T + t0) * c.nbBins, (ch * T + t1) * c.nbBins), ch * (t1 - t0) * c.nbBins);
+  return out;
+}
+
 /** Max abs difference between the engine and the reference, over all targets. */
 async function compare(
   weights: UmxWeights,
@@ -271,5 +279,67 @@ describe.skipIf(!device)('WebGPU engine vs the plain-TS reference', () => {
     expect(perCall[0]).toBe(perCall[1]);
     expect(perCall[1]).toBe(model.dispatches(256));
     expect(perCall[1] / c.targets.length).toBeLessThanOrEqual(64);
+  });
+
+  it('streams a unidirectional model block by block with the LSTM state kept on the GPU: equal to one whole estimate', async () => {
+    for (const { hiddenSize, nbLayers, maxSteps } of [
+      { hiddenSize: 32, nbLayers: 2, maxSteps: 512 }, // private W_hh
+      { hiddenSize: 96, nbLayers: 3, maxSteps: 5 }, // W_hh from storage, blocks split into 5-step dispatches
+    ]) {
+      const c = umxConfig({
+        nFft: 64,
+        maxBin: 20,
+        hiddenSize,
+        nbLayers,
+        bidirectional: false,
+        targets: ['vocals', 'bass'],
+      });
+      const weights = randomWeights(c, 21);
+      const frames = 48;
+      const model = await createWebGpuModel(device!, c, weights.targets, { maxStepsPerDispatch: maxSteps });
+      const mix = randomMix(c, frames, 9);
+      const whole = await model.estimate(
+        toModelLayout(mix, c.nbChannels, frames, c.nbBins),
+        c.nbChannels,
+        c.nbBins,
+        frames,
+      );
+      /** Frames [t0, t1) of the [C][T][bins] mixture, in model layout. */
+      const block = (t0: number, t1: number) =>
+        toModelLayout(sliceFrames(mix, c, frames, t0, t1), c.nbChannels, t1 - t0, c.nbBins);
+      const stream = model.stream();
+      for (const cuts of [
+        [0, 20, 27, 48],
+        [0, 16, 32, 48],
+      ]) {
+        stream.reset();
+        let maxErr = 0;
+        for (let i = 0; i + 1 < cuts.length; i++) {
+          const [t0, t1] = [cuts[i], cuts[i + 1]];
+          const part = await stream.estimate(block(t0, t1), c.nbChannels, c.nbBins, t1 - t0);
+          for (let j = 0; j < c.targets.length; j++)
+            for (let ch = 0; ch < c.nbChannels; ch++)
+              for (let k = 0; k < c.nbBins; k++)
+                for (let t = t0; t < t1; t++) {
+                  const a = whole[j][(ch * c.nbBins + k) * frames + t];
+                  const b = part[j][(ch * c.nbBins + k) * (t1 - t0) + (t - t0)];
+                  maxErr = Math.max(maxErr, Math.abs(a - b));
+                }
+        }
+        console.log(
+          `stream hidden ${hiddenSize}, blocks ${cuts.join('/')}: max abs difference from whole ${maxErr.toExponential(2)}`,
+        );
+        expect(maxErr).toBeLessThan(1e-5);
+      }
+      // Without reset the next block continues the stream: its result differs from a fresh start.
+      const fresh = await model.estimate(block(0, 16), c.nbChannels, c.nbBins, 16);
+      const continued = await stream.estimate(block(0, 16), c.nbChannels, c.nbBins, 16);
+      expect(Math.max(...fresh[0].map((v, i) => Math.abs(v - continued[0][i])))).toBeGreaterThan(1e-4);
+      model.release();
+    }
+    const bi = umxConfig({ nFft: 64, maxBin: 20, hiddenSize: 16, nbLayers: 1, targets: ['vocals'] });
+    const biModel = await createWebGpuModel(device!, bi, randomWeights(bi, 3).targets);
+    expect(() => biModel.stream()).toThrow(/streaming needs a unidirectional model/);
+    biModel.release();
   });
 });

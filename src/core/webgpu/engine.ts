@@ -61,8 +61,22 @@ export interface WebGpuMagnitudeModel extends MagnitudeModel {
    * (ms, by kernel label). Slower than `estimate`; for finding where the time goes.
    */
   profile(frames: number): Promise<{ label: string; ms: number }[]>;
+  /**
+   * Streaming (unidirectional models only): `estimate` of consecutive blocks of one stream, with each
+   * LSTM layer's h and c kept on the GPU from one block to the next, so a block costs only its own
+   * frames and the result equals one estimate of all the frames together. `reset()` starts a new
+   * stream (zero state). Shares the model's weights; one stream at a time per model is the caller's
+   * business (streams made by `stream()` keep separate states).
+   */
+  stream(): WebGpuStream;
   /** Frees the GPU buffers (the device stays the caller's). */
   release(): void;
+}
+
+export interface WebGpuStream {
+  estimate(magnitude: Float32Array, channels: number, bins: number, frames: number): Promise<Float32Array[]>;
+  /** Back to the zero state, for a new stream. */
+  reset(): void;
 }
 
 interface Step {
@@ -172,7 +186,12 @@ export async function createWebGpuModel(
 
   const recurrentDispatches = (frames: number) => Math.ceil(frames / maxSteps);
 
-  function buildPlan(T: number): Plan {
+  /**
+   * Dispatches of one estimate of T frames. `carried`: per-layer LSTM state buffers kept between
+   * estimates (streaming): every recurrence dispatch then starts from the buffer's state instead of
+   * zero.
+   */
+  function buildPlan(T: number, carried: readonly GPUBuffer[] | null = null): Plan {
     const buffers: GPUBuffer[] = [];
     const buf = (size: number, label: string, extra = 0) => {
       const b = storage(size, label, extra);
@@ -283,8 +302,8 @@ export async function createWebGpuModel(
         add(
           `lstm${l}.recurrence`,
           lstm,
-          [T, s0, n, s0 === 0 ? 1 : 0, T * D * g4, outStride, outOff, outZ],
-          [g, w.layers[l].whh, hout, state],
+          [T, s0, n, s0 === 0 && !carried ? 1 : 0, T * D * g4, outStride, outOff, outZ],
+          [g, w.layers[l].whh, hout, carried ? carried[l] : state],
           [D, J, 1],
         );
       }
@@ -325,25 +344,32 @@ export async function createWebGpuModel(
     return { frames: T, mix, out, read, steps, buffers };
   }
 
-  const plans = new Map<number, Plan>();
-  const planFor = (T: number): Plan => {
-    let plan = plans.get(T);
+  /** Plans by frame count, per stream (null: whole-sequence estimates). */
+  const plans = new Map<readonly GPUBuffer[] | null, Map<number, Plan>>();
+  const planFor = (T: number, carried: readonly GPUBuffer[] | null = null): Plan => {
+    let sized = plans.get(carried);
+    if (!sized) plans.set(carried, (sized = new Map()));
+    let plan = sized.get(T);
     if (!plan) {
       // Keep a few sizes (a stream's regular chunk and its last, shorter one).
-      if (plans.size >= 3) {
-        const [oldest] = plans.keys();
-        for (const b of plans.get(oldest)!.buffers) b.destroy();
-        plans.delete(oldest);
+      if (sized.size >= 3) {
+        const [oldest] = sized.keys();
+        for (const b of sized.get(oldest)!.buffers) b.destroy();
+        sized.delete(oldest);
       }
-      plan = buildPlan(T);
-      plans.set(T, plan);
+      plan = buildPlan(T, carried);
+      sized.set(T, plan);
     }
     return plan;
   };
 
-  async function run(magnitude: Float32Array, frames: number): Promise<Float32Array[]> {
+  async function run(
+    magnitude: Float32Array,
+    frames: number,
+    carried: readonly GPUBuffer[] | null = null,
+  ): Promise<Float32Array[]> {
     if (lost) throw new Error(lost);
-    const plan = planFor(frames);
+    const plan = planFor(frames, carried);
     device.queue.writeBuffer(plan.mix, 0, magnitude.buffer, magnitude.byteOffset, magnitude.byteLength);
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
@@ -382,34 +408,58 @@ export async function createWebGpuModel(
 
   let queue: Promise<unknown> = Promise.resolve();
   let released = false;
+  const check = (magnitude: Float32Array, channels: number, nb: number, frames: number): Error | null => {
+    if (released) return new Error('webgpu engine: released');
+    if (channels !== C || nb !== bins)
+      return new Error(`model expects ${C} × ${bins} bins, got ${channels} × ${nb}`);
+    if (!(Number.isInteger(frames) && frames > 0) || magnitude.length !== C * bins * frames) {
+      return new Error(`expected ${C}×${bins}×${frames} magnitudes, got ${magnitude.length}`);
+    }
+    return null;
+  };
+  // One estimate at a time: the plans' buffers are shared.
+  const enqueue = <T>(job: () => Promise<T>): Promise<T> => {
+    const result = queue.then(job);
+    queue = result.catch(() => undefined);
+    return result;
+  };
   return {
     config,
     targets,
     recurrentWeights: !lstmStorageWeights(hd) ? 'registers' : packed ? 'storage-f16' : 'storage-f32',
     dispatches: (frames) => 4 + L * (1 + recurrentDispatches(frames)),
     estimate(magnitude, channels, nb, frames) {
-      if (released) return Promise.reject(new Error('webgpu engine: released'));
-      if (channels !== C || nb !== bins) {
-        return Promise.reject(new Error(`model expects ${C} × ${bins} bins, got ${channels} × ${nb}`));
-      }
-      if (!(Number.isInteger(frames) && frames > 0) || magnitude.length !== C * bins * frames) {
-        return Promise.reject(
-          new Error(`expected ${C}×${bins}×${frames} magnitudes, got ${magnitude.length}`),
-        );
-      }
-      // One estimate at a time: the plan's buffers are shared.
-      const result = queue.then(() => run(magnitude, frames));
-      queue = result.catch(() => undefined);
-      return result;
+      const bad = check(magnitude, channels, nb, frames);
+      return bad ? Promise.reject(bad) : enqueue(() => run(magnitude, frames));
     },
     profile(frames) {
-      const result = queue.then(() => profile(frames));
-      queue = result.catch(() => undefined);
-      return result;
+      return enqueue(() => profile(frames));
+    },
+    stream() {
+      if (D !== 1) throw new Error('webgpu engine: streaming needs a unidirectional model');
+      const carried = Array.from({ length: L }, (_, l) => {
+        const b = storage(J * 2 * hd, `stream-state${l}`);
+        owned.push(b);
+        return b;
+      });
+      return {
+        estimate(magnitude, channels, nb, frames) {
+          const bad = check(magnitude, channels, nb, frames);
+          return bad ? Promise.reject(bad) : enqueue(() => run(magnitude, frames, carried));
+        },
+        reset() {
+          void enqueue(async () => {
+            const encoder = device.createCommandEncoder();
+            for (const b of carried) encoder.clearBuffer(b);
+            device.queue.submit([encoder.finish()]);
+          });
+        },
+      };
     },
     release() {
       released = true;
-      for (const p of plans.values()) for (const b of p.buffers) b.destroy();
+      for (const sized of plans.values())
+        for (const p of sized.values()) for (const b of p.buffers) b.destroy();
       plans.clear();
       for (const b of owned) b.destroy();
     },
