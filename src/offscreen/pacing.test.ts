@@ -15,6 +15,11 @@ describe('pace', () => {
     // Even far behind, the first step is to degrade, not to give up.
     expect(pace({ ...calm, backlogSeconds: 5, lateSeconds: 3 })).toBe('degrade');
   });
+  it('while warming up, degrades only for audio that was really late', () => {
+    const warm = { ...calm, warmingUp: true };
+    expect(pace({ ...warm, load: 0.9, backlogSeconds: 2.5 })).toBe('keep');
+    expect(pace({ ...warm, lateSeconds: 0.01 })).toBe('degrade');
+  });
   it('gives the audio back only when degraded and still behind', () => {
     const degraded = { ...calm, degraded: true, load: 0.9 };
     expect(pace(degraded)).toBe('keep');

@@ -12,6 +12,11 @@ export interface PacingInput {
   /** Captured seconds waiting for separation. */
   readonly backlogSeconds: number;
   readonly degraded: boolean;
+  /**
+   * The first seconds of a session: the first segments pay for WASM compilation and allocation, so a
+   * slow start is no sign of a slow machine — then only audio that was really late counts.
+   */
+  readonly warmingUp?: boolean;
 }
 
 export type PacingDecision = 'keep' | 'degrade' | 'give-up';
@@ -25,9 +30,9 @@ export const GIVE_UP_LATE_S = 1.5;
 export function pace(p: PacingInput): PacingDecision {
   const behind = p.backlogSeconds > GIVE_UP_BACKLOG_S || p.lateSeconds > GIVE_UP_LATE_S;
   if (!p.degraded) {
-    const strained =
-      (p.load !== null && p.load > DEGRADE_LOAD) || p.lateSeconds > 0 || p.backlogSeconds > DEGRADE_BACKLOG_S;
-    return strained ? 'degrade' : 'keep';
+    const slow =
+      !p.warmingUp && ((p.load !== null && p.load > DEGRADE_LOAD) || p.backlogSeconds > DEGRADE_BACKLOG_S);
+    return slow || p.lateSeconds > 0 ? 'degrade' : 'keep';
   }
   return behind ? 'give-up' : 'keep';
 }

@@ -278,11 +278,12 @@ export class RemixSession {
   /** Degrade, then give up, when separation cannot keep up (pacing.ts). */
   private keepPace(): void {
     const decision = pace({
-      // The first segments include warm-up (WASM compilation, allocation): judge load after a few.
-      load: this.doneSeconds >= 8 ? this.load : null,
+      load: this.load,
       lateSeconds: this.lateFrames / SAMPLE_RATE,
       backlogSeconds: this.queuedFrames / SAMPLE_RATE,
       degraded: this.degraded !== null,
+      // The first segments include warm-up (WASM compilation, allocation): judge load and backlog after a few.
+      warmingUp: this.doneSeconds < 8,
     });
     if (decision === 'degrade') {
       this.separator.setOptions({ ...this.separator.separationOptions, wienerIterations: 0 });
