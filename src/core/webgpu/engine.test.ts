@@ -194,6 +194,18 @@ const cases: {
     halfExact: true,
   },
   {
+    name: 'hidden 320, unidirectional (320 units: the gate-row recurrence kernel), float32 W_hh',
+    config: { hiddenSize: 320, bidirectional: false, nbLayers: 1, targets: ['piano'] },
+    frames: 9,
+  },
+  {
+    name: 'hidden 640, bidirectional (320 units), float16-exact W_hh: gate-row kernel, packed, split in 4-step dispatches',
+    config: { hiddenSize: 640, nbLayers: 1, targets: ['guitar'] },
+    frames: 11,
+    halfExact: true,
+    maxSteps: 4,
+  },
+  {
     name: 'hidden 32, bidirectional, 1 target, recurrence split in 5-step dispatches',
     config: { hiddenSize: 32, targets: ['other'] },
     frames: 23,

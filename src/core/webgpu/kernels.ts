@@ -228,8 +228,11 @@ export function lstmThreads(hd: number): number {
  * whh[j][d][r][0 … hd4): W_hh row r zero-padded to hd4 = ⌈hd⌉₄, read as vec4.
  * state[j][d][0 | 1][u]: h and c between dispatches.
  * Output h[j][t][d·hd + u] at out[j·outZ + t·outStride + outOff + d·hd + u].
- * The hidden state lives in workgroup memory as vec4s, so a gate row's dot product is hd4 / 4 vec4
- * loads (on lavapipe loads, not arithmetic, set the pace); with private weights it is fully unrolled.
+ * Up to LSTM_MAX_THREADS units per direction this is lstmUnitShader (one invocation per unit); beyond
+ * that, this gate-row kernel: each invocation computes gate rows tid, tid + threads, … from W_hh in
+ * the storage buffer, the gates meet in workgroup memory, two barriers per step. The hidden state
+ * lives in workgroup memory as vec4s, so a gate row's dot product is hd4 / 4 vec4 loads (on lavapipe
+ * loads, not arithmetic, set the pace).
  */
 export function lstmShader({ hd, dirs, packedF16 = false }: LstmKernelShape): string {
   if (!lstmStorageWeights(hd)) return lstmUnitShader(hd, dirs, 'private');
@@ -237,21 +240,13 @@ export function lstmShader({ hd, dirs, packedF16 = false }: LstmKernelShape): st
   const g4 = 4 * hd;
   const nt = lstmThreads(hd);
   const rows = Math.ceil(g4 / nt);
-  const privateWeights = !lstmStorageWeights(hd);
-  const packed = packedF16 && !privateWeights;
+  const units = Math.ceil(hd / nt);
+  const packed = packedF16;
   // vec4s per padded row (f32), or vec4<u32>s (8 halves) per row padded to a multiple of 8 (f16).
   const q4 = packed ? 2 * Math.ceil(hd / 8) : Math.ceil(hd / 4);
   const q8 = q4 / 2;
-  // Private weights: one row per invocation, fully unrolled. Storage weights: the invocation's rows
-  // side by side, so each vec4 of the hidden state is loaded once for all of them.
-  const rowLoop = privateWeights
-    ? `      let r = tid;
-      if (r < G4) {
-        var acc = g[gb + r];
-${lines(q4, (i) => `        acc += dot(w${i}, hs[${i}]);`)}
-        activate(r, acc);
-      }`
-    : `${lines(rows, (q) => `      let r${q} = min(tid + ${q * nt}u, G4 - 1u);\n      var acc${q} = g[gb + r${q}];`)}
+  // The invocation's rows side by side, so each vec4 of the hidden state is loaded once for all.
+  const rowLoop = `${lines(rows, (q) => `      let r${q} = min(tid + ${q * nt}u, G4 - 1u);\n      var acc${q} = g[gb + r${q}];`)}
 ${
   packed
     ? `      for (var i = 0u; i < ${q8}u; i++) {
@@ -290,14 +285,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) tid: 
   let j = wg.y;
   let T = prm.p0;
   let wb = (j * D + d) * G4 * ${q4}u;
-${privateWeights ? lines(q4, (i) => `  let w${i} = whh[wb + min(tid, G4 - 1u) * ${q4}u + ${i}u];`) : ''}
   let sb = (j * D + d) * 2u * HD;
-  var cs = 0.0;
-  if (tid < ${q4}u) { hs[tid] = vec4f(0.0); }
+  // Units tid, tid + ${nt}, …: each invocation keeps the cell states of its ${units} unit(s).
+  var cs: array<f32, ${units}>;
+  for (var i = tid; i < ${q4}u; i += ${nt}u) { hs[i] = vec4f(0.0); }
   workgroupBarrier();
-  if (tid < HD && prm.p3 == 0u) {
-    hs[tid / 4u][tid % 4u] = state[sb + tid];
-    cs = state[sb + HD + tid];
+  for (var q = 0u; q < ${units}u; q++) {
+    let u = tid + q * ${nt}u;
+    if (u < HD && prm.p3 == 0u) {
+      hs[u / 4u][u % 4u] = state[sb + u];
+      cs[q] = state[sb + HD + u];
+    }
   }
   workgroupBarrier();
   for (var s = 0u; s < prm.p2; s++) {
@@ -306,17 +304,23 @@ ${privateWeights ? lines(q4, (i) => `  let w${i} = whh[wb + min(tid, G4 - 1u) * 
     let gb = j * prm.p4 + t * (D * G4) + d * G4;
 ${rowLoop}
     workgroupBarrier();
-    if (tid < HD) {
-      cs = gates[HD + tid] * cs + gates[tid] * gates[2u * HD + tid];
-      let h = gates[3u * HD + tid] * tanh(clamp(cs, -15.0, 15.0));
-      hs[tid / 4u][tid % 4u] = h;
-      hout[j * prm.p7 + t * prm.p5 + prm.p6 + d * HD + tid] = h;
+    for (var q = 0u; q < ${units}u; q++) {
+      let u = tid + q * ${nt}u;
+      if (u < HD) {
+        cs[q] = gates[HD + u] * cs[q] + gates[u] * gates[2u * HD + u];
+        let h = gates[3u * HD + u] * tanh(clamp(cs[q], -15.0, 15.0));
+        hs[u / 4u][u % 4u] = h;
+        hout[j * prm.p7 + t * prm.p5 + prm.p6 + d * HD + u] = h;
+      }
     }
     workgroupBarrier();
   }
-  if (tid < HD) {
-    state[sb + tid] = hs[tid / 4u][tid % 4u];
-    state[sb + HD + tid] = cs;
+  for (var q = 0u; q < ${units}u; q++) {
+    let u = tid + q * ${nt}u;
+    if (u < HD) {
+      state[sb + u] = hs[u / 4u][u % 4u];
+      state[sb + HD + u] = cs[q];
+    }
   }
 }
 `;
