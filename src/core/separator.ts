@@ -118,7 +118,7 @@ export async function separateSignal(
     return out;
   });
   // Hierarchical models: the Wiener/EM step sees the top level (stems outside any group, and the
-  // group networks); each group's result is then shared among its members.
+  // group networks); each group's result is then shared among its members (splitGroup).
   const groups = networkGroups(model.targets);
   const members = new Set(groups.flatMap((g) => g.members));
   const top = model.targets.map((_, j) => j).filter((j) => !members.has(j));
@@ -153,19 +153,20 @@ export async function separateSignal(
 }
 
 /**
- * Shares a group's estimate y among its members in proportion to their estimated power v_j² in each
- * bin (equally where all are zero): a single-channel Wiener mask within the group, so the members
- * sum to y exactly.
+ * Shares a group's estimate y among its members in proportion to their estimated magnitudes v_j in
+ * each bin (equally where all are zero): a soft mask within the group, so the members sum to y
+ * exactly. Magnitude ratios beat power ratios (v_j², a Wiener-style mask) on both 6-stem test sets:
+ * guitar 0.36 vs 0.22 dB on real recordings, 1.02 vs 0.93 on generated songs (models/README.md).
  */
 function splitGroup(y: Spectrogram, v: readonly FloatArray[]): Spectrogram[] {
   const parts = v.map(() => createSpectrogram(y.channels, y.frames, y.bins, y.re instanceof Float64Array));
   const n = y.re.length;
   const J = v.length;
   for (let i = 0; i < n; i++) {
-    let power = 0;
-    for (let j = 0; j < J; j++) power += v[j][i] * v[j][i];
+    let total = 0;
+    for (let j = 0; j < J; j++) total += v[j][i];
     for (let j = 0; j < J; j++) {
-      const share = power > 0 ? (v[j][i] * v[j][i]) / power : 1 / J;
+      const share = total > 0 ? v[j][i] / total : 1 / J;
       parts[j].re[i] = share * y.re[i];
       parts[j].im[i] = share * y.im[i];
     }
