@@ -53,6 +53,15 @@ function wavOf(channels: Float32Array[]): Buffer {
   return Buffer.from(wav.toBuffer());
 }
 
+/** `times` copies of the channels back to back. */
+function repeat(channels: Float32Array[], times: number): Float32Array[] {
+  return channels.map((ch) => {
+    const out = new Float32Array(ch.length * times);
+    for (let k = 0; k < times; k++) out.set(ch, k * ch.length);
+    return out;
+  });
+}
+
 const rmsOf = (chs: Float32Array[]) =>
   Math.sqrt(chs.reduce((s, c) => s + c.reduce((a, v) => a + v * v, 0), 0) / (chs.length * chs[0].length));
 
@@ -87,13 +96,22 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
     const g = (rmsOf(withoutGuitar) / rmsOf(guitar)) * 10 ** (-3 / 20);
     for (const ch of guitar) for (let i = 0; i < ch.length; i++) ch[i] *= g;
     song = withoutGuitar.map((ch, c) => ch.map((v, i) => v + guitar[c][i]));
-    // Three copies back to back: the recording falls inside one play-through (exact positions).
-    const thrice = song.map((ch) => {
-      const out = new Float32Array(ch.length * 3);
-      for (let k = 0; k < 3; k++) out.set(ch, k * ch.length);
-      return out;
+    // The page plays three copies back to back; the references are two, so that a 7-s recording lies
+    // inside them wherever it starts (with one, a recording across a copy's end matched only a part).
+    song = repeat(song, 2);
+    guitar = repeat(guitar, 2);
+    withoutGuitar = repeat(withoutGuitar, 2);
+    server = await startTestServer({
+      '/guitar-song.wav': {
+        body: wavOf(
+          repeat(
+            song.map((ch) => ch.subarray(0, length)),
+            3,
+          ),
+        ),
+        type: 'audio/wav',
+      },
     });
-    server = await startTestServer({ '/guitar-song.wav': { body: wavOf(thrice), type: 'audio/wav' } });
     launched = await launchWithExtension(server.port);
     browser = launched.browser;
     drive = await ExtensionDriver.open(browser, server.origin, launched.extensionId);
@@ -142,7 +160,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
 
     const output = span(t.output, start, length);
     const browserSdr = museval(output, 'browser');
-    // Offline: `npm run separate`'s path (whole song, same model), every stem but guitar.
+    // Offline: `npm run separate`'s path (the two copies whole, same model), every stem but guitar.
     const model = await loadOnnxModel(resolve(ROOT, GUITAR_MODEL));
     const stems = await separateSignal(model, song, { wienerIterations: 1, exactSum: true });
     const rest = MODEL_STEMS.filter((n) => n !== 'guitar').map((n) => stems[n]!);
