@@ -203,7 +203,8 @@ export async function createWebGpuModel(
     const cat = buf(J * T * 2 * hp, 'cat');
     const g = buf(J * T * D * g4, 'gates');
     const seq = [L > 1 ? buf(J * T * hp, 'seq0') : null, L > 2 ? buf(J * T * hp, 'seq1') : null];
-    const state = buf(J * D * 2 * hd, 'state');
+    // h and c between the recurrence dispatches of one layer; a stream carries its own per layer.
+    const state = carried ? null : buf(J * D * 2 * hd, 'state');
     const h2 = buf(J * T * hp, 'h2');
     const out = buf(J * C * bins * T, 'est', COPY_SRC);
     const read = device.createBuffer({ size: out.size, usage: MAP_READ | COPY_DST, label: 'readback' });
@@ -303,7 +304,7 @@ export async function createWebGpuModel(
           `lstm${l}.recurrence`,
           lstm,
           [T, s0, n, s0 === 0 && !carried ? 1 : 0, T * D * g4, outStride, outOff, outZ],
-          [g, w.layers[l].whh, hout, carried ? carried[l] : state],
+          [g, w.layers[l].whh, hout, carried ? carried[l] : state!],
           [D, J, 1],
         );
       }

@@ -212,12 +212,33 @@ export interface LstmKernelShape {
 
 /** Whether the recurrent kernel reads W_hh from a storage buffer every step (hd too large for registers). */
 export function lstmStorageWeights(hd: number): boolean {
-  return !(hd <= PRIVATE_WEIGHTS_MAX_HD && Math.ceil((4 * hd) / lstmThreads(hd)) === 1);
+  return hd > PRIVATE_WEIGHTS_MAX_HD;
 }
 
-/** Invocations per workgroup of the recurrent kernel for `hd` units. */
-export function lstmThreads(hd: number): number {
-  return Math.min(4 * hd, LSTM_MAX_THREADS);
+/** vec4s per padded W_hh row (f32), or twice the vec4<u32>s (8 halves each) of a row padded to ⌈hd⌉₈ (f16). */
+function whhRowVec4s(hd: number, packed: boolean): number {
+  return packed ? 2 * Math.ceil(hd / 8) : Math.ceil(hd / 4);
+}
+
+/** W_hh row · hidden state for one vec4<u32> `p` of packed float16 weights against hidden vec4s hv0, hv1. */
+function packedDot(p: string, hv0: string, hv1: string): string {
+  return `dot(vec4f(unpack2x16float(${p}.x), unpack2x16float(${p}.y)), ${hv0}) + dot(vec4f(unpack2x16float(${p}.z), unpack2x16float(${p}.w)), ${hv1})`;
+}
+
+/** Bindings, sizes and sigmoid of both recurrent kernels (`hs`: the hidden state's workgroup array). */
+function lstmPreamble(hd: number, dirs: number, packed: boolean, hs: string): string {
+  return `${header}
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> whh: array<${packed ? 'vec4u' : 'vec4f'}>;
+@group(0) @binding(3) var<storage, read_write> hout: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state: array<f32>;
+
+const HD = ${hd}u;
+const G4 = ${4 * hd}u;
+const D = ${dirs}u;
+var<workgroup> hs: ${hs};
+
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }`;
 }
 
 /**
@@ -234,16 +255,15 @@ export function lstmThreads(hd: number): number {
  * lives in workgroup memory as vec4s, so a gate row's dot product is hd4 / 4 vec4 loads (on lavapipe
  * loads, not arithmetic, set the pace).
  */
-export function lstmShader({ hd, dirs, packedF16 = false }: LstmKernelShape): string {
+export function lstmShader({ hd, dirs, packedF16: packed = false }: LstmKernelShape): string {
   if (!lstmStorageWeights(hd)) return lstmUnitShader(hd, dirs, 'private');
-  if (hd <= LSTM_MAX_THREADS) return lstmUnitShader(hd, dirs, packedF16 ? 'storage-f16' : 'storage-f32');
+  if (hd <= LSTM_MAX_THREADS) return lstmUnitShader(hd, dirs, packed ? 'storage-f16' : 'storage-f32');
   const g4 = 4 * hd;
-  const nt = lstmThreads(hd);
+  // hd > LSTM_MAX_THREADS here: a full workgroup, several gate rows and units per invocation.
+  const nt = LSTM_MAX_THREADS;
   const rows = Math.ceil(g4 / nt);
   const units = Math.ceil(hd / nt);
-  const packed = packedF16;
-  // vec4s per padded row (f32), or vec4<u32>s (8 halves) per row padded to a multiple of 8 (f16).
-  const q4 = packed ? 2 * Math.ceil(hd / 8) : Math.ceil(hd / 4);
+  const q4 = whhRowVec4s(hd, packed);
   const q8 = q4 / 2;
   // The invocation's rows side by side, so each vec4 of the hidden state is loaded once for all.
   const rowLoop = `${lines(rows, (q) => `      let r${q} = min(tid + ${q * nt}u, G4 - 1u);\n      var acc${q} = g[gb + r${q}];`)}
@@ -252,7 +272,7 @@ ${
     ? `      for (var i = 0u; i < ${q8}u; i++) {
         let hv0 = hs[2u * i];
         let hv1 = hs[2u * i + 1u];
-${lines(rows, (q) => `        { let p = whh[wb / 2u + r${q} * ${q8}u + i];\n          acc${q} += dot(vec4f(unpack2x16float(p.x), unpack2x16float(p.y)), hv0) + dot(vec4f(unpack2x16float(p.z), unpack2x16float(p.w)), hv1); }`)}
+${lines(rows, (q) => `        { let p = whh[wb / 2u + r${q} * ${q8}u + i];\n          acc${q} += ${packedDot('p', 'hv0', 'hv1')}; }`)}
       }`
     : `      for (var i = 0u; i < ${q4}u; i++) {
         let hv = hs[i];
@@ -260,19 +280,8 @@ ${lines(rows, (q) => `        acc${q} += dot(whh[wb + r${q} * ${q4}u + i], hv);`
       }`
 }
 ${lines(rows, (q) => `      if (tid + ${q * nt}u < G4) { activate(r${q}, acc${q}); }`)}`;
-  return /* wgsl */ `${header}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> whh: array<${packed ? 'vec4u' : 'vec4f'}>;
-@group(0) @binding(3) var<storage, read_write> hout: array<f32>;
-@group(0) @binding(4) var<storage, read_write> state: array<f32>;
-
-const HD = ${hd}u;
-const G4 = ${g4}u;
-const D = ${dirs}u;
-var<workgroup> hs: array<vec4f, ${q4}>;
+  return /* wgsl */ `${lstmPreamble(hd, dirs, packed, `array<vec4f, ${q4}>`)}
 var<workgroup> gates: array<f32, ${g4}>;
-
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
 
 // Gate r / HD: 0 input, 1 forget, 2 cell candidate (tanh), 3 output.
 fn activate(r: u32, v: f32) {
@@ -341,10 +350,8 @@ function lstmUnitShader(
   dirs: number,
   weights: 'private' | 'storage-f32' | 'storage-f16',
 ): string {
-  const g4 = 4 * hd;
   const packed = weights === 'storage-f16';
-  // vec4s per padded row (f32), or vec4<u32>s (8 halves) per row padded to a multiple of 8 (f16).
-  const q4 = packed ? 2 * Math.ceil(hd / 8) : Math.ceil(hd / 4);
+  const q4 = whhRowVec4s(hd, packed);
   const row = (k: number) => `(${k}u * HD + u) * ${packed ? q4 / 2 : q4}u`;
   const gates4 = (f: (k: number) => string) => lines(4, (k) => f(k)).replace(/\n/g, '');
   let body: string;
@@ -367,22 +374,11 @@ ${lines(4, (k) => `      a${k} += dot(whh[wb + ${row(k)} + i], hv);`)}
 ${lines(
   4,
   (k) => `      { let p = whh[wb / 2u + ${row(k)} + i];
-        a${k} += dot(vec4f(unpack2x16float(p.x), unpack2x16float(p.y)), hv0) + dot(vec4f(unpack2x16float(p.z), unpack2x16float(p.w)), hv1); }`,
+        a${k} += ${packedDot('p', 'hv0', 'hv1')}; }`,
 )}
     }`;
   }
-  return /* wgsl */ `${header}
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> whh: array<${packed ? 'vec4u' : 'vec4f'}>;
-@group(0) @binding(3) var<storage, read_write> hout: array<f32>;
-@group(0) @binding(4) var<storage, read_write> state: array<f32>;
-
-const HD = ${hd}u;
-const G4 = ${g4}u;
-const D = ${dirs}u;
-var<workgroup> hs: array<array<vec4f, ${q4}>, 2>;
-
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+  return /* wgsl */ `${lstmPreamble(hd, dirs, packed, `array<array<vec4f, ${q4}>, 2>`)}
 
 @compute @workgroup_size(${hd})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) u: u32) {
