@@ -85,14 +85,32 @@ export async function loadEstimates(
   groups: StemGroups = {},
 ): Promise<Record<string, Float32Array[]>> {
   const files = await loadStemFolder(dir, [...new Set(names.flatMap((n) => groups[n] ?? [n]))]);
+  const channels = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, f.channels]));
+  return groupStems(channels, names, groups, (n) => {
+    throw new AudioInputError(join(dir, `${n}.wav`), 'grouped estimates differ in length');
+  });
+}
+
+/**
+ * `names` from separated stems: a grouped name is the sample-wise sum of its members (e.g. a 6-stem
+ * separation's guitar + piano + other as MUSDB18's "other"), any other name the stem itself.
+ * `onLengthMismatch` is called (and must throw) when a group's members differ in length.
+ */
+export function groupStems(
+  stems: Readonly<Record<string, Float32Array[]>>,
+  names: readonly string[],
+  groups: StemGroups,
+  onLengthMismatch: (name: string) => never = (n) => {
+    throw new Error(`${n}: grouped stems differ in length`);
+  },
+): Record<string, Float32Array[]> {
   const out: Record<string, Float32Array[]> = {};
   for (const n of names) {
-    const members = (groups[n] ?? [n]).map((m) => files[m].channels);
+    const members = (groups[n] ?? [n]).map((m) => stems[m]);
     out[n] = members[0].map((_, c) => {
       const sum = new Float32Array(members[0][c].length);
       for (const ch of members) {
-        if (ch[c].length !== sum.length)
-          throw new AudioInputError(join(dir, `${n}.wav`), 'grouped estimates differ in length');
+        if (ch[c].length !== sum.length) onLengthMismatch(n);
         for (let i = 0; i < sum.length; i++) sum[i] += ch[c][i];
       }
       return sum;

@@ -21,7 +21,7 @@ import {
 } from '../../src/core/separator';
 import { MUSDB_STEMS, outputStems } from '../../src/core/stems';
 import { trackMedians } from '../eval/report';
-import { listMusdbTracks, loadTrack, type TrackStems } from '../eval/tracks';
+import { groupStems, listMusdbTracks, loadTrack, type TrackStems } from '../eval/tracks';
 import { DEFAULT_MODEL_PATH } from './defaults';
 import { loadOnnxModel } from './onnx-model';
 
@@ -65,17 +65,8 @@ async function separateChunked(
 
 /** The four MUSDB18 stems of a separation: a 6-stem model's guitar, piano and other summed into other. */
 function asMusdb(stems: Stems): Stems {
-  const out: Stems = {};
-  for (const name of MUSDB_STEMS) {
-    const parts = (name === 'other' ? ['guitar', 'piano', 'other'] : [name]).flatMap((n) => stems[n] ?? []);
-    // parts: channels of every summed stem, two per stem.
-    out[name] = [0, 1].map((c) => {
-      const sum = new Float32Array(parts[c].length);
-      for (let k = c; k < parts.length; k += 2) for (let i = 0; i < sum.length; i++) sum[i] += parts[k][i];
-      return sum;
-    });
-  }
-  return out;
+  const other = ['guitar', 'piano', 'other'].filter((n) => n in stems);
+  return groupStems(stems, MUSDB_STEMS, { other });
 }
 
 describe.skipIf(!ready)('chunked separation with the shipped model', () => {
