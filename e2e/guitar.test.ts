@@ -9,26 +9,25 @@
  * piano rows, the "No guitar" preset); it skips, saying so, for a build of a model without guitar.
  * Runs when ../shared/data is present; says why otherwise.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WaveFile } from 'wavefile';
 import { SAMPLE_RATE } from '../src/core/audio';
 import { evaluateTrack } from '../src/core/bsseval/museval';
 import { decodeAudio } from '../src/core/node/audio-io';
-import { readModelConfig } from '../src/core/onnx-model';
 import { separateSignal } from '../src/core/separator';
 import { SHIPPED_MODEL_PATH } from '../src/core/shipped-model';
-import { outputStems, STEMS } from '../src/core/stems';
+import { STEMS } from '../src/core/stems';
 import { trackMedians } from '../training/eval/report';
 import { listMusdbTracks, loadTrack } from '../training/eval/tracks';
 import { loadOnnxModel } from '../training/separate/onnx-model';
 import { ampChain, panMono } from '../training/synth/dsp';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
-import { ExtensionDriver } from './support/drive';
+import { ExtensionDriver, MODEL_STEMS } from './support/drive';
 import { startTestServer, type TestServer } from './support/server';
-import { alignRecording, errorDb, span, sumSpan } from './support/signal';
+import { alignRecording, errorDb, repeat, rms, span, sumSpan } from './support/signal';
+import { float32Wav } from './support/wav';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DATA = resolve(ROOT, '../shared/data');
@@ -38,7 +37,6 @@ const MUSDB_TRACK = 'Al James - Schoolboy Facination';
 const GUITAR_DI = resolve(DATA, 'instruments/guitar/nam-di/Jazz Trot - Guitar.flac');
 const HAVE_DATA = existsSync(resolve(MUSDB, 'test', `${MUSDB_TRACK}.stem.mp4`)) && existsSync(GUITAR_DI);
 const GUITAR_MODEL = SHIPPED_MODEL_PATH;
-const MODEL_STEMS = outputStems(readModelConfig(readFileSync(resolve(ROOT, GUITAR_MODEL))).targets);
 const HAVE_GUITAR = MODEL_STEMS.includes('guitar');
 
 if (!HAVE_CHROMIUM) console.warn(`e2e guitar: ${CHROMIUM} is missing: SKIPPED, not passed.`);
@@ -46,24 +44,6 @@ if (!HAVE_DATA) console.warn(`e2e guitar: ${MUSDB} or ${GUITAR_DI} is missing: S
 if (!HAVE_GUITAR) {
   console.warn(`e2e guitar: ${GUITAR_MODEL} has no guitar stem (${MODEL_STEMS.join(', ')}): SKIPPED.`);
 }
-
-function wavOf(channels: Float32Array[]): Buffer {
-  const wav = new WaveFile();
-  wav.fromScratch(channels.length, SAMPLE_RATE, '32f', channels);
-  return Buffer.from(wav.toBuffer());
-}
-
-/** `times` copies of the channels back to back. */
-function repeat(channels: Float32Array[], times: number): Float32Array[] {
-  return channels.map((ch) => {
-    const out = new Float32Array(ch.length * times);
-    for (let k = 0; k < times; k++) out.set(ch, k * ch.length);
-    return out;
-  });
-}
-
-const rmsOf = (chs: Float32Array[]) =>
-  Math.sqrt(chs.reduce((s, c) => s + c.reduce((a, v) => a + v * v, 0), 0) / (chs.length * chs[0].length));
 
 describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider', () => {
   let server: TestServer;
@@ -93,25 +73,17 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
       cabResonance: 110,
     });
     guitar = panMono(mono, -0.3);
-    const g = (rmsOf(withoutGuitar) / rmsOf(guitar)) * 10 ** (-3 / 20);
+    const g = (rms(withoutGuitar) / rms(guitar)) * 10 ** (-3 / 20);
     for (const ch of guitar) for (let i = 0; i < ch.length; i++) ch[i] *= g;
-    song = withoutGuitar.map((ch, c) => ch.map((v, i) => v + guitar[c][i]));
+    const once = withoutGuitar.map((ch, c) => ch.map((v, i) => v + guitar[c][i]));
     // The page plays three copies back to back; the references are two, so that a 7-s recording lies
     // inside them wherever it starts (with one, a recording across a copy's end matched only a part).
-    song = repeat(song, 2);
+    server = await startTestServer({
+      '/guitar-song.wav': { body: float32Wav(repeat(once, 3)), type: 'audio/wav' },
+    });
+    song = repeat(once, 2);
     guitar = repeat(guitar, 2);
     withoutGuitar = repeat(withoutGuitar, 2);
-    server = await startTestServer({
-      '/guitar-song.wav': {
-        body: wavOf(
-          repeat(
-            song.map((ch) => ch.subarray(0, length)),
-            3,
-          ),
-        ),
-        type: 'audio/wav',
-      },
-    });
     launched = await launchWithExtension(server.port);
     browser = launched.browser;
     drive = await ExtensionDriver.open(browser, server.origin, launched.extensionId);

@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WaveFile } from 'wavefile';
 import { SAMPLE_RATE } from '../src/core/audio';
 import { evaluateTrack } from '../src/core/bsseval/museval';
 import type { EngineFault } from '../src/core/messages';
@@ -22,7 +21,8 @@ import { loadOnnxModel } from '../training/separate/onnx-model';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { ExtensionDriver, KARAOKE, sleep, UNITY } from './support/drive';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import { alignRecording, errorDb, rms, span, sumSpan } from './support/signal';
+import { alignRecording, errorDb, repeat, rms, span, sumSpan } from './support/signal';
+import { float32Wav } from './support/wav';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SONG = resolve(ROOT, 'demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
@@ -36,12 +36,6 @@ if (!HAVE_MUSDB) {
   console.warn(
     `e2e remix: ${MUSDB}/test/${MUSDB_TRACK}.stem.mp4 is missing: the separation-quality check is SKIPPED.`,
   );
-}
-
-function wavOf(channels: Float32Array[]): Buffer {
-  const wav = new WaveFile();
-  wav.fromScratch(channels.length, SAMPLE_RATE, '32f', channels);
-  return Buffer.from(wav.toBuffer());
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output', () => {
@@ -60,12 +54,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
       track = await loadTrack(source);
       // Three copies back to back (20 s): the recording falls inside one play-through, where track
       // positions are exact (a media element's own loop restart is not sample-exact).
-      const thrice = track.mixture.channels.map((ch) => {
-        const out = new Float32Array(ch.length * 3);
-        for (let k = 0; k < 3; k++) out.set(ch, k * ch.length);
-        return out;
-      });
-      media['/musdb.wav'] = { body: wavOf(thrice), type: 'audio/wav' };
+      media['/musdb.wav'] = { body: float32Wav(repeat(track.mixture.channels, 3)), type: 'audio/wav' };
     }
     server = await startTestServer(media);
     launched = await launchWithExtension(server.port);

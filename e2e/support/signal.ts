@@ -18,14 +18,23 @@ export function errorDb(
   return 10 * Math.log10(err / ref);
 }
 
-export function rms(x: readonly number[][]): number {
+export function rms(x: readonly ArrayLike<number>[]): number {
   let s = 0;
   let n = 0;
   for (const ch of x) {
-    for (const v of ch) s += v * v;
+    for (let i = 0; i < ch.length; i++) s += ch[i] * ch[i];
     n += ch.length;
   }
   return Math.sqrt(s / Math.max(1, n));
+}
+
+/** `times` copies of the channels back to back (test media that a recording falls inside). */
+export function repeat(channels: readonly Float32Array[], times: number): Float32Array[] {
+  return channels.map((ch) => {
+    const out = new Float32Array(ch.length * times);
+    for (let k = 0; k < times; k++) out.set(ch, k * ch.length);
+    return out;
+  });
 }
 
 /**

@@ -1,3 +1,6 @@
+import { WaveFile } from 'wavefile';
+import { SAMPLE_RATE } from '../../src/core/audio';
+
 /** A 16-bit PCM mono WAV of a sine tone with a little noise, generated so the suite needs no fixtures. */
 export function makeToneWav(seconds: number, frequency = 440, sampleRate = 8_000): Buffer {
   const frames = Math.round(seconds * sampleRate);
@@ -24,4 +27,11 @@ export function makeToneWav(seconds: number, frequency = 440, sampleRate = 8_000
   header.write('data', 36, 'ascii');
   header.writeUInt32LE(data.length, 40);
   return Buffer.concat([header, data]);
+}
+
+/** A 32-bit float WAV of planar channels at 44.1 kHz (test media built from real stems). */
+export function float32Wav(channels: Float32Array[]): Buffer {
+  const wav = new WaveFile();
+  wav.fromScratch(channels.length, SAMPLE_RATE, '32f', channels);
+  return Buffer.from(wav.toBuffer());
 }
