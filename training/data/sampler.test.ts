@@ -128,6 +128,28 @@ describe('sampler', () => {
     for (const d of batch.draws) for (const s of SOURCES) expect(d[s].track).toBe(1);
   });
 
+  it('draws each source from a pool in proportion to its weight', () => {
+    const pools = [
+      { tracks: [0], weight: 1 },
+      { tracks: [1, 2], weight: 3 },
+    ];
+    const sampler = createSampler(table, { ...base, batchSize: 64, pools });
+    const counts = [0, 0, 0];
+    for (let k = 0; k < 10; k++)
+      for (const d of sampler.next().draws) for (const s of SOURCES) counts[d[s].track]++;
+    const share0 = counts[0] / (counts[0] + counts[1] + counts[2]);
+    expect(share0).toBeGreaterThan(0.2);
+    expect(share0).toBeLessThan(0.3);
+    expect(counts[1]).toBeGreaterThan(0);
+    expect(counts[2]).toBeGreaterThan(0);
+    // One pool is the plain `tracks` stream, draw for draw.
+    const one = createSampler(table, { ...base, pools: [{ tracks: [1, 2], weight: 5 }] }).next();
+    const plain = createSampler(table, { ...base, tracks: [1, 2] }).next();
+    expect(same(one.mixture, plain.mixture)).toBe(true);
+    expect(() => createSampler(table, { ...base, pools: [{ tracks: [0], weight: 0 }] })).toThrow(/weight/);
+    expect(() => createSampler(table, { ...base, tracks: [0], pools })).toThrow(/not both/);
+  });
+
   it('rejects bad options and names a non-finite chunk', () => {
     expect(() => createSampler(table, { ...base, targets: ['piano'] })).toThrow(
       /target "piano" is not a source/,

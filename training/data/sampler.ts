@@ -30,6 +30,12 @@ export interface SamplerOptions {
   readonly randomTrackMix: boolean;
   /** Indices into the table to draw from (e.g. the train split); default all. */
   readonly tracks?: readonly number[];
+  /**
+   * Instead of `tracks`: several pools of track indices (e.g. one per dataset), each source's track
+   * drawn from a pool chosen with probability proportional to its weight, so a large generated set
+   * does not drown a small real one.
+   */
+  readonly pools?: readonly { readonly tracks: readonly number[]; readonly weight: number }[];
   /** Gain range per source, default [0.25, 1.25]. */
   readonly gain?: readonly [number, number];
   /** Probability of swapping left and right per source, default 0.5. */
@@ -92,9 +98,17 @@ export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler 
   if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
     throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
   }
-  const pool = [...(opts.tracks ?? table.tracks.map((_, i) => i))];
-  if (pool.length === 0) throw new Error('no tracks to sample from');
-  for (const i of pool) if (!table.tracks[i]) throw new Error(`no track ${i} in the table`);
+  if (opts.tracks && opts.pools) throw new Error('give tracks or pools, not both');
+  const pools = (opts.pools ?? [{ tracks: opts.tracks ?? table.tracks.map((_, i) => i), weight: 1 }]).map(
+    (p) => ({ tracks: [...p.tracks], weight: p.weight }),
+  );
+  for (const p of pools) {
+    if (p.tracks.length === 0) throw new Error('no tracks to sample from');
+    if (!(p.weight > 0) || !Number.isFinite(p.weight))
+      throw new Error(`pool weight must be positive, got ${p.weight}`);
+    for (const i of p.tracks) if (!table.tracks[i]) throw new Error(`no track ${i} in the table`);
+  }
+  const totalWeight = pools.reduce((a, p) => a + p.weight, 0);
   const [gainLow, gainHigh] = opts.gain ?? [0.25, 1.25];
   const swapP = opts.channelSwap ?? 0.5;
   const n = Math.round(opts.chunkSeconds * SAMPLE_RATE);
@@ -104,7 +118,19 @@ export function createSampler(table: TrackTable, opts: SamplerOptions): Sampler 
     drawn++;
     return prng();
   };
-  const pickTrack = () => pool[Math.floor(rand() * pool.length)];
+  const pickPool = () => {
+    if (pools.length === 1) return pools[0].tracks; // no draw: single-pool streams stay as they were
+    let u = rand() * totalWeight;
+    for (const p of pools) {
+      u -= p.weight;
+      if (u < 0) return p.tracks;
+    }
+    return pools[pools.length - 1].tracks;
+  };
+  const pickTrack = () => {
+    const pool = pickPool();
+    return pool[Math.floor(rand() * pool.length)];
+  };
   const pickStart = (track: number) => {
     const u = rand(); // drawn even when unused, so one short track does not shift the whole stream
     const span = table.tracks[track].length - n;

@@ -46,3 +46,67 @@ export function memoryTable(tracks: readonly Track[]): TrackTable {
 export function tableTargets(table: TrackTable): string[] {
   return [...new Set(table.tracks.flatMap((t) => t.stems))].sort();
 }
+
+/**
+ * The table with some stems summed under a new name, e.g. `{ other: ['guitar', 'piano', 'other'] }`
+ * turns a 6-stem generated song into MUSDB18's four stems, so it can train a 4-stem network. Stems
+ * that no group names pass through unchanged.
+ */
+export function groupedTable(
+  table: TrackTable,
+  groups: Readonly<Record<string, readonly string[]>>,
+): TrackTable {
+  const memberOf = new Map<string, string>();
+  for (const [name, members] of Object.entries(groups)) {
+    if (members.length === 0) throw new Error(`stem group "${name}" has no members`);
+    for (const m of members) {
+      const other = memberOf.get(m);
+      if (other !== undefined) throw new Error(`stem "${m}" is in two groups ("${other}", "${name}")`);
+      memberOf.set(m, name);
+    }
+  }
+  return {
+    tracks: table.tracks.map((t) => ({
+      ...t,
+      stems: [...new Set(t.stems.map((s) => memberOf.get(s) ?? s))],
+    })),
+    readChunk(track, target, start, length) {
+      const members = groups[target];
+      if (!members) {
+        // A member read by its own name is part of a group now: silence, so nothing counts twice.
+        if (memberOf.has(target)) return Array.from({ length: CHANNELS }, () => new Float32Array(length));
+        return table.readChunk(track, target, start, length);
+      }
+      const sum = Array.from({ length: CHANNELS }, () => new Float32Array(length));
+      for (const m of members) {
+        const part = table.readChunk(track, m, start, length);
+        for (let c = 0; c < CHANNELS; c++) for (let i = 0; i < length; i++) sum[c][i] += part[c][i];
+      }
+      return sum;
+    },
+  };
+}
+
+/** Several tables as one; track i of table k is at `offsets[k] + i`. */
+export function concatTables(tables: readonly TrackTable[]): {
+  table: TrackTable;
+  offsets: number[];
+} {
+  const offsets: number[] = [];
+  const owner: { table: number; index: number }[] = [];
+  tables.forEach((t, k) => {
+    offsets.push(owner.length);
+    t.tracks.forEach((_, index) => owner.push({ table: k, index }));
+  });
+  return {
+    offsets,
+    table: {
+      tracks: tables.flatMap((t) => t.tracks),
+      readChunk(track, target, start, length) {
+        const o = owner[track];
+        if (!o) throw new Error(`no track ${track} in the combined table`);
+        return tables[o.table].readChunk(o.index, target, start, length);
+      },
+    },
+  };
+}

@@ -27,6 +27,13 @@ export interface TrainConfig {
     /** Training examples per epoch (rounded up to whole batches). */
     readonly samplesPerEpoch: number;
     readonly randomTrackMix: boolean;
+    /**
+     * More training data beside `cache` (validation stays on `cache`'s own split): each entry's train
+     * split is a pool drawn `weight` times as often as `cache`'s (weight 1), with `stems` summing its
+     * stems into the targets' names, e.g. generated 6-stem songs as 4-stem ones with
+     * `{ "other": ["guitar", "piano", "other"] }`.
+     */
+    readonly extra?: readonly ExtraData[];
   };
   readonly optim: {
     readonly lr: number;
@@ -59,6 +66,13 @@ export interface TrainConfig {
     /** Wiener EM iterations for the SDR estimate; 0 = model magnitude × mixture phase. */
     readonly wienerIterations: number;
   };
+}
+
+export interface ExtraData {
+  /** Preprocessed dataset folder, relative to the repository root or absolute. */
+  readonly cache: string;
+  readonly weight: number;
+  readonly stems?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -101,6 +115,7 @@ export function trainConfig(partial: DeepPartial<TrainConfig> = {}): TrainConfig
     const known = new Set([
       ...Object.keys(TRAIN_DEFAULTS[k]),
       ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps'] : []),
+      ...(k === 'data' ? ['extra'] : []),
     ]);
     for (const key of Object.keys(given))
       if (!known.has(key)) throw new Error(`TrainConfig: unknown key "${k}.${key}"`);
@@ -155,6 +170,19 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(d.chunkSeconds > 0)) fail('data.chunkSeconds must be positive');
   if (!posInt(d.batchSize)) fail('data.batchSize must be a positive integer');
   if (!posInt(d.samplesPerEpoch)) fail('data.samplesPerEpoch must be a positive integer');
+  if (d.extra !== undefined && !Array.isArray(d.extra)) fail('data.extra must be a list');
+  for (const [i, e] of (d.extra ?? []).entries()) {
+    const at = `data.extra[${i}]`;
+    for (const key of Object.keys(e))
+      if (!['cache', 'weight', 'stems'].includes(key)) fail(`unknown key "${at}.${key}"`);
+    if (typeof e.cache !== 'string' || !e.cache) fail(`${at}.cache is required`);
+    if (!(e.weight > 0) || !Number.isFinite(e.weight)) fail(`${at}.weight must be positive`);
+    for (const [name, members] of Object.entries(e.stems ?? {})) {
+      if (!isStemName(name)) fail(`${at}.stems: unknown stem "${name}"`);
+      if (!Array.isArray(members) || members.length === 0 || !members.every((m) => typeof m === 'string'))
+        fail(`${at}.stems.${name} must be a non-empty list of stem names`);
+    }
+  }
   if (!(o.lr > 0)) fail('optim.lr must be positive');
   if (!(o.weightDecay >= 0)) fail('optim.weightDecay must be ≥ 0');
   if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1)) fail('optim betas must be in [0, 1)');
@@ -186,7 +214,13 @@ export async function loadTrainConfig(path: string, root: string): Promise<Train
     const c = trainConfig(raw);
     return {
       ...c,
-      data: { ...c.data, cache: resolve(root, c.data.cache) },
+      data: {
+        ...c.data,
+        cache: resolve(root, c.data.cache),
+        ...(c.data.extra && {
+          extra: c.data.extra.map((e) => ({ ...e, cache: resolve(root, e.cache) })),
+        }),
+      },
       init: c.init && { ...c.init, weights: resolve(root, c.init.weights) },
     };
   } catch (err) {

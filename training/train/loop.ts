@@ -27,6 +27,7 @@ import type { NetworkName } from '../../src/core/stems';
 import { frameCount } from '../../src/core/stft';
 import { type CachedDataset, openCache } from '../data/cache';
 import { createSampler } from '../data/sampler';
+import { concatTables, groupedTable } from '../data/table';
 import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
 import { UmxTf } from '../model/umx-tf';
@@ -133,13 +134,26 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const data = await openCache(d.cache);
   const trainTracks = data.index.split.train.map((n) => data.trackIndex(n));
   const validTracks = data.index.split.valid.map((n) => data.trackIndex(n));
-  const sampler = createSampler(data, {
+  const extra = await Promise.all(
+    (d.extra ?? []).map(async (e) => {
+      const set = await openCache(e.cache);
+      return { set, table: e.stems ? groupedTable(set, e.stems) : set, weight: e.weight };
+    }),
+  );
+  const combined = concatTables([data, ...extra.map((e) => e.table)]);
+  const sampler = createSampler(combined.table, {
     seed: d.seed,
     chunkSeconds: d.chunkSeconds,
     batchSize: d.batchSize,
     targets,
     randomTrackMix: d.randomTrackMix,
-    tracks: trainTracks,
+    pools: [
+      { tracks: trainTracks, weight: 1 },
+      ...extra.map((e, k) => ({
+        tracks: e.set.index.split.train.map((n) => combined.offsets[k + 1] + e.set.trackIndex(n)),
+        weight: e.weight,
+      })),
+    ],
   });
   const stepsPerEpoch = Math.ceil(d.samplesPerEpoch / d.batchSize);
   const chunkFrames = frameCount(sampler.chunkLength, c.hop);

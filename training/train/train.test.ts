@@ -210,6 +210,58 @@ describe('train', () => {
     expect(a.ck.state.targets.vocals.best).toBeLessThan(Number.POSITIVE_INFINITY);
   });
 
+  it('trains on extra data sets with stems summed into the targets, and checks their config', async () => {
+    const root = join(dir, 'six');
+    const six = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
+    for (let t = 0; t < 3; t++) await writeStemsTrack(root, `six${t}`, six, 10 + t, 1);
+    const extraCache = (
+      await preprocess({
+        dataset: 'stems',
+        root,
+        cacheRoot: join(dir, 'cache'),
+        onBadData: 'stop',
+        split: 'seeded',
+        seed: 1,
+        validFraction: 0.34,
+      })
+    ).dir;
+    const base = tinyConfig({ maxEpochs: 1 });
+    const withExtra = trainConfig({
+      ...base,
+      model: { ...base.model, targets: ['other'] },
+      data: {
+        ...base.data,
+        extra: [{ cache: extraCache, weight: 2, stems: { other: ['guitar', 'piano', 'other'] } }],
+      },
+    });
+    const without = trainConfig({ ...withExtra, data: { ...base.data } });
+    await train(withExtra, { out: join(dir, 'extra') });
+    await train(without, { out: join(dir, 'no-extra') });
+    const fc1 = async (run: string) =>
+      (await readCheckpoint(outPaths(join(dir, run)).checkpoint)).weights.targets.other?.['fc1.weight'];
+    const [a, b] = [await fc1('extra'), await fc1('no-extra')];
+    // Same seed and config but for the extra pool: the batches, hence the weights, must differ.
+    expect(a && b && a.length === b.length).toBe(true);
+    expect(a && b && sameBytes(a, b)).toBe(false);
+    expect(() =>
+      trainConfig({ ...base, data: { ...base.data, extra: [{ cache: extraCache, weight: 0 }] } }),
+    ).toThrow(/extra\[0\]\.weight/);
+    expect(() =>
+      trainConfig({
+        ...base,
+        data: { ...base.data, extra: [{ cache: extraCache, weight: 1, stems: { kazoo: ['x'] } }] },
+      }),
+    ).toThrow(/unknown stem "kazoo"/);
+    await expect(
+      train(
+        trainConfig({ ...base, data: { ...base.data, extra: [{ cache: join(dir, 'nope'), weight: 1 }] } }),
+        {
+          out: join(dir, 'bad-extra'),
+        },
+      ),
+    ).rejects.toThrow(/nope: not a preprocessed dataset/);
+  });
+
   it('merges the best weights of runs on different targets into one model', async () => {
     const best = await readWeightsFile(outPaths(join(dir, 'straight')).best);
     const only = (t: 'vocals' | 'bass') => ({
