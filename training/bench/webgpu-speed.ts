@@ -11,9 +11,11 @@
  * estimate, and its max abs difference from ORT wasm's output (itself within ~1e-6 of the plain-TS
  * reference, training/export/onnx.test.ts).
  *
- *   npm run bench:webgpu -- [--hidden 128,512] [--frames 256] [--runs 7] [--ort-webgpu-runs 5] [--json FILE]
+ *   npm run bench:webgpu -- [--hidden 128,512] [--frames 256] [--runs 7] [--ort-webgpu-runs 5]
+ *     [--subgroups auto|on|off] [--json FILE]
  *
- * JSON: {"adapter", "models": [{hidden, frames, engine_ms, ort_webgpu_ms, wasm_ms, engine_dispatches, max_abs_err}]}
+ * JSON: {"adapter", "models": [{hidden, frames, engine_ms, ort_webgpu_ms, wasm_ms, engine_dispatches, max_abs_err,
+ * engine_subgroups}]}
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +44,11 @@ const opts = new Command('bench:webgpu')
     '5',
   )
   .option('--wasm-threads <n>', 'ORT wasm threads', '1')
+  .option(
+    '--subgroups <mode>',
+    "the engine's subgroup kernels: auto (where the device has them), on, off",
+    'auto',
+  )
   .option('--json <file>', 'write the results as JSON')
   // Internal: one measurement in a child process.
   .option('--child <kind>')
@@ -53,6 +60,7 @@ const opts = new Command('bench:webgpu')
     runs: string;
     ortWebgpuRuns: string;
     wasmThreads: string;
+    subgroups: string;
     json?: string;
     child?: 'all';
     dir?: string;
@@ -68,6 +76,7 @@ interface ChildResult {
   ms: number;
   timesMs: number[];
   dispatches?: number;
+  subgroups?: boolean;
   maxAbsErr?: number;
   adapter?: string;
   error?: string;
@@ -134,7 +143,10 @@ async function child(dir: string): Promise<Record<Kind, ChildResult>> {
   const gpu = await nodeGpuDevice();
   if (!('device' in gpu)) throw new Error(gpu.unavailable);
   const { config, targets } = umxWeightsFromOnnx(bytes);
-  const model = await createWebGpuModel(gpu.device, config, targets);
+  if (!['auto', 'on', 'off'].includes(opts.subgroups)) throw new Error('--subgroups: auto, on or off');
+  const model = await createWebGpuModel(gpu.device, config, targets, {
+    subgroups: opts.subgroups === 'auto' ? undefined : opts.subgroups === 'on',
+  });
   const session = (ep: string) =>
     ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
   const sessions = { wasm: await session('wasm'), 'ort-webgpu': await session('webgpu') };
@@ -170,7 +182,12 @@ async function child(dir: string): Promise<Record<Kind, ChildResult>> {
     maxAbsErr: err(outs[k]),
   });
   return {
-    engine: { ...result('engine'), dispatches: model.dispatches(T), adapter: gpu.adapter },
+    engine: {
+      ...result('engine'),
+      dispatches: model.dispatches(T),
+      adapter: gpu.adapter,
+      subgroups: model.subgroups,
+    },
     'ort-webgpu': result('ort-webgpu'),
     wasm: result('wasm'),
   };
@@ -243,6 +260,7 @@ for (const hidden of opts.hidden.split(',').map(Number)) {
       wasm_ms: round(wasm.ms),
       engine_dispatches: engine.dispatches ?? null,
       max_abs_err: engine.maxAbsErr ?? null,
+      engine_subgroups: engine.subgroups ?? null,
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

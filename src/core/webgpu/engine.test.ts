@@ -12,6 +12,7 @@ import { nodeGpuDevice } from '../node/webgpu';
 import { mulberry32 } from '../random';
 import { SHIPPED_MODEL_PATH } from '../shipped-model';
 import { createWebGpuModel, umxWeightsFromOnnx } from '.';
+import { deviceHasSubgroups } from './engine';
 
 const gpu = await nodeGpuDevice();
 const device = 'device' in gpu ? gpu.device : null;
@@ -70,12 +71,14 @@ async function compare(
   frames: number,
   maxStepsPerDispatch?: number,
   recurrentWeights?: string,
+  subgroups?: boolean,
 ) {
   const c = weights.config;
   const mix = randomMix(c, frames, 7);
-  const model = await createWebGpuModel(device!, c, weights.targets, { maxStepsPerDispatch });
+  const model = await createWebGpuModel(device!, c, weights.targets, { maxStepsPerDispatch, subgroups });
   try {
     if (recurrentWeights) expect(model.recurrentWeights).toBe(recurrentWeights);
+    expect(model.subgroups).toBe(subgroups ?? deviceHasSubgroups(device!));
     const est = await model.estimate(
       toModelLayout(mix, c.nbChannels, frames, c.nbBins),
       c.nbChannels,
@@ -160,6 +163,8 @@ const cases: {
   frames: number;
   maxSteps?: number;
   halfExact?: boolean;
+  /** false: the kernels without subgroups; default: whatever the device supports (lavapipe: subgroups). */
+  subgroups?: boolean;
 }[] = [
   {
     name: 'hidden 16, bidirectional, 2 targets, linear',
@@ -205,6 +210,26 @@ const cases: {
     halfExact: true,
     maxSteps: 4,
   },
+  // The kernels without subgroups (for devices that lack them) on the shapes above that use them.
+  {
+    name: 'no subgroups: hidden 128, bidirectional, 4 targets, log bands',
+    config: { hiddenSize: 128, input: { kind: 'bands', scale: 'log', bands: 40 } },
+    frames: 33,
+    subgroups: false,
+  },
+  {
+    name: 'no subgroups: hidden 128, unidirectional, float32 W_hh from storage, 3 targets, 1 layer',
+    config: { hiddenSize: 128, bidirectional: false, nbLayers: 1, targets: ['vocals', 'bass', 'other'] },
+    frames: 21,
+    subgroups: false,
+  },
+  {
+    name: 'no subgroups: hidden 256, bidirectional, packed float16 W_hh, 2 targets',
+    config: { hiddenSize: 256, nbLayers: 2, targets: ['drums', 'vocals'] },
+    frames: 17,
+    halfExact: true,
+    subgroups: false,
+  },
   {
     name: 'hidden 32, bidirectional, 1 target, recurrence split in 5-step dispatches',
     config: { hiddenSize: 32, targets: ['other'] },
@@ -223,6 +248,7 @@ describe.skipIf(!device)('WebGPU engine vs the plain-TS reference', () => {
         tc.frames,
         tc.maxSteps,
         tc.halfExact ? 'storage-f16' : undefined,
+        tc.subgroups,
       );
       console.log(`${tc.name}: max abs error ${maxErr.toExponential(2)} (output max ${maxRef.toFixed(2)})`);
       expect(maxRef).toBeGreaterThan(0.1);

@@ -28,6 +28,7 @@ import {
   matmulBlocking,
   matmulShader,
   PARAM_WORDS,
+  SUBGROUP_MIN_LANES,
 } from './kernels';
 import { type EngineWeights, engineWeights } from './weights';
 
@@ -45,6 +46,19 @@ export interface WebGpuModelOptions {
    * Default 512.
    */
   readonly maxStepsPerDispatch?: number;
+  /**
+   * The dense kernels' subgroup variants (one lane loads, `subgroupBroadcast` shares: 2.4× fewer loads
+   * per multiply-add). Default: where the device has the `subgroups` feature and subgroups of at
+   * least SUBGROUP_MIN_LANES lanes.
+   */
+  readonly subgroups?: boolean;
+}
+
+/** Whether `device` can run the subgroup kernels (the feature, and subgroups of ≥ 8 lanes). */
+export function deviceHasSubgroups(device: GPUDevice): boolean {
+  // adapterInfo and subgroupMinSize are newer than the @webgpu/types in use.
+  const info = (device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
+  return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= SUBGROUP_MIN_LANES;
 }
 
 export interface WebGpuMagnitudeModel extends MagnitudeModel {
@@ -54,6 +68,8 @@ export interface WebGpuMagnitudeModel extends MagnitudeModel {
    * read every step, as float32 or (lossless, where every value is a float16) packed float16.
    */
   readonly recurrentWeights: 'registers' | 'storage-f32' | 'storage-f16';
+  /** Whether the dense layers run the subgroup kernels. */
+  readonly subgroups: boolean;
   /** Compute dispatches one `estimate` of `frames` frames records (all targets together). */
   dispatches(frames: number): number;
   /**
@@ -115,6 +131,9 @@ export async function createWebGpuModel(
     }),
   );
   const maxSteps = options.maxStepsPerDispatch ?? 512;
+  const subgroups = options.subgroups ?? deviceHasSubgroups(device);
+  if (subgroups && !device.features.has('subgroups'))
+    throw new Error('webgpu engine: subgroups asked for, but the device lacks the "subgroups" feature');
   if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new Error('maxStepsPerDispatch must be ≥ 1');
   const J = targets.length;
   const H = config.hiddenSize;
@@ -168,9 +187,9 @@ export async function createWebGpuModel(
   ];
   const [features, lstm, mmMask, ...mm] = await Promise.all([
     pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
-    pipeline(lstmShader({ hd, dirs: D, packedF16: packed }), 'lstm'),
-    pipeline(maskMatmulShader(), 'mm-mask'),
-    ...mmKinds.map(([e, n]) => pipeline(matmulShader(e, matmulBlocking(n)), `mm-${e}-${n}`)),
+    pipeline(lstmShader({ hd, dirs: D, packedF16: packed, subgroups }), 'lstm'),
+    pipeline(maskMatmulShader(subgroups), 'mm-mask'),
+    ...mmKinds.map(([e, n]) => pipeline(matmulShader(e, matmulBlocking(n), subgroups), `mm-${e}-${n}`)),
   ]);
   const [mmTanh, mmNone, mmRelu] = mm;
   const err = await device.popErrorScope();
@@ -428,6 +447,7 @@ export async function createWebGpuModel(
     config,
     targets,
     recurrentWeights: !lstmStorageWeights(hd) ? 'registers' : packed ? 'storage-f16' : 'storage-f32',
+    subgroups,
     dispatches: (frames) => 4 + L * (1 + recurrentDispatches(frames)),
     estimate(magnitude, channels, nb, frames) {
       const bad = check(magnitude, channels, nb, frames);

@@ -46,6 +46,12 @@ export const MATMUL_WG = 64;
 export const MATMUL_ROWS = 8;
 
 /**
+ * The subgroup kernels broadcast one lane's load to the others (lanes 0…7), so they need subgroups of
+ * at least this many lanes; lavapipe's are 8 (one AVX2 register), real GPUs' 16–64.
+ */
+export const SUBGROUP_MIN_LANES = 8;
+
+/**
  * Blocking of an N-column product: invocations per workgroup and columns per invocation — 4 columns
  * wherever N allows (fewer loads per FMA), a 32-wide workgroup for narrow outputs such as hidden 128.
  */
@@ -71,6 +77,7 @@ export type MatmulEpilogue = 'none' | 'tanh' | 'relu' | 'mask';
 export function matmulShader(
   epilogue: MatmulEpilogue,
   { wg: WG, cols }: { wg: number; cols: number },
+  subgroups = false,
 ): string {
   const R = MATMUL_ROWS;
   const CC = cols;
@@ -79,7 +86,13 @@ export function matmulShader(
     epilogue === 'mask'
       ? 'let o = n * M + m; c[z * prm.p11 + o] = max(v, 0.0) * mixture[o];'
       : `c[prm.p10 + z * prm.p11 + m * prm.p9 + n] = ${act};`;
-  return /* wgsl */ `${header}
+  // With subgroups (of at least SUBGROUP_MIN_LANES = R lanes), lane l loads row m0 + l mod R and the
+  // rows are broadcast: one load of A per k step instead of R.
+  const rowLoads = subgroups
+    ? `    let al = a[arl + k];\n${lines(R, (i) => `    let a${i} = subgroupBroadcast(al, ${i}u);`)}`
+    : lines(R, (i) => `    let a${i} = a[ar${i} + k];`);
+  return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
+${header}
 @group(0) @binding(1) var<storage, read> a: array<vec4f>;
 @group(0) @binding(2) var<storage, read> b: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -87,7 +100,7 @@ export function matmulShader(
 ${epilogue === 'mask' ? '@group(0) @binding(5) var<storage, read> mixture: array<f32>;' : ''}
 
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
   let M = prm.p0;
   let N = prm.p1;
   let K4 = prm.p2 / 4u;
@@ -96,12 +109,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let nb = wg.x * ${WG * CC}u + lid;
   // Rows past M read row M − 1 and are not stored; columns past N read column N − 1.
   let abase = (prm.p4 + z * prm.p5) / 4u;
-${lines(R, (i) => `  let ar${i} = abase + min(m0 + ${i}u, M - 1u) * (prm.p3 / 4u);`)}
+${
+  subgroups
+    ? `  let arl = abase + min(m0 + (sl % ${R}u), M - 1u) * (prm.p3 / 4u);`
+    : lines(R, (i) => `  let ar${i} = abase + min(m0 + ${i}u, M - 1u) * (prm.p3 / 4u);`)
+}
 ${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(nb + ${q * WG}u, N - 1u) * prm.p6) / 4u;`)}
 ${lines(R * CC, (x) => `  var acc${x} = 0.0;`)}
   for (var k = 0u; k < K4; k++) {
 ${lines(CC, (q) => `    let b${q} = b[bc${q} + k];`)}
-${lines(R, (i) => `    let a${i} = a[ar${i} + k];\n${lines(CC, (q) => `    acc${i * CC + q} += dot(a${i}, b${q});`)}`)}
+${rowLoads}
+${lines(R, (i) => lines(CC, (q) => `    acc${i * CC + q} += dot(a${i}, b${q});`))}
   }
 ${lines(
   CC,
@@ -125,10 +143,15 @@ ${lines(R, (i) => `      if (m0 + ${i}u < M) { let m = m0 + ${i}u; let v = acc${
  */
 export const MASK_ROWS = 4;
 export const MASK_COLS = 8;
-export function maskMatmulShader(): string {
+export function maskMatmulShader(subgroups = false): string {
   const R = MASK_ROWS;
   const CC = MASK_COLS;
-  return /* wgsl */ `${header}
+  // With subgroups, lane l loads column n0 + l and broadcasts it: one load of B per k step, not CC.
+  const colLoads = subgroups
+    ? `    let bl = b[bcl + k];\n${lines(CC, (q) => `    let b${q} = subgroupBroadcast(bl, ${q}u);`)}`
+    : lines(CC, (q) => `    let b${q} = b[bc${q} + k];`);
+  return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
+${header}
 @group(0) @binding(1) var<storage, read> a: array<vec4f>;
 @group(0) @binding(2) var<storage, read> b: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -136,7 +159,7 @@ export function maskMatmulShader(): string {
 @group(0) @binding(5) var<storage, read> mixture: array<f32>;
 
 @compute @workgroup_size(${MATMUL_WG})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
   let M = prm.p0;
   let N = prm.p1;
   let K4 = prm.p2 / 4u;
@@ -145,10 +168,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let n0 = wg.x * ${CC}u;
   let abase = (prm.p4 + z * prm.p5) / 4u;
 ${lines(R, (i) => `  let ar${i} = abase + min(mb + ${i * MATMUL_WG}u, M - 1u) * (prm.p3 / 4u);`)}
-${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(n0 + ${q}u, N - 1u) * prm.p6) / 4u;`)}
+${
+  subgroups
+    ? `  let bcl = (z * prm.p7 + min(n0 + (sl % ${CC}u), N - 1u) * prm.p6) / 4u;`
+    : lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(n0 + ${q}u, N - 1u) * prm.p6) / 4u;`)
+}
 ${lines(R * CC, (x) => `  var acc${x} = 0.0;`)}
   for (var k = 0u; k < K4; k++) {
-${lines(CC, (q) => `    let b${q} = b[bc${q} + k];`)}
+${colLoads}
 ${lines(R, (i) => `    let a${i} = a[ar${i} + k];\n${lines(CC, (q) => `    acc${i * CC + q} += dot(a${i}, b${q});`)}`)}
   }
 ${lines(
@@ -208,11 +235,26 @@ export interface LstmKernelShape {
    * changes no number.
    */
   readonly packedF16?: boolean;
+  /**
+   * Hidden-state reads through subgroups (one workgroup-memory load per lane per 8 vec4s, then
+   * `subgroupBroadcast`): the one-invocation-per-unit kernel only, where hd and the vec4s per row are
+   * multiples of SUBGROUP_MIN_LANES.
+   */
+  readonly subgroups?: boolean;
 }
 
 /** Whether the recurrent kernel reads W_hh from a storage buffer every step (hd too large for registers). */
 export function lstmStorageWeights(hd: number): boolean {
   return hd > PRIVATE_WEIGHTS_MAX_HD;
+}
+
+/** Whether the one-invocation-per-unit kernel can read the hidden state through subgroups. */
+export function lstmSubgroups(hd: number, packed: boolean): boolean {
+  return (
+    hd <= LSTM_MAX_THREADS &&
+    hd % SUBGROUP_MIN_LANES === 0 &&
+    whhRowVec4s(hd, packed) % SUBGROUP_MIN_LANES === 0
+  );
 }
 
 /** vec4s per padded W_hh row (f32), or twice the vec4<u32>s (8 halves each) of a row padded to ⌈hd⌉₈ (f16). */
@@ -255,9 +297,15 @@ fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }`;
  * lives in workgroup memory as vec4s, so a gate row's dot product is hd4 / 4 vec4 loads (on lavapipe
  * loads, not arithmetic, set the pace).
  */
-export function lstmShader({ hd, dirs, packedF16: packed = false }: LstmKernelShape): string {
-  if (!lstmStorageWeights(hd)) return lstmUnitShader(hd, dirs, 'private');
-  if (hd <= LSTM_MAX_THREADS) return lstmUnitShader(hd, dirs, packed ? 'storage-f16' : 'storage-f32');
+export function lstmShader({
+  hd,
+  dirs,
+  packedF16: packed = false,
+  subgroups = false,
+}: LstmKernelShape): string {
+  const weights = !lstmStorageWeights(hd) ? 'private' : packed ? 'storage-f16' : 'storage-f32';
+  const sg = subgroups && lstmSubgroups(hd, weights === 'storage-f16');
+  if (hd <= LSTM_MAX_THREADS) return lstmUnitShader(hd, dirs, weights, sg);
   const g4 = 4 * hd;
   // hd > LSTM_MAX_THREADS here: a full workgroup, several gate rows and units per invocation.
   const nt = LSTM_MAX_THREADS;
@@ -349,19 +397,42 @@ function lstmUnitShader(
   hd: number,
   dirs: number,
   weights: 'private' | 'storage-f32' | 'storage-f16',
+  subgroups: boolean,
 ): string {
   const packed = weights === 'storage-f16';
   const q4 = whhRowVec4s(hd, packed);
+  const L = SUBGROUP_MIN_LANES;
   const row = (k: number) => `(${k}u * HD + u) * ${packed ? q4 / 2 : q4}u`;
   const gates4 = (f: (k: number) => string) => lines(4, (k) => f(k)).replace(/\n/g, '');
   let body: string;
   let setup = '';
   if (weights === 'private') {
     setup = lines(4, (k) => lines(q4, (i) => `  let w${k}_${i} = whh[wb + ${row(k)} + ${i}u];`));
-    body = lines(
-      q4,
-      (i) => `    { let hv = hs[cur][${i}];${gates4((k) => ` a${k} += dot(w${k}_${i}, hv);`)} }`,
-    );
+    // With subgroups, lane l loads vec4s l, L + l, … and hidden vec4 i is broadcast from lane i mod L.
+    const hv = (i: number) =>
+      subgroups ? `subgroupBroadcast(hl${Math.floor(i / L)}, ${i % L}u)` : `hs[cur][${i}]`;
+    body = `${subgroups ? lines(q4 / L, (b) => `    let hl${b} = hs[cur][${b * L}u + sl % ${L}u];`) : ''}
+${lines(q4, (i) => `    { let hv = ${hv(i)};${gates4((k) => ` a${k} += dot(w${k}_${i}, hv);`)} }`)}`;
+  } else if (subgroups) {
+    // Per block of L hidden vec4s: one load per lane, then L broadcasts.
+    const inner = packed
+      ? lines(
+          L / 2,
+          (
+            m,
+          ) => `      { let hv0 = subgroupBroadcast(hl, ${2 * m}u); let hv1 = subgroupBroadcast(hl, ${2 * m + 1}u);
+${lines(4, (k) => `        { let p = whh[wb / 2u + ${row(k)} + ${L / 2}u * b + ${m}u]; a${k} += ${packedDot('p', 'hv0', 'hv1')}; }`)}
+      }`,
+        )
+      : lines(
+          L,
+          (m) =>
+            `      { let hv = subgroupBroadcast(hl, ${m}u);${gates4((k) => ` a${k} += dot(whh[wb + ${row(k)} + ${L}u * b + ${m}u], hv);`)} }`,
+        );
+    body = `    for (var b = 0u; b < ${q4 / L}u; b++) {
+      let hl = hs[cur][${L}u * b + sl % ${L}u];
+${inner}
+    }`;
   } else if (!packed) {
     body = `    for (var i = 0u; i < ${q4}u; i++) {
       let hv = hs[cur][i];
@@ -378,10 +449,10 @@ ${lines(
 )}
     }`;
   }
-  return /* wgsl */ `${lstmPreamble(hd, dirs, packed, `array<array<vec4f, ${q4}>, 2>`)}
+  return /* wgsl */ `${subgroups ? 'enable subgroups;\n' : ''}${lstmPreamble(hd, dirs, packed, `array<array<vec4f, ${q4}>, 2>`)}
 
 @compute @workgroup_size(${hd})
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) u: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) u: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
   let d = wg.x;
   let j = wg.y;
   let T = prm.p0;
