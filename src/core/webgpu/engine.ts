@@ -16,6 +16,7 @@ import type { UmxTargetWeights } from '../model/parameters';
 import type { MagnitudeModel } from '../separator';
 import type { NetworkName } from '../stems';
 import {
+  FEATURES_WG,
   featuresShader,
   lstmShader,
   lstmStorageWeights,
@@ -278,13 +279,10 @@ export async function createWebGpuModel(
       );
 
     // Features: [C][bins][T] → x [T][C·nIn].
-    const total = T * C * nIn;
-    const groups = Math.ceil(total / 256);
-    const gx = Math.min(groups, 65535);
     add('features', features, [T, C, bins, nIn, k1], w.edges ? [mix, x, w.edges] : [mix, x], [
-      gx,
-      Math.ceil(groups / gx),
-      1,
+      Math.ceil(T / FEATURES_WG),
+      nIn,
+      C,
     ]);
     // fc1 (+ input affine, bn1) → tanh, into cat[:, 0:H].
     matmul('fc1', mmTanh, {

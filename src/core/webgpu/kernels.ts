@@ -193,8 +193,9 @@ ${lines(R, (i) => `      if (mb + ${i * MATMUL_WG}u < M) { let o = n * M + mb + 
 
 /**
  * Params: p0 T, p1 C, p2 bins, p3 nIn, p4 row stride of x (≥ C·nIn). Output x[t·stride + c·nIn + f]. Linear: mix[c][f][t];
- * bands: the mean of mix[c][k][t] over k in [edges[f], edges[f+1]).
+ * bands: the mean of mix[c][k][t] over k in [edges[f], edges[f+1]). Workgroups: (⌈T / FEATURES_WG⌉, nIn, C).
  */
+export const FEATURES_WG = 64;
 export function featuresShader(bands: boolean): string {
   const value = bands
     ? `let lo = edges[f];
@@ -208,16 +209,16 @@ export function featuresShader(bands: boolean): string {
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 ${bands ? '@group(0) @binding(3) var<storage, read> edges: array<u32>;' : ''}
 
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+@compute @workgroup_size(${FEATURES_WG})
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  // One invocation per (t, f, ch) straight from the grid: no integer division (scalarised on CPUs);
+  // neighbouring invocations read neighbouring frames.
   let T = prm.p0;
   let F = prm.p3;
-  let idx = gid.x + gid.y * nwg.x * 256u;
-  if (idx >= T * prm.p1 * F) { return; }
-  // idx = (ch·F + f)·T + t: neighbouring invocations read neighbouring frames.
-  let t = idx % T;
-  let f = (idx / T) % F;
-  let ch = idx / (T * F);
+  let t = gid.x;
+  let f = gid.y;
+  let ch = gid.z;
+  if (t >= T) { return; }
   ${value}
   x[t * prm.p4 + ch * F + f] = v;
 }
