@@ -320,6 +320,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
         webgpuMs: number | null;
         relativeError: number | null;
         webgpuError: string | null;
+        webgpuSubgroups?: boolean;
       };
       decision: { engine: string; reason: string };
     };
@@ -327,7 +328,7 @@ describe.skipIf(!HAVE_CHROMIUM)('Stemdeck extension in Chromium', () => {
     expect(result.error).toBeUndefined();
     const c = result.calibration;
     console.info(
-      `e2e: calibration on ${c.adapter}: WASM ${c.wasmMs.toFixed(0)} ms, WebGPU engine ${c.webgpuMs?.toFixed(0)} ms per 4-s chunk, relative error ${c.relativeError?.toExponential(2)}`,
+      `e2e: calibration on ${c.adapter}: WASM ${c.wasmMs.toFixed(0)} ms, WebGPU engine ${c.webgpuMs?.toFixed(0)} ms per 4-s chunk (subgroup kernels: ${c.webgpuSubgroups}), relative error ${c.relativeError?.toExponential(2)}`,
     );
     expect(c.adapter).not.toBeNull();
     expect(c.fallbackAdapter).toBe(true);

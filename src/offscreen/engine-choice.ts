@@ -17,6 +17,8 @@ export interface Calibration {
   readonly relativeError: number | null;
   /** Why the WebGPU engine could not be built or run, if it could not. */
   readonly webgpuError: string | null;
+  /** Whether the timed WebGPU engine ran its subgroup kernels (absent in older cached calibrations). */
+  readonly webgpuSubgroups?: boolean;
 }
 
 export interface EngineDecision {

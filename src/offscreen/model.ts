@@ -126,6 +126,7 @@ export async function calibrate(
         webgpuMs: gpuRun.ms,
         relativeError: relativeError(gpuRun.out, wasmRun.out),
         webgpuError: null,
+        webgpuSubgroups: gpu.subgroups,
       },
       gpu,
     };
