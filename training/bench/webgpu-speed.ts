@@ -32,7 +32,8 @@ import { randomUmxWeights } from '../export/test-weights';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const ORT_DIST = join(root, 'node_modules/onnxruntime-web/dist');
+// Overridable for the self-contained bundle that scripts/gpu/bundle.sh carries to a GPU machine.
+const ORT_DIST = process.env.STEMDECK_ORT_DIST ?? join(root, 'node_modules/onnxruntime-web/dist');
 
 const opts = new Command('bench:webgpu')
   .option('--hidden <list>', 'hidden sizes', '128,512')
@@ -117,7 +118,10 @@ async function loadOrtWeb(withGpu: boolean) {
     const data = readFileSync(new URL(s));
     const blob = new Blob([data]);
     fileOf.set(blob, s);
-    return new Response(data, { status: 200 });
+    const response = new Response(data, { status: 200 });
+    // With threads ORT turns the glue it fetched into a blob: URL; hand back the blob we can map.
+    Object.defineProperty(response, 'blob', { value: async () => blob });
+    return response;
   }) as typeof fetch;
   URL.createObjectURL = (b: Blob) => fileOf.get(b) ?? realCreate(b);
   const ort = await import(pathToFileURL(join(ORT_DIST, 'ort.webgpu.min.mjs')).href);
