@@ -40,7 +40,10 @@ const program = new Command('separate')
   .requiredOption('--out <dir>', 'output folder')
   .option('--model <path>', `exported model (.onnx; default ${DEFAULT_MODEL_PATH})`)
   .option('--wiener <n>', 'Wiener/EM iterations after the model', (v) => Number.parseInt(v, 10), 1)
-  .option('--softmask', "start the Wiener/EM step from soft masks (Open-Unmix's softmask) instead of magnitudes")
+  .option(
+    '--softmask',
+    "start the Wiener/EM step from soft masks (Open-Unmix's softmask) instead of magnitudes",
+  )
   .option('--residual', 'also write residual.wav (mixture minus the other stems)')
   .option('--segment <seconds>', 'segment length for chunked processing', Number, 30)
   .option('--overlap <seconds>', 'overlap between segments', Number, 4)
