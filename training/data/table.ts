@@ -96,7 +96,7 @@ export function concatTables(tables: readonly TrackTable[]): {
   const owner: { table: number; index: number }[] = [];
   tables.forEach((t, k) => {
     offsets.push(owner.length);
-    t.tracks.forEach((_, index) => owner.push({ table: k, index }));
+    for (let index = 0; index < t.tracks.length; index++) owner.push({ table: k, index });
   });
   return {
     offsets,
