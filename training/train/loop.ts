@@ -33,7 +33,7 @@ import { useBackend } from '../model/backend';
 import { UmxTf } from '../model/umx-tf';
 import { AdamW } from './adamw';
 import { type Checkpoint, readCheckpoint, type TrainState, writeCheckpoint } from './checkpoint';
-import { type TrainConfig, umxOf } from './config';
+import { type TrainConfig, trainConfig, umxOf } from './config';
 import { type Scalar, ScalarLog, writeCurves } from './log';
 import { batchMagnitudes, inputScaler } from './spectra';
 import { validate } from './validate';
@@ -119,8 +119,18 @@ export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights>
 }
 
 function sameConfig(a: TrainConfig, b: TrainConfig): boolean {
-  // maxEpochs may be raised to train longer; everything else must match.
-  const strip = (x: TrainConfig) => JSON.stringify({ ...x, optim: { ...x.optim, maxEpochs: 0 } });
+  // maxEpochs may be raised to train longer; everything else must match. Both pass through
+  // trainConfig first, so a checkpoint written before a config key existed (`init`, `data.extra`)
+  // compares equal to today's defaults; an empty extra list is the same as none.
+  const strip = (x: TrainConfig) => {
+    const c = trainConfig(x);
+    const { extra, ...data } = c.data;
+    return JSON.stringify({
+      ...c,
+      data: extra?.length ? { ...data, extra } : data,
+      optim: { ...c.optim, maxEpochs: 0 },
+    });
+  };
   return strip(a) === strip(b);
 }
 

@@ -15,7 +15,7 @@ import { readWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
 import { UmxTf } from '../model/umx-tf';
 import { AdamW } from './adamw';
-import { readCheckpoint } from './checkpoint';
+import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig, umxOf } from './config';
 import { ScalarLog } from './log';
 import { outPaths, train, warmStartWeights } from './loop';
@@ -350,6 +350,17 @@ describe('train', () => {
     await expect(train(tinyConfig({ lr: 0.5 }), { out, resume: true, epochs: 1 })).rejects.toThrow(
       /another config/,
     );
+  });
+
+  it('resumes a checkpoint written before a config key existed (no "init" in its config)', async () => {
+    const out = join(dir, 'old-checkpoint');
+    await train(tinyConfig({ maxEpochs: 1 }), { out });
+    const path = outPaths(out).checkpoint;
+    const ck = await readCheckpoint(path);
+    const { init: _init, ...older } = ck.config;
+    await writeCheckpoint(path, { ...ck, config: older as TrainConfig });
+    await train(tinyConfig({ maxEpochs: 2 }), { out, resume: true });
+    expect((await readCheckpoint(path)).state.epoch).toBe(2);
   });
 
   it('lowers the LR on a plateau and stops early', async () => {
