@@ -20,11 +20,10 @@ import {
   featuresShader,
   lstmShader,
   lstmStorageWeights,
-  MASK_COLS,
   MASK_ROWS,
-  MATMUL_ROWS,
   MATMUL_WG,
   type MatmulEpilogue,
+  maskCols,
   maskMatmulShader,
   matmulBlocking,
   matmulShader,
@@ -190,7 +189,9 @@ export async function createWebGpuModel(
     pipeline(featuresShader(config.input.kind === 'bands'), 'features'),
     pipeline(lstmShader({ hd, dirs: D, packedF16: packed, subgroups }), 'lstm'),
     pipeline(maskMatmulShader(subgroups), 'mm-mask'),
-    ...mmKinds.map(([e, n]) => pipeline(matmulShader(e, matmulBlocking(n), subgroups), `mm-${e}-${n}`)),
+    ...mmKinds.map(([e, n]) =>
+      pipeline(matmulShader(e, matmulBlocking(n, subgroups), subgroups), `mm-${e}-${n}`),
+    ),
   ]);
   const [mmTanh, mmNone, mmRelu] = mm;
   const err = await device.popErrorScope();
@@ -270,10 +271,10 @@ export async function createWebGpuModel(
         [m.M, m.N, m.K, m.lda, m.aOff ?? 0, m.aZ, m.K, m.K * m.N, m.N, m.ldc, m.cOff ?? 0, m.cZ],
         [m.a, m.b, m.bias, m.c, ...extra],
         pipe === mmMask
-          ? [Math.ceil(m.N / MASK_COLS), Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)), J]
+          ? [Math.ceil(m.N / maskCols(subgroups)), Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)), J]
           : [
-              Math.ceil(m.N / (matmulBlocking(m.N).wg * matmulBlocking(m.N).cols)),
-              Math.ceil(m.M / MATMUL_ROWS),
+              Math.ceil(m.N / (matmulBlocking(m.N, subgroups).wg * matmulBlocking(m.N, subgroups).cols)),
+              Math.ceil(m.M / matmulBlocking(m.N, subgroups).rows),
               J,
             ],
       );

@@ -55,10 +55,18 @@ export const SUBGROUP_MIN_LANES = 8;
  * Blocking of an N-column product: invocations per workgroup and columns per invocation — 4 columns
  * wherever N allows (fewer loads per FMA), a 32-wide workgroup for narrow outputs such as hidden 128.
  */
-export function matmulBlocking(n: number): { wg: number; cols: number } {
+export function matmulBlocking(n: number, subgroups = false): { wg: number; cols: number; rows: number } {
   const wg = n >= 4 * MATMUL_WG ? MATMUL_WG : 32;
-  return { wg, cols: n >= 4 * wg ? 4 : n >= 2 * wg ? 2 : 1 };
+  const cols = n >= 4 * wg ? 4 : n >= 2 * wg ? 2 : 1;
+  return { wg, cols, rows: subgroups ? MATMUL_ROWS_SUBGROUPS : MATMUL_ROWS };
 }
+
+/**
+ * Rows per workgroup of the subgroup variant: two broadcast loads of A per k step feed 16 rows × 4
+ * columns (64 accumulators, which spill on lavapipe but cost less than the loads they save: the dense
+ * kernels at hidden 512 took 15–25 % less than with 8 rows, A/B on an idle box).
+ */
+export const MATMUL_ROWS_SUBGROUPS = 16;
 
 /** `n` lines made by `line(i)`, i = 0 … n − 1 (for unrolled WGSL). */
 function lines(n: number, line: (i: number) => string): string {
@@ -72,24 +80,25 @@ export type MatmulEpilogue = 'none' | 'tanh' | 'relu' | 'mask';
  * (in floats; K, lda, aOff, aZ, ldb, bZ multiples of 4).
  * A[z][m][k] = a[aOff + z·aZ + m·lda + k]; B[z][k][n] = b[z·bZ + n·ldb + k]; bias[z][n] = bias[z·biasZ + n];
  * C[z][m][n] = c[cOff + z·cZ + m·ldc + n], except 'mask': c[z·cZ + n·M + m] = max(0, ·)·mix[n·M + m].
- * Workgroups: (⌈N / (wg · cols)⌉, ⌈M / MATMUL_ROWS⌉, Z), per matmulBlocking(N).
+ * Workgroups: (⌈N / (wg · cols)⌉, ⌈M / rows⌉, Z), per matmulBlocking(N, subgroups).
  */
 export function matmulShader(
   epilogue: MatmulEpilogue,
-  { wg: WG, cols }: { wg: number; cols: number },
+  { wg: WG, cols, rows }: { wg: number; cols: number; rows: number },
   subgroups = false,
 ): string {
-  const R = MATMUL_ROWS;
+  const R = rows;
+  const L = SUBGROUP_MIN_LANES;
   const CC = cols;
   const act = epilogue === 'tanh' ? 'tanh(clamp(v, -15.0, 15.0))' : epilogue === 'none' ? 'v' : 'max(v, 0.0)';
   const store =
     epilogue === 'mask'
       ? 'let o = n * M + m; c[z * prm.p11 + o] = max(v, 0.0) * mixture[o];'
       : `c[prm.p10 + z * prm.p11 + m * prm.p9 + n] = ${act};`;
-  // With subgroups (of at least SUBGROUP_MIN_LANES = R lanes), lane l loads row m0 + l mod R and the
-  // rows are broadcast: one load of A per k step instead of R.
+  // With subgroups (of at least L = SUBGROUP_MIN_LANES lanes), lane l loads rows m0 + l, m0 + L + l, …
+  // and every row is broadcast: R / L loads of A per k step instead of R.
   const rowLoads = subgroups
-    ? `    let al = a[arl + k];\n${lines(R, (i) => `    let a${i} = subgroupBroadcast(al, ${i}u);`)}`
+    ? `${lines(R / L, (g) => `    let al${g} = a[arl${g} + k];`)}\n${lines(R, (i) => `    let a${i} = subgroupBroadcast(al${Math.floor(i / L)}, ${i % L}u);`)}`
     : lines(R, (i) => `    let a${i} = a[ar${i} + k];`);
   return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
 ${header}
@@ -111,7 +120,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let abase = (prm.p4 + z * prm.p5) / 4u;
 ${
   subgroups
-    ? `  let arl = abase + min(m0 + (sl % ${R}u), M - 1u) * (prm.p3 / 4u);`
+    ? lines(
+        R / L,
+        (g) => `  let arl${g} = abase + min(m0 + ${g * L}u + (sl % ${L}u), M - 1u) * (prm.p3 / 4u);`,
+      )
     : lines(R, (i) => `  let ar${i} = abase + min(m0 + ${i}u, M - 1u) * (prm.p3 / 4u);`)
 }
 ${lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(nb + ${q * WG}u, N - 1u) * prm.p6) / 4u;`)}
@@ -138,17 +150,24 @@ ${lines(R, (i) => `      if (m0 + ${i}u < M) { let m = m0 + ${i}u; let v = acc${
  * fc3's product with the lanes along m (frames) instead: the transposed, masked output
  * c[z·cZ + n·M + m] and the mixture it multiplies are then contiguous across lanes (a gather and a
  * scatter per output otherwise). Invocation i owns rows i, i + MATMUL_WG, … (MASK_ROWS of them); the
- * workgroup's MASK_COLS columns come from its id. Same params as matmulShader('mask').
- * Workgroups: (⌈N / MASK_COLS⌉, ⌈M / (MATMUL_WG · MASK_ROWS)⌉, Z).
+ * workgroup's maskCols(subgroups) columns come from its id. Same params as matmulShader('mask').
+ * Workgroups: (⌈N / maskCols(subgroups)⌉, ⌈M / (MATMUL_WG · MASK_ROWS)⌉, Z).
  */
 export const MASK_ROWS = 4;
 export const MASK_COLS = 8;
+/** Columns per workgroup of fc3's subgroup variant: two broadcast loads of B feed 16 (hidden 512: 55 vs 76 ms). */
+export const MASK_COLS_SUBGROUPS = 16;
+export function maskCols(subgroups: boolean): number {
+  return subgroups ? MASK_COLS_SUBGROUPS : MASK_COLS;
+}
 export function maskMatmulShader(subgroups = false): string {
   const R = MASK_ROWS;
-  const CC = MASK_COLS;
-  // With subgroups, lane l loads column n0 + l and broadcasts it: one load of B per k step, not CC.
+  const CC = maskCols(subgroups);
+  const L = SUBGROUP_MIN_LANES;
+  // With subgroups, lane l loads columns n0 + l, n0 + L + l, … and broadcasts them: CC / L loads of B
+  // per k step instead of CC.
   const colLoads = subgroups
-    ? `    let bl = b[bcl + k];\n${lines(CC, (q) => `    let b${q} = subgroupBroadcast(bl, ${q}u);`)}`
+    ? `${lines(CC / L, (g) => `    let bl${g} = b[bcl${g} + k];`)}\n${lines(CC, (q) => `    let b${q} = subgroupBroadcast(bl${Math.floor(q / L)}, ${q % L}u);`)}`
     : lines(CC, (q) => `    let b${q} = b[bc${q} + k];`);
   return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
 ${header}
@@ -170,7 +189,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 ${lines(R, (i) => `  let ar${i} = abase + min(mb + ${i * MATMUL_WG}u, M - 1u) * (prm.p3 / 4u);`)}
 ${
   subgroups
-    ? `  let bcl = (z * prm.p7 + min(n0 + (sl % ${CC}u), N - 1u) * prm.p6) / 4u;`
+    ? lines(
+        CC / L,
+        (g) => `  let bcl${g} = (z * prm.p7 + min(n0 + ${g * L}u + (sl % ${L}u), N - 1u) * prm.p6) / 4u;`,
+      )
     : lines(CC, (q) => `  let bc${q} = (z * prm.p7 + min(n0 + ${q}u, N - 1u) * prm.p6) / 4u;`)
 }
 ${lines(R * CC, (x) => `  var acc${x} = 0.0;`)}
