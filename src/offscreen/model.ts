@@ -18,6 +18,7 @@ import type { MagnitudeModel } from '../core/separator';
 import { SHIPPED_MODEL_PATH } from '../core/shipped-model';
 import { createWebGpuModel, umxWeightsFromOnnx, type WebGpuMagnitudeModel } from '../core/webgpu';
 import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
+import { failoverModel } from './failover';
 
 declare const __STEMDECK_MODEL_PATH__: string;
 /** The model this build ships (vite.config.ts: `STEMDECK_MODEL` or the default). */
@@ -202,11 +203,7 @@ export function loadModel(): Promise<LoadedModel> {
   return loading;
 }
 
-/**
- * The WebGPU engine with WASM behind it: if a run fails (device lost, out of memory), WASM takes
- * over for good without a gap — the failed chunk is re-run on WASM — and the calibration cache is
- * cleared so the next load measures again.
- */
+/** The WebGPU engine with WASM behind it (failover.ts); a failure clears the cached calibration. */
 function withFailover(
   gpu: WebGpuMagnitudeModel,
   wasm: OnnxMagnitudeModel,
@@ -215,34 +212,17 @@ function withFailover(
   calibration: Calibration,
   cacheKey: string,
 ): LoadedModel {
-  let broken: string | null = null;
-  const model: LoadedModel['model'] = {
-    config: wasm.config,
-    targets: wasm.targets,
-    async estimate(magnitude, channels, bins, frames) {
-      if (broken === null) {
-        try {
-          // The engine copies `magnitude` into a GPU buffer, so it is intact for a WASM re-run.
-          return await gpu.estimate(magnitude, channels, bins, frames);
-        } catch (e) {
-          broken = `WebGPU failed (${errorText(e)}), WASM took over`;
-          gpu.release();
-          writeCachedCalibration(cacheKey, null);
-        }
-      }
-      return wasm.estimate(magnitude, channels, bins, frames);
-    },
-  };
+  const f = failoverModel(gpu, wasm, () => writeCachedCalibration(cacheKey, null));
   return {
-    model,
+    model: f.model,
     get backend() {
-      return broken === null ? 'webgpu' : 'wasm';
+      return f.backend();
     },
     threads,
     decision,
     calibration,
     get failover() {
-      return broken;
+      return f.failure();
     },
   };
 }
