@@ -29,8 +29,21 @@ let cache: string;
 beforeAll(async () => {
   await useBackend('wasm');
   dir = mkdtempSync(join(tmpdir(), 'stemdeck-train-'));
-  const root = join(dir, 'stems');
-  for (let t = 0; t < 4; t++) await writeStemsTrack(root, `song${t}`, STEMS, t, 1);
+  cache = await stemsCache('stems', 'song', STEMS, 4, 0, 0.25);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A preprocessed folder of `tracks` generated 1-s songs with these stems, seeded from `seed0`. */
+async function stemsCache(
+  folder: string,
+  prefix: string,
+  stems: readonly string[],
+  tracks: number,
+  seed0: number,
+  validFraction: number,
+): Promise<string> {
+  const root = join(dir, folder);
+  for (let t = 0; t < tracks; t++) await writeStemsTrack(root, `${prefix}${t}`, stems, seed0 + t, 1);
   const res = await preprocess({
     dataset: 'stems',
     root,
@@ -38,11 +51,10 @@ beforeAll(async () => {
     onBadData: 'stop',
     split: 'seeded',
     seed: 1,
-    validFraction: 0.25,
+    validFraction,
   });
-  cache = res.dir;
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return res.dir;
+}
 
 /** A tiny model (hidden 8, 32 input bins) with dropout on, 3 batches of 2 × 0.5 s per epoch. */
 function tinyConfig(extra: Partial<TrainConfig['optim']> = {}): TrainConfig {
@@ -211,20 +223,8 @@ describe('train', () => {
   });
 
   it('trains on extra data sets with stems summed into the targets, and checks their config', async () => {
-    const root = join(dir, 'six');
     const six = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
-    for (let t = 0; t < 3; t++) await writeStemsTrack(root, `six${t}`, six, 10 + t, 1);
-    const extraCache = (
-      await preprocess({
-        dataset: 'stems',
-        root,
-        cacheRoot: join(dir, 'cache'),
-        onBadData: 'stop',
-        split: 'seeded',
-        seed: 1,
-        validFraction: 0.34,
-      })
-    ).dir;
+    const extraCache = await stemsCache('six', 'six', six, 3, 10, 0.34);
     const base = tinyConfig({ maxEpochs: 1 });
     const withExtra = trainConfig({
       ...base,
