@@ -75,6 +75,28 @@ function lines(n: number, line: (i: number) => string): string {
 
 export type MatmulEpilogue = 'none' | 'tanh' | 'relu' | 'mask';
 
+/** Both matmul kernels' bindings: A, B, bias, C and, for the mask epilogue, the mixture. */
+function matmulBindings(subgroups: boolean, mask: boolean): string {
+  return `${subgroups ? 'enable subgroups;' : ''}
+${header}
+@group(0) @binding(1) var<storage, read> a: array<vec4f>;
+@group(0) @binding(2) var<storage, read> b: array<vec4f>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c: array<f32>;
+${mask ? '@group(0) @binding(5) var<storage, read> mixture: array<f32>;' : ''}`;
+}
+
+/**
+ * The k-step loads of `n` vec4s `${v}0…` from buffer `v`: each at its own base address `${base}i`, or
+ * with subgroups n / L loads at `${base}l${g}` (lane l's operand g·L + l) broadcast to all lanes.
+ */
+function operandLoads(v: 'a' | 'b', base: string, n: number, subgroups: boolean): string {
+  const L = SUBGROUP_MIN_LANES;
+  if (!subgroups) return lines(n, (i) => `    let ${v}${i} = ${v}[${base}${i} + k];`);
+  return `${lines(n / L, (g) => `    let ${v}l${g} = ${v}[${base}l${g} + k];`)}
+${lines(n, (i) => `    let ${v}${i} = subgroupBroadcast(${v}l${Math.floor(i / L)}, ${i % L}u);`)}`;
+}
+
 /**
  * Params: p0 M, p1 N, p2 K, p3 lda, p4 aOff, p5 aZ, p6 ldb, p7 bZ, p8 biasZ, p9 ldc, p10 cOff, p11 cZ
  * (in floats; K, lda, aOff, aZ, ldb, bZ multiples of 4).
@@ -97,16 +119,8 @@ export function matmulShader(
       : `c[prm.p10 + z * prm.p11 + m * prm.p9 + n] = ${act};`;
   // With subgroups (of at least L = SUBGROUP_MIN_LANES lanes), lane l loads rows m0 + l, m0 + L + l, …
   // and every row is broadcast: R / L loads of A per k step instead of R.
-  const rowLoads = subgroups
-    ? `${lines(R / L, (g) => `    let al${g} = a[arl${g} + k];`)}\n${lines(R, (i) => `    let a${i} = subgroupBroadcast(al${Math.floor(i / L)}, ${i % L}u);`)}`
-    : lines(R, (i) => `    let a${i} = a[ar${i} + k];`);
-  return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
-${header}
-@group(0) @binding(1) var<storage, read> a: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b: array<vec4f>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-${epilogue === 'mask' ? '@group(0) @binding(5) var<storage, read> mixture: array<f32>;' : ''}
+  const rowLoads = operandLoads('a', 'ar', R, subgroups);
+  return /* wgsl */ `${matmulBindings(subgroups, epilogue === 'mask')}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
@@ -166,16 +180,8 @@ export function maskMatmulShader(subgroups = false): string {
   const L = SUBGROUP_MIN_LANES;
   // With subgroups, lane l loads columns n0 + l, n0 + L + l, … and broadcasts them: CC / L loads of B
   // per k step instead of CC.
-  const colLoads = subgroups
-    ? `${lines(CC / L, (g) => `    let bl${g} = b[bcl${g} + k];`)}\n${lines(CC, (q) => `    let b${q} = subgroupBroadcast(bl${Math.floor(q / L)}, ${q % L}u);`)}`
-    : lines(CC, (q) => `    let b${q} = b[bc${q} + k];`);
-  return /* wgsl */ `${subgroups ? 'enable subgroups;' : ''}
-${header}
-@group(0) @binding(1) var<storage, read> a: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b: array<vec4f>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-@group(0) @binding(5) var<storage, read> mixture: array<f32>;
+  const colLoads = operandLoads('b', 'bc', CC, subgroups);
+  return /* wgsl */ `${matmulBindings(subgroups, true)}
 
 @compute @workgroup_size(${MATMUL_WG})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32${subgroups ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {
