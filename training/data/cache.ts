@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../../src/core/node/atomic';
 import type { Split } from './split';
 import { type BinMoments, decodeMoments, encodeMoments, type ScalerStats } from './stats';
 import type { TableTrack, TrackTable } from './table';
-import { BadDataError, type DatasetKind, peak, type Track } from './track';
+import { BadDataError, type DatasetKind, peak, sumSignals, type Track } from './track';
 
 /** Bump when the layout or the meaning of any cached byte changes: older entries are rebuilt. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -360,15 +360,9 @@ export async function openCache(dir: string): Promise<CachedDataset> {
       const t = index.tracks[track];
       const stems: Record<string, Float32Array[]> = {};
       for (const s of t.stems) stems[s] = readChunk(track, s, 0, t.length);
-      let mixture: Float32Array[];
-      if (t.hasMixture) {
-        mixture = readChunk(track, 'mixture', 0, t.length);
-      } else {
-        mixture = Array.from({ length: CHANNELS }, () => new Float32Array(t.length));
-        for (const s of Object.values(stems)) {
-          for (let c = 0; c < CHANNELS; c++) for (let i = 0; i < t.length; i++) mixture[c][i] += s[c][i];
-        }
-      }
+      const mixture = t.hasMixture
+        ? readChunk(track, 'mixture', 0, t.length)
+        : sumSignals(Object.values(stems), t.length);
       return { mixture, stems };
     },
   };

@@ -25,7 +25,7 @@ import {
 import { DATASETS } from './datasets';
 import { chooseSplit, type Split, type SplitOptions } from './split';
 import { emptyMoments, magnitudeMoments, mergeMoments, scalerStats } from './stats';
-import { type DatasetKind, isBadData, type Track } from './track';
+import { type DatasetKind, isBadData, sumSignals, type Track } from './track';
 
 export type BadDataPolicy = 'skip' | 'stop';
 
@@ -128,7 +128,7 @@ export async function preprocess(opts: PreprocessOptions): Promise<PreprocessRes
       }
       const track: Track = await adapter.load(ref, opts.required);
       const stamps = await stampFiles(track.files);
-      const moments = magnitudeMoments(track.mixture ?? sumStems(track));
+      const moments = magnitudeMoments(track.mixture ?? sumSignals(Object.values(track.stems), track.length));
       const manifest = await writeTrackCache(trackDir, track, moments, stamps);
       manifests.set(ref.name, { dirName, manifest });
       if (check.ok || check.exists) {
@@ -201,12 +201,4 @@ export async function preprocess(opts: PreprocessOptions): Promise<PreprocessRes
   };
   await writeFileAtomic(join(dir, INDEX_FILE), `${JSON.stringify(index, null, 1)}\n`);
   return result({ split });
-}
-
-function sumStems(track: Track): Float32Array[] {
-  const out = [new Float32Array(track.length), new Float32Array(track.length)];
-  for (const s of Object.values(track.stems)) {
-    for (let c = 0; c < out.length; c++) for (let i = 0; i < track.length; i++) out[c][i] += s[c][i];
-  }
-  return out;
 }

@@ -3,7 +3,7 @@
  * implement it: decoded tracks in memory (`memoryTable`) and the preprocess cache (`openCache`).
  */
 import { CHANNELS } from '../../src/core/audio';
-import type { Track } from './track';
+import { sumSignals, type Track } from './track';
 
 export interface TableTrack {
   readonly name: string;
@@ -77,12 +77,10 @@ export function groupedTable(
         if (memberOf.has(target)) return Array.from({ length: CHANNELS }, () => new Float32Array(length));
         return table.readChunk(track, target, start, length);
       }
-      const sum = Array.from({ length: CHANNELS }, () => new Float32Array(length));
-      for (const m of members) {
-        const part = table.readChunk(track, m, start, length);
-        for (let c = 0; c < CHANNELS; c++) for (let i = 0; i < length; i++) sum[c][i] += part[c][i];
-      }
-      return sum;
+      return sumSignals(
+        members.map((m) => table.readChunk(track, m, start, length)),
+        length,
+      );
     },
   };
 }

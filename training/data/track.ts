@@ -86,6 +86,19 @@ export function checkFinite(file: string, channels: readonly Float32Array[]): vo
   }
 }
 
+/** The sample-wise sum of stereo signals of `length` samples each, summed in the given order. */
+export function sumSignals(parts: Iterable<readonly Float32Array[]>, length: number): Float32Array[] {
+  const out = Array.from({ length: CHANNELS }, () => new Float32Array(length));
+  for (const part of parts) {
+    for (let c = 0; c < CHANNELS; c++) {
+      const src = part[c];
+      const dst = out[c];
+      for (let i = 0; i < length; i++) dst[i] += src[i];
+    }
+  }
+  return out;
+}
+
 export function peak(channels: readonly Float32Array[]): number {
   let p = 0;
   for (const x of channels) {
