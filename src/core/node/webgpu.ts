@@ -36,7 +36,7 @@ export async function nodeGpuDevice(): Promise<NodeGpu | { readonly unavailable:
   const i = adapter.info;
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
-    // The engine's dense kernels use subgroups where the device has them (engine.ts).
+    // The engine's kernels use subgroups where the device has them (engine.ts).
     requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,

@@ -47,9 +47,10 @@ export interface WebGpuModelOptions {
    */
   readonly maxStepsPerDispatch?: number;
   /**
-   * The dense kernels' subgroup variants (one lane loads, `subgroupBroadcast` shares: 2.4× fewer loads
-   * per multiply-add). Default: where the device has the `subgroups` feature and subgroups of at
-   * least SUBGROUP_MIN_LANES lanes.
+   * The kernels' subgroup variants (one lane loads, `subgroupBroadcast` shares: a dense 16 × 4 block
+   * costs a lane 6 vec4 loads per k step where the plain 8 × 4 block costs 12; the recurrence shares
+   * its hidden-state reads). Default: where the device has the `subgroups` feature and subgroups of
+   * at least SUBGROUP_MIN_LANES lanes.
    */
   readonly subgroups?: boolean;
 }
@@ -68,7 +69,7 @@ export interface WebGpuMagnitudeModel extends MagnitudeModel {
    * read every step, as float32 or (lossless, where every value is a float16) packed float16.
    */
   readonly recurrentWeights: 'registers' | 'storage-f32' | 'storage-f16';
-  /** Whether the dense layers run the subgroup kernels. */
+  /** Whether the kernels run their subgroup variants. */
   readonly subgroups: boolean;
   /** Compute dispatches one `estimate` of `frames` frames records (all targets together). */
   dispatches(frames: number): number;
@@ -264,19 +265,22 @@ export async function createWebGpuModel(
       cOff?: number;
       cZ: number;
     }
+    const maskGrid = (m: Mm): [number, number, number] => [
+      Math.ceil(m.N / maskCols(subgroups)),
+      Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)),
+      J,
+    ];
+    const matmulGrid = (m: Mm): [number, number, number] => {
+      const { wg, cols, rows } = matmulBlocking(m.N, subgroups);
+      return [Math.ceil(m.N / (wg * cols)), Math.ceil(m.M / rows), J];
+    };
     const matmul = (label: string, pipe: GPUComputePipeline, m: Mm, extra: GPUBuffer[] = []) =>
       add(
         label,
         pipe,
         [m.M, m.N, m.K, m.lda, m.aOff ?? 0, m.aZ, m.K, m.K * m.N, m.N, m.ldc, m.cOff ?? 0, m.cZ],
         [m.a, m.b, m.bias, m.c, ...extra],
-        pipe === mmMask
-          ? [Math.ceil(m.N / maskCols(subgroups)), Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)), J]
-          : [
-              Math.ceil(m.N / (matmulBlocking(m.N, subgroups).wg * matmulBlocking(m.N, subgroups).cols)),
-              Math.ceil(m.M / matmulBlocking(m.N, subgroups).rows),
-              J,
-            ],
+        pipe === mmMask ? maskGrid(m) : matmulGrid(m),
       );
 
     // Features: [C][bins][T] → x [T][C·nIn].
