@@ -16,7 +16,12 @@ import { createOnnxModel, type OnnxMagnitudeModel } from '../core/onnx-model';
 import { mulberry32 } from '../core/random';
 import type { MagnitudeModel } from '../core/separator';
 import { SHIPPED_MODEL_PATH } from '../core/shipped-model';
-import { createWebGpuModel, umxWeightsFromOnnx, type WebGpuMagnitudeModel } from '../core/webgpu';
+import {
+  createWebGpuModel,
+  engineFeatures,
+  umxWeightsFromOnnx,
+  type WebGpuMagnitudeModel,
+} from '../core/webgpu';
 import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
 import { failoverModel } from './failover';
 
@@ -113,8 +118,7 @@ export async function calibrate(
   let gpu: WebGpuMagnitudeModel | null = null;
   try {
     const device = await adapter.requestDevice({
-      // The engine's dense and recurrent kernels load 2.4× less with subgroups (engine.ts).
-      requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
+      requiredFeatures: engineFeatures(adapter),
       requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
     });
     gpu = await createWebGpuModel(device, config, umxWeightsFromOnnx(bytes).targets);

@@ -1,4 +1,6 @@
 /// <reference types="@webgpu/types" />
+import { engineFeatures } from '../webgpu/engine';
+
 /**
  * A WebGPU device in Node through Dawn's Node bindings (npm `webgpu`, a devDependency): for the WebGPU
  * engine's tests and benchmark. Resolves to the reason instead when there is no adapter (the package,
@@ -36,8 +38,7 @@ export async function nodeGpuDevice(): Promise<NodeGpu | { readonly unavailable:
   const i = adapter.info;
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
-    // The engine's kernels use subgroups where the device has them (engine.ts).
-    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
+    requiredFeatures: engineFeatures(adapter),
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,

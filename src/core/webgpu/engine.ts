@@ -55,6 +55,15 @@ export interface WebGpuModelOptions {
   readonly subgroups?: boolean;
 }
 
+/**
+ * Features to request for the engine's device (`adapter.requestDevice({ requiredFeatures })`):
+ * `subgroups` where the adapter has it, for the kernels' subgroup variants.
+ */
+export function engineFeatures(adapter: GPUAdapter): GPUFeatureName[] {
+  // 'subgroups' is newer than the @webgpu/types in use.
+  return adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [];
+}
+
 /** Whether `device` can run the subgroup kernels (the feature, and subgroups of ≥ 8 lanes). */
 export function deviceHasSubgroups(device: GPUDevice): boolean {
   // adapterInfo and subgroupMinSize are newer than the @webgpu/types in use.

@@ -1,2 +1,7 @@
-export { createWebGpuModel, type WebGpuMagnitudeModel, type WebGpuModelOptions } from './engine';
+export {
+  createWebGpuModel,
+  engineFeatures,
+  type WebGpuMagnitudeModel,
+  type WebGpuModelOptions,
+} from './engine';
 export { umxWeightsFromOnnx } from './onnx-weights';
