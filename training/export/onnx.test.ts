@@ -1,11 +1,14 @@
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
+import { umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxOnnx, float16BitsToFloat32, float32ToFloat16Bits, onnxGateOrder } from './onnx';
 import { importUmxPth } from './pth';
 import { randomUmxWeights } from './test-weights';
 
+const { onnx } = onnxProto;
 const FRAMES = 9;
 
 /** Runs the exported graph in onnxruntime-node and returns the max abs error against the reference. */
@@ -100,6 +103,47 @@ describe('exportUmxOnnx (onnxruntime-node vs the plain-TS reference)', () => {
     );
     expect(fp16.maxErr).toBeGreaterThan(fp32.maxErr);
     expect(fp16.maxErr / fp16.maxRef).toBeLessThan(1e-2);
+  });
+});
+
+describe('joint model export (one trunk, a head per target)', () => {
+  const c = small({
+    joint: true,
+    targets: ['vocals', 'drums', 'bass'],
+    input: { kind: 'bands', scale: 'mel', bands: 24 },
+  });
+
+  it('runs like the reference per target, stores the trunk once, and reads back for the WebGPU engine', async () => {
+    const weights = randomUmxWeights(c, 7);
+    const { maxErr, maxRef, size } = await exportAndCompare(weights);
+    expect(maxRef).toBeGreaterThan(0.1);
+    expect(maxErr).toBeLessThan(1e-4);
+    // The same three networks without sharing: three trunks.
+    const separate = exportUmxOnnx(randomUmxWeights({ ...c, joint: false }, 7)).length;
+    expect(size).toBeLessThan(separate);
+    const names = onnx.ModelProto.decode(exportUmxOnnx(weights)).graph!.initializer!.map((t) => t.name!);
+    expect(names).toContain('joint.fc1.w');
+    expect(names).toContain('bass.fc3.w');
+    expect(names.some((n) => n.startsWith('vocals.lstm'))).toBe(false);
+
+    // umxWeightsFromOnnx (the WebGPU engine's loader) gives each target a network equal to its own.
+    const back = umxWeightsFromOnnx(exportUmxOnnx(weights));
+    const random = mulberry32(4);
+    const mix = Float32Array.from({ length: c.nbChannels * FRAMES * c.nbBins }, () => 2 * random());
+    for (const t of c.targets) {
+      const a = umxReferenceForward(c, weights.targets[t]!, mix, FRAMES);
+      const b = umxReferenceForward(back.config, back.targets[t]!, mix, FRAMES);
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))), t).toBeLessThan(1e-4);
+    }
+  });
+
+  it('refuses a joint model whose targets do not share one trunk', () => {
+    const weights = randomUmxWeights(c, 8);
+    weights.targets.drums = {
+      ...weights.targets.drums!,
+      'fc2.weight': weights.targets.drums!['fc2.weight'].map((v) => v + 1),
+    };
+    expect(() => exportUmxOnnx(weights)).toThrow(/"drums" has another "fc2.weight"/);
   });
 });
 

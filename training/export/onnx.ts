@@ -5,7 +5,9 @@
  *   output est  float32 [J, 1, nbChannels, nbBins, T]   one magnitude estimate per target, in config.targets order
  *
  * One graph with J independent sub-networks (measured slightly faster in ort-web than J graphs, see
- * shared notes onnx-web-inference-speed.md). Per target, as open-unmix-pytorch's forward in eval mode:
+ * shared notes onnx-web-inference-speed.md) — or, for a joint model (`config.joint`), one trunk
+ * (initializers `joint.*`) feeding J heads (fc3 and the output affine, `<target>.*`). Per target, as
+ * open-unmix-pytorch's forward in eval mode:
  * crop (or band-average) → (x + input_mean)·input_scale → fc1 → bn1 → tanh → (bi)LSTM stack →
  * concat [fc1 branch, LSTM] → fc2 → bn2 → ReLU → fc3 → bn3 → ·output_scale + output_mean → ReLU → ·mix.
  *
@@ -22,6 +24,7 @@ import onnxProto from 'onnx-proto';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../src/core/float16';
 import {
   bandMatrix,
+  checkJointWeights,
   checkUmxWeights,
   inputFeatures,
   lstmDirections,
@@ -143,7 +146,16 @@ export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = 
     const w = weights.targets[target];
     if (!w) throw new Error(`onnx export: no weights for target "${target}"`);
     checkUmxWeights(c, w);
-    const est = targetNetwork(g, c, w, target, features, mixT, shapes);
+  }
+  checkJointWeights(weights);
+  // A joint model's trunk once, from the first target's set (all sets share it).
+  const joint = c.joint
+    ? trunkNetwork(g, c, weights.targets[c.targets[0]]!, 'joint', features, shapes)
+    : null;
+  for (const target of c.targets) {
+    const w = weights.targets[target]!;
+    const h2 = joint ?? trunkNetwork(g, c, w, target, features, shapes);
+    const est = headNetwork(g, c, w, target, h2, mixT, shapes);
     estimates.push(g.node('Unsqueeze', [est, shapes.axis0], {}, `${target}_est`));
   }
   if (estimates.length === 1) g.node('Identity', estimates, {}, 'est');
@@ -188,16 +200,18 @@ export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = 
   return onnx.ModelProto.encode(model).finish();
 }
 
-function targetNetwork(
+type Shapes = { flatIn: string; seq: string; flatHidden: string; out: string };
+
+/** Input scaler, fc1, LSTM stack, fc2: features → [T, hidden] (after bn2 and ReLU). Names `<prefix>.*`. */
+function trunkNetwork(
   g: GraphBuilder,
   c: UmxConfig,
   w: UmxTargetWeights,
-  target: string,
+  prefix: string,
   features: string,
-  mixT: string,
-  shapes: { flatIn: string; seq: string; flatHidden: string; out: string },
+  shapes: Shapes,
 ): string {
-  const p = (n: string) => `${target}.${n}`;
+  const p = (n: string) => `${prefix}.${n}`;
   const nIn = inputFeatures(c);
   const H = c.hiddenSize;
   const C = c.nbChannels;
@@ -249,12 +263,27 @@ function targetNetwork(
     seq = g.node('Reshape', [g.node('Transpose', [y], { perm: [0, 2, 1, 3] }), shapes.seq]);
   }
 
-  // Skip connection, fc2 + bn2 → ReLU, fc3 + bn3 + output affine.
+  // Skip connection, fc2 + bn2 → ReLU.
   const cat = g.node('Concat', [h1, g.node('Reshape', [seq, shapes.flatHidden])], { axis: 1 });
   const fc2 = foldLinear(w['fc2.weight'], H, 2 * H, bnAffine(w, 'bn2', c.bnEps));
-  const h2 = g.node('Relu', [
+  return g.node('Relu', [
     g.node('Gemm', [cat, g.weight(p('fc2.w'), [2 * H, H], fc2.w), g.weight(p('fc2.b'), [H], fc2.b)]),
   ]);
+}
+
+/** fc3 + bn3 + output affine → mask → · mix: the target's estimate [1, C, nbBins, T]. Names `<target>.*`. */
+function headNetwork(
+  g: GraphBuilder,
+  c: UmxConfig,
+  w: UmxTargetWeights,
+  target: string,
+  h2: string,
+  mixT: string,
+  shapes: Shapes,
+): string {
+  const p = (n: string) => `${target}.${n}`;
+  const H = c.hiddenSize;
+  const C = c.nbChannels;
   const bn3 = bnAffine(w, 'bn3', c.bnEps);
   // output_scale/output_mean are per bin, shared by the channels: fold them into bn3's per-column affine.
   for (let ch = 0; ch < C; ch++) {

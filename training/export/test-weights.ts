@@ -1,5 +1,5 @@
 /** Random but non-trivial weights for export tests (BatchNorm statistics and affines not at their defaults). */
-import { initUmxWeights, type UmxConfig, type UmxWeights } from '../../src/core/model';
+import { initUmxWeights, isHeadParameter, type UmxConfig, type UmxWeights } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 
 export function randomUmxWeights(config: UmxConfig, seed: number): UmxWeights {
@@ -14,6 +14,13 @@ export function randomUmxWeights(config: UmxConfig, seed: number): UmxWeights {
       if (range) for (let i = 0; i < arr.length; i++) arr[i] = u(range[0], range[1]);
     }
     targets[target] = w;
+  }
+  if (config.joint) {
+    // One trunk: every target shares the first one's (`checkJointWeights`).
+    const first = targets[config.targets[0]]!;
+    for (const t of config.targets.slice(1)) {
+      for (const name of Object.keys(first)) if (!isHeadParameter(name)) targets[t]![name] = first[name];
+    }
   }
   return { config, targets };
 }

@@ -81,5 +81,34 @@ describe('weights file', () => {
       3,
     );
     expect(() => mergeWeights([a, c])).toThrow(/another architecture/);
+    const joint = randomUmxWeights(
+      umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 4, nbLayers: 2, targets: ['bass'], joint: true }),
+      4,
+    );
+    expect(() => mergeWeights([a, joint])).toThrow(/joint model is one network/);
+  });
+
+  it('a joint model: the trunk stored once, shared again on reading; a differing trunk refused', () => {
+    const c = umxConfig({
+      nFft: 16,
+      maxBin: 6,
+      hiddenSize: 4,
+      nbLayers: 2,
+      targets: ['vocals', 'drums', 'bass'],
+    });
+    const joint = randomUmxWeights({ ...c, joint: true }, 5);
+    const bytes = encodeWeights(joint);
+    expect(bytes.length).toBeLessThan(encodeWeights(randomUmxWeights(c, 5)).length);
+    const back = decodeWeights(bytes);
+    expect(back.config.joint).toBe(true);
+    expect(back.targets.bass!['lstm.weight_hh_l1']).toBe(back.targets.vocals!['lstm.weight_hh_l1']);
+    for (const t of c.targets)
+      for (const [name, v] of Object.entries(joint.targets[t]!)) expect(back.targets[t]![name]).toEqual(v);
+    const bad = randomUmxWeights({ ...c, joint: true }, 6);
+    bad.targets.drums = {
+      ...bad.targets.drums!,
+      'fc1.weight': bad.targets.drums!['fc1.weight'].map((v) => -v),
+    };
+    expect(() => encodeWeights(bad)).toThrow(/"drums" has another "fc1.weight"/);
   });
 });

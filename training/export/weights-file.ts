@@ -8,11 +8,15 @@
  *   padding     zeros up to a multiple of 8, so the body is aligned for Float32Array views
  *   body        float32 little-endian tensors; `offset` is in bytes from the body's start
  *
- * Tensor names and shapes are open-unmix-pytorch's state_dict ones (`umxParameters`), row-major.
+ * Tensor names and shapes are open-unmix-pytorch's state_dict ones (`umxParameters`), row-major. A
+ * joint model (`config.joint`) stores its shared trunk once, under the first target; the others hold
+ * only their heads.
  */
 import { readFile } from 'node:fs/promises';
 import {
+  checkJointWeights,
   checkUmxWeights,
+  isHeadParameter,
   parameterSize,
   UMX_DEFAULTS,
   type UmxConfig,
@@ -42,6 +46,7 @@ export interface WeightsHeader {
 export function encodeWeights(weights: UmxWeights): Uint8Array {
   const { config } = weights;
   validateUmxConfig(config);
+  checkJointWeights(weights);
   const specs = umxParameters(config);
   const tensors: WeightsTensorEntry[] = [];
   const data: Float32Array[] = [];
@@ -51,6 +56,7 @@ export function encodeWeights(weights: UmxWeights): Uint8Array {
     if (!tw) throw new Error(`weights: no tensors for target "${target}"`);
     checkUmxWeights(config, tw);
     for (const spec of specs) {
+      if (config.joint && target !== config.targets[0] && !isHeadParameter(spec.name)) continue;
       tensors.push({ name: spec.name, target, shape: spec.shape, offset });
       data.push(tw[spec.name]);
       offset += parameterSize(spec) * 4;
@@ -128,6 +134,15 @@ export function decodeWeights(bytes: Uint8Array, source = 'weights file'): UmxWe
   }
   for (const target of config.targets) {
     const tw = targets[target] ?? fail(`no tensors for target "${target}"`);
+    if (config.joint && target !== config.targets[0]) {
+      // The shared trunk is stored once: the same arrays serve every target.
+      const trunk = targets[config.targets[0]]!;
+      for (const spec of specs.values()) {
+        if (isHeadParameter(spec.name)) continue;
+        if (tw[spec.name]) fail(`joint model: target ${target} repeats trunk tensor "${spec.name}"`);
+        if (trunk[spec.name]) tw[spec.name] = trunk[spec.name];
+      }
+    }
     try {
       checkUmxWeights(config, tw);
     } catch (err) {
@@ -155,7 +170,7 @@ function sameShape(a: unknown, b: readonly number[]): boolean {
 
 /** Whether two model configs are the same network but for their targets (mergeable, warm-startable). */
 export function sameArchitecture(a: UmxConfig, b: UmxConfig): boolean {
-  const strip = (c: UmxConfig) => JSON.stringify({ ...c, targets: [] });
+  const strip = (c: UmxConfig) => JSON.stringify({ ...c, targets: [], joint: c.joint ?? false });
   return strip(a) === strip(b);
 }
 
@@ -167,6 +182,9 @@ export function sameArchitecture(a: UmxConfig, b: UmxConfig): boolean {
 export function mergeWeights(parts: readonly UmxWeights[], names: readonly string[] = []): UmxWeights {
   if (parts.length === 0) throw new Error('merge: no weights');
   const base = parts[0].config;
+  if (parts.length > 1 && parts.some((p) => p.config.joint)) {
+    throw new Error('merge: a joint model is one network (its targets share a trunk) and cannot be merged');
+  }
   const targets: NetworkName[] = [];
   const merged: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   for (const [i, part] of parts.entries()) {

@@ -1,12 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type UmxConfig, umxConfig } from '../../src/core/model/config';
-import { initUmxWeights, type UmxTargetWeights, umxParameters } from '../../src/core/model/parameters';
+import {
+  initUmxWeights,
+  isHeadParameter,
+  type UmxTargetWeights,
+  umxParameters,
+} from '../../src/core/model/parameters';
 import { umxReferenceForward, umxReferenceForwardBatch } from '../../src/core/model/reference';
 import { mulberry32 } from '../../src/core/random';
 import { useBackend } from './backend';
 import { UmxTrainer } from './train';
-import { toBatchLayout, UmxTf } from './umx-tf';
+import { toBatchLayout, UmxTf, withSeededRandom } from './umx-tf';
 
 // Small sizes: 33 bins, 20 below the cut, hidden 8.
 const small = (o: Partial<UmxConfig> = {}) =>
@@ -161,6 +166,147 @@ describe('UmxTrainer', () => {
     expect(maxAbsDiff(before, after)).toBeGreaterThan(1e-4);
     tf.dispose([mix, target]);
     trainer.dispose();
+    model.dispose();
+  });
+});
+
+describe('UmxTf joint network (shared trunk, a head per target)', () => {
+  const c = small({ joint: true, targets: ['vocals', 'drums', 'bass'] });
+  /** Three targets' weights with one trunk: the first target's, and each its own head. */
+  const jointWeights = (): Record<string, UmxTargetWeights> => {
+    const trunk = randomWeights(c, 21);
+    return Object.fromEntries(
+      c.targets.map((t, j) => {
+        const own = randomWeights(c, 30 + j);
+        const w: UmxTargetWeights = {};
+        for (const spec of umxParameters(c))
+          w[spec.name] = isHeadParameter(spec.name) ? own[spec.name] : trunk[spec.name];
+        return [t, w];
+      }),
+    );
+  };
+
+  it('each head equals the plain-TS reference of its target network (inference)', () => {
+    const byTarget = jointWeights();
+    const model = new UmxTf(c, byTarget, c.targets);
+    // One trunk: the head parameters are per target, the rest once.
+    expect(model.params.has('vocals/fc3.weight') && model.params.has('bass/output_mean')).toBe(true);
+    expect(model.params.has('fc3.weight')).toBe(false);
+    expect(model.params.has('fc1.weight')).toBe(true);
+    const frames = 6;
+    const r = mulberry32(8);
+    const clips = [0, 1].map(() => randomMags(r, 2 * frames * c.nbBins));
+    const x = tf.tensor4d(toBatchLayout(clips, 2, frames, c.nbBins), [2, frames, 2, c.nbBins]);
+    const outs = model.forwardHeads(x);
+    expect(outs).toHaveLength(3);
+    c.targets.forEach((t, j) => {
+      const expected = toBatchLayout(
+        clips.map((clip) => umxReferenceForward(c, byTarget[t], clip, frames)),
+        2,
+        frames,
+        c.nbBins,
+      );
+      expect(maxAbsDiff(outs[j].dataSync(), expected), t).toBeLessThan(1e-4);
+    });
+    // The heads differ (a shared head would pass the loop above only by accident).
+    expect(maxAbsDiff(outs[0].dataSync(), outs[1].dataSync())).toBeGreaterThan(1e-3);
+    expect(() => model.forward(x)).toThrow(/forwardHeads/);
+    tf.dispose([x, ...outs]);
+    model.dispose();
+  });
+
+  it('loss = sum of the targets’ losses; trunk gradient = sum of the separate networks’ gradients', () => {
+    const byTarget = jointWeights();
+    const joint = new UmxTf(c, byTarget, c.targets);
+    const singles = c.targets.map((t) => new UmxTf(c, byTarget[t]));
+    const r = mulberry32(12);
+    const shape: [number, number, number, number] = [2, 5, 2, c.nbBins];
+    const n = shape.reduce((p, q) => p * q);
+    const mix = tf.tensor4d(randomMags(r, n), shape);
+    const targets = c.targets.map(() => tf.tensor4d(randomMags(r, n), shape));
+    const jointVars = [...joint.params.values()];
+    const jg = grads(() => joint.loss(mix, targets, { dropout: false }), jointVars);
+    const keys = [...joint.params.keys()];
+    let sum = 0;
+    const trunkSum = new Map<string, Float32Array>();
+    singles.forEach((m, j) => {
+      const vars = [...m.params.values()];
+      const g = grads(() => m.loss(mix, targets[j], { dropout: false }), vars);
+      sum += g.loss;
+      [...m.params.keys()].forEach((name, i) => {
+        if (isHeadParameter(name)) {
+          // A head's gradient is its own network's.
+          const k = keys.indexOf(`${c.targets[j]}/${name}`);
+          expect(maxAbsDiff(jg.g[k], g.g[i]), name).toBeLessThan(1e-4 * Math.max(1, ...g.g[i].map(Math.abs)));
+        } else {
+          const acc = trunkSum.get(name) ?? new Float32Array(g.g[i].length);
+          g.g[i].forEach((v, q) => {
+            acc[q] += v;
+          });
+          trunkSum.set(name, acc);
+        }
+      });
+      m.clearStats();
+    });
+    expect(Math.abs(jg.loss - sum) / sum).toBeLessThan(1e-5);
+    for (const [name, acc] of trunkSum) {
+      const k = keys.indexOf(name);
+      expect(maxAbsDiff(jg.g[k], acc), name).toBeLessThan(1e-4 * Math.max(1, ...acc.map(Math.abs)));
+    }
+    // exportHeads: one set per target, the trunk shared by reference, the heads as trained.
+    joint.clearStats();
+    const out = joint.exportHeads();
+    expect(out.drums['fc1.weight']).toBe(out.vocals['fc1.weight']);
+    expect(maxAbsDiff(out.bass['fc3.weight'], byTarget.bass['fc3.weight'])).toBe(0);
+    tf.dispose([mix, ...targets]);
+    joint.dispose();
+    for (const m of singles) m.dispose();
+  });
+
+  it('refuses weights with a missing head', () => {
+    const byTarget = jointWeights();
+    delete byTarget.bass;
+    expect(() => new UmxTf(c, byTarget, c.targets)).toThrow(/no weights for head "bass"/);
+  });
+});
+
+describe('UmxTf.jointGrads (one head at a time)', () => {
+  it('equals the gradients of the summed loss taken in one tape, with dropout', () => {
+    const c = small({ joint: true, targets: ['vocals', 'drums', 'bass'], nbLayers: 3, lstmDropout: 0.3 });
+    const byTarget = Object.fromEntries(c.targets.map((t, j) => [t, randomWeights(c, 50 + j)]));
+    for (const t of c.targets.slice(1)) {
+      for (const name of Object.keys(byTarget.vocals))
+        if (!isHeadParameter(name)) byTarget[t][name] = byTarget.vocals[name];
+    }
+    const model = new UmxTf(c, byTarget, c.targets);
+    const r = mulberry32(17);
+    const shape: [number, number, number, number] = [2, 5, 2, c.nbBins];
+    const n = shape.reduce((p, q) => p * q);
+    const mix = tf.tensor4d(randomMags(r, n), shape);
+    const targets = c.targets.map(() => tf.tensor4d(randomMags(r, n), shape));
+    const keys = [...model.params.keys()];
+    const oneTape = withSeededRandom(5, () =>
+      grads(() => model.loss(mix, targets), [...model.params.values()]),
+    );
+    model.clearStats();
+    const split = model.jointGrads(mix, targets, 5);
+    const total = split.losses.reduce((a, b) => a + b, 0);
+    expect(Math.abs(total - oneTape.loss) / oneTape.loss).toBeLessThan(1e-5);
+    keys.forEach((k, i) => {
+      const g = split.grads[k];
+      expect(g, k).toBeDefined();
+      // input_mean's gradient is ≈ 0 (bn1 removes a constant shift): compare it on an absolute floor.
+      const scale = Math.max(1e-3, ...oneTape.g[i].map(Math.abs));
+      expect(maxAbsDiff(g.dataSync(), oneTape.g[i]) / scale, k).toBeLessThan(1e-4);
+    });
+    // Dropout was on: another seed gives other trunk gradients.
+    model.clearStats();
+    const other = model.jointGrads(mix, targets, 6);
+    expect(
+      maxAbsDiff(other.grads['fc1.weight'].dataSync(), split.grads['fc1.weight'].dataSync()),
+    ).toBeGreaterThan(0);
+    tf.dispose([mix, ...targets, ...Object.values(split.grads), ...Object.values(other.grads)]);
+    model.clearStats();
     model.dispose();
   });
 });

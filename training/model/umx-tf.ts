@@ -1,5 +1,6 @@
 /**
- * Open-Unmix (one target network) in TensorFlow.js, for training in Node. Same architecture, names
+ * Open-Unmix (one target network, or a joint network with one head per target) in TensorFlow.js, for
+ * training in Node. Same architecture, names
  * and PyTorch weight layouts as src/core/model (whose plain-TS forward is the reference this is
  * tested against). Lives under training/ because the extension runs inference with onnxruntime-web:
  * tfjs and these custom gradients never ship in it.
@@ -11,7 +12,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { bandMatrix } from '../../src/core/model/bands';
 import { inputFeatures, type UmxConfig } from '../../src/core/model/config';
-import { checkUmxWeights, type UmxTargetWeights, umxParameters } from '../../src/core/model/parameters';
+import {
+  checkUmxWeights,
+  isHeadParameter,
+  type UmxTargetWeights,
+  umxParameters,
+} from '../../src/core/model/parameters';
+import { mulberry32 } from '../../src/core/random';
+import type { NetworkName } from '../../src/core/stems';
 import { lstmLayer } from './lstm';
 import { type BatchStats, batchNormTrain, dense, normalizedDense, outputMaskMse } from './ops';
 
@@ -45,9 +53,96 @@ export function toBatchLayout(
 
 let instances = 0;
 
+/** Runs `fn` with Math.random replaced by mulberry32(seed): tfjs' unseeded dropout becomes reproducible. */
+export function withSeededRandom<T>(seed: number, fn: () => T): T {
+  const saved = Math.random;
+  Math.random = mulberry32(seed);
+  try {
+    return fn();
+  } finally {
+    Math.random = saved;
+  }
+}
+
+/**
+ * A parameter's key in a UmxTf: its state_dict name, prefixed `<target>/` for a joint network's head
+ * parameters (fc3, bn3, output affine), so one map holds every head. The optimiser state and the
+ * checkpoint use the same keys.
+ */
+export function parameterKey(heads: readonly string[] | null, head: string, name: string): string {
+  return heads && isHeadParameter(name) ? `${head}/${name}` : name;
+}
+
+/** Tensors by UmxTf parameter key → one set per target (a joint network's trunk shared by reference). */
+export function splitHeads(
+  config: UmxConfig,
+  heads: readonly string[] | null,
+  target: string,
+  byKey: Readonly<Record<string, Float32Array>>,
+): UmxTargetWeights {
+  const out: UmxTargetWeights = {};
+  for (const spec of umxParameters(config)) {
+    const v = byKey[parameterKey(heads, target, spec.name)];
+    if (v) out[spec.name] = v;
+  }
+  return out;
+}
+
+/** The inverse of `splitHeads`: the trunk from the first head's set, each head's own tensors. */
+export function joinHeads(
+  config: UmxConfig,
+  heads: readonly string[],
+  byTarget: Readonly<Record<string, UmxTargetWeights>>,
+): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const head of heads) {
+    const w = byTarget[head];
+    if (!w) throw new Error(`UmxTf: no weights for head "${head}"`);
+    for (const spec of umxParameters(config)) {
+      if (head !== heads[0] && !isHeadParameter(spec.name)) continue;
+      if (w[spec.name]) out[parameterKey(heads, head, spec.name)] = w[spec.name];
+    }
+  }
+  return out;
+}
+
+/**
+ * What the training loop optimises as one: each target's network, or the one joint network of all
+ * targets (`config.joint`). A unit has one optimiser, learning rate and early-stopping state.
+ */
+export interface TrainingUnit {
+  /** The target's name, or `joint`. */
+  readonly name: string;
+  readonly targets: readonly NetworkName[];
+  /** The joint network's heads (= targets); null for a single-target network. */
+  readonly heads: readonly NetworkName[] | null;
+}
+
+export function trainingUnits(c: UmxConfig): TrainingUnit[] {
+  if (c.joint) return [{ name: 'joint', targets: [...c.targets], heads: [...c.targets] }];
+  return c.targets.map((t) => ({ name: t, targets: [t], heads: null }));
+}
+
+/** A unit's network from per-target weights. */
+export function unitModel(
+  c: UmxConfig,
+  unit: TrainingUnit,
+  weights: Partial<Record<NetworkName, UmxTargetWeights>>,
+): UmxTf {
+  if (unit.heads) return new UmxTf(c, weights as Record<string, UmxTargetWeights>, unit.heads);
+  const w = weights[unit.targets[0]];
+  if (!w) throw new Error(`UmxTf: no weights for "${unit.targets[0]}"`);
+  return new UmxTf(c, w);
+}
+
 export class UmxTf {
   readonly config: UmxConfig;
-  /** Trainable parameters by PyTorch state_dict name. */
+  /**
+   * null: one target network (`new UmxTf(config, weights)`); otherwise the targets of a joint network,
+   * whose heads share the trunk (`new UmxTf(config, weightsByTarget, heads)`).
+   */
+  readonly heads: readonly string[] | null;
+  /** Trainable parameters by `parameterKey` (PyTorch state_dict names, heads prefixed). */
   readonly params = new Map<string, tf.Variable>();
   /** BatchNorm running statistics (not trained by the optimiser). */
   readonly buffers = new Map<string, tf.Variable>();
@@ -55,16 +150,38 @@ export class UmxTf {
   /** Batch statistics recorded by the last training-mode forward: BN name → stats. */
   private pendingStats = new Map<string, BatchStats>();
 
-  constructor(config: UmxConfig, weights: UmxTargetWeights) {
-    checkUmxWeights(config, weights);
+  constructor(config: UmxConfig, weights: UmxTargetWeights);
+  constructor(
+    config: UmxConfig,
+    weights: Readonly<Record<string, UmxTargetWeights>>,
+    heads: readonly string[],
+  );
+  constructor(
+    config: UmxConfig,
+    weights: UmxTargetWeights | Readonly<Record<string, UmxTargetWeights>>,
+    heads?: readonly string[],
+  ) {
     this.config = config;
+    this.heads = heads ? [...heads] : null;
+    if (heads && heads.length === 0) throw new Error('UmxTf: a joint network needs at least one head');
+    const byHead = (h: string): UmxTargetWeights =>
+      heads ? (weights as Record<string, UmxTargetWeights>)[h] : (weights as UmxTargetWeights);
+    for (const h of heads ?? ['']) {
+      if (heads && !byHead(h)) throw new Error(`UmxTf: no weights for head "${h}"`);
+      checkUmxWeights(config, byHead(h));
+    }
     instances++;
     for (const spec of umxParameters(config)) {
-      const t = tf.tensor(weights[spec.name], [...spec.shape]);
-      // tfjs variable names are global: prefix with an instance number, keep the map keys PyTorch's.
-      const v = tf.variable(t, spec.role === 'weight', `umx${instances}/${spec.name}`);
-      t.dispose();
-      (spec.role === 'weight' ? this.params : this.buffers).set(spec.name, v);
+      // Trunk parameters once (from the first head's set), head parameters once per head.
+      const owners = isHeadParameter(spec.name) ? (heads ?? ['']) : [heads?.[0] ?? ''];
+      for (const h of owners) {
+        const key = parameterKey(this.heads, h, spec.name);
+        const t = tf.tensor(byHead(h)[spec.name], [...spec.shape]);
+        // tfjs variable names are global: prefix with an instance number, keep the map keys PyTorch's.
+        const v = tf.variable(t, spec.role === 'weight', `umx${instances}/${key}`);
+        t.dispose();
+        (spec.role === 'weight' ? this.params : this.buffers).set(key, v);
+      }
     }
     this.bands =
       config.input.kind === 'bands'
@@ -79,7 +196,8 @@ export class UmxTf {
   }
 
   /**
-   * Everything up to fc3: mix [B, T, C, nbBins] → [B·T, C·nbBins] (before bn3), rows batch-major.
+   * The trunk, everything before fc3: mix [B, T, C, nbBins] → [B·T, hidden] (after fc2, bn2, ReLU),
+   * rows batch-major.
    */
   private trunk(mix: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D {
     const c = this.config;
@@ -123,9 +241,26 @@ export class UmxTf {
       n,
       2 * hidden,
     ]) as tf.Tensor2D;
-    const linear = (v: tf.Tensor2D, w: string) => dense(v, this.p<tf.Rank.R2>(w));
-    const a2 = tf.relu(this.batchNorm(linear(cat, 'fc2.weight'), 'bn2', opts)) as tf.Tensor2D;
-    return linear(a2, 'fc3.weight');
+    return tf.relu(this.batchNorm(dense(cat, this.p<tf.Rank.R2>('fc2.weight')), 'bn2', opts)) as tf.Tensor2D;
+  }
+
+  /** The targets' heads in order: one head, '', for a single-target network. */
+  private headNames(): readonly string[] {
+    return this.heads ?? [''];
+  }
+
+  private key(head: string, name: string): string {
+    return parameterKey(this.heads, head, name);
+  }
+
+  /** A head's bn3 (the prefix of its four tensors' keys). */
+  private bn3(head: string): string {
+    return this.heads ? `${head}/bn3` : 'bn3';
+  }
+
+  /** A head's fc3 on the trunk's output: [B·T, C·nbBins] (before bn3). */
+  private fc3(a2: tf.Tensor2D, head: string): tf.Tensor2D {
+    return dense(a2, this.p<tf.Rank.R2>(this.key(head, 'fc3.weight')));
   }
 
   private batchNorm(x: tf.Tensor2D, name: string, opts: ForwardOptions): tf.Tensor2D {
@@ -158,37 +293,161 @@ export class UmxTf {
   }
 
   /** bn3 → reshape → · output_scale + output_mean → ReLU → · mix, on fc3's output y [B·T, C·bins]. */
-  private outputMask(y: tf.Tensor2D, mix: tf.Tensor4D, opts: ForwardOptions): tf.Tensor4D {
-    const u = tf.reshape(this.batchNorm(y, 'bn3', opts), mix.shape);
-    return tf.mul(tf.relu(tf.add(tf.mul(u, this.p('output_scale')), this.p('output_mean'))), mix);
+  private outputMask(y: tf.Tensor2D, mix: tf.Tensor4D, opts: ForwardOptions, head: string): tf.Tensor4D {
+    const u = tf.reshape(this.batchNorm(y, this.bn3(head), opts), mix.shape);
+    return tf.mul(
+      tf.relu(
+        tf.add(tf.mul(u, this.p(this.key(head, 'output_scale'))), this.p(this.key(head, 'output_mean'))),
+      ),
+      mix,
+    );
   }
 
   /** The target magnitude estimate [B, T, C, nbBins] for mixture magnitudes of the same shape. */
   forward(mix: tf.Tensor4D, opts: ForwardOptions = { training: false }): tf.Tensor4D {
-    return tf.tidy(() => this.outputMask(this.trunk(mix, opts), mix, opts));
+    if (this.heads && this.heads.length > 1) throw new Error('UmxTf: a joint network: use forwardHeads');
+    return this.forwardHeads(mix, opts)[0];
+  }
+
+  /** Every head's estimate (the trunk computed once), in `heads` order. */
+  forwardHeads(mix: tf.Tensor4D, opts: ForwardOptions = { training: false }): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      const a2 = this.trunk(mix, opts);
+      return this.headNames().map((h) => this.outputMask(this.fc3(a2, h), mix, opts, h));
+    });
   }
 
   /**
-   * Training loss, Open-Unmix's: MSE between estimated and target magnitudes over all bins.
-   * Training-mode BatchNorm; call `updateRunningStats()` after the optimiser step.
+   * Training loss, Open-Unmix's: MSE between estimated and target magnitudes over all bins; for a
+   * joint network the sum of the heads' losses (`targets` in `heads` order). Training-mode BatchNorm;
+   * call `updateRunningStats()` after the optimiser step.
    */
-  loss(mix: tf.Tensor4D, target: tf.Tensor4D, opts: Omit<ForwardOptions, 'training'> = {}): tf.Scalar {
+  loss(
+    mix: tf.Tensor4D,
+    target: tf.Tensor4D | readonly tf.Tensor4D[],
+    opts: Omit<ForwardOptions, 'training'> = {},
+  ): tf.Scalar {
+    return tf.tidy(() => {
+      const parts = this.headLosses(mix, target, opts);
+      // A chain of adds: tfjs has no gradient for AddN.
+      return parts.reduce((a, b) => tf.add(a, b));
+    });
+  }
+
+  /** Each head's loss (as `loss`, before the sum). */
+  headLosses(
+    mix: tf.Tensor4D,
+    target: tf.Tensor4D | readonly tf.Tensor4D[],
+    opts: Omit<ForwardOptions, 'training'> = {},
+  ): tf.Scalar[] {
+    const targets = Array.isArray(target) ? target : [target as tf.Tensor4D];
+    const heads = this.headNames();
+    if (targets.length !== heads.length) {
+      throw new Error(`UmxTf: ${targets.length} target spectrograms for ${heads.length} head(s)`);
+    }
     const o: ForwardOptions = { ...opts, training: true };
     return tf.tidy(() => {
       const [b, t, ch, bins] = mix.shape;
-      const y = this.trunk(mix, o);
-      const holder: { current?: BatchStats } = {};
       const rows: [number, number] = [b * t, ch * bins];
-      const loss = outputMaskMse(
-        tf.reshape(mix, rows) as tf.Tensor2D,
-        tf.reshape(target, rows) as tf.Tensor2D,
-        ch,
-        this.config.bnEps,
-        holder,
-      )(y, this.p('bn3.weight'), this.p('bn3.bias'), this.p('output_scale'), this.p('output_mean'));
-      this.takeStats('bn3', holder);
-      return loss;
+      const mixRows = tf.reshape(mix, rows) as tf.Tensor2D;
+      const a2 = this.trunk(mix, o);
+      return heads.map((h, j) => {
+        const holder: { current?: BatchStats } = {};
+        const k = (name: string) => this.p<tf.Rank.R1>(this.key(h, name));
+        const loss = outputMaskMse(
+          mixRows,
+          tf.reshape(targets[j], rows) as tf.Tensor2D,
+          ch,
+          this.config.bnEps,
+          holder,
+        )(this.fc3(a2, h), k('bn3.weight'), k('bn3.bias'), k('output_scale'), k('output_mean'));
+        this.takeStats(this.bn3(h), holder);
+        return loss;
+      });
     });
+  }
+
+  /**
+   * A joint network's training step gradients, one head at a time: the same gradients as
+   * `tf.variableGrads(() => this.loss(mix, targets))`, but holding only one head's activations (four
+   * heads' fc3 outputs, masks and errors at batch 16 × 6 s exceed the wasm heap). The trunk runs
+   * twice with the same dropout masks (`seed`): forward for its output a2; each head's loss and
+   * gradients (its parameters and a2) follow; then the trunk's gradients are those of Σ a2 · ∂L/∂a2.
+   * Returns each head's loss and the gradients by parameter key (the caller disposes them).
+   */
+  jointGrads(
+    mix: tf.Tensor4D,
+    targets: readonly tf.Tensor4D[],
+    seed: number,
+    opts: Omit<ForwardOptions, 'training'> = {},
+  ): { losses: number[]; grads: Record<string, tf.Tensor> } {
+    const heads = this.headNames();
+    if (targets.length !== heads.length) {
+      throw new Error(`UmxTf: ${targets.length} target spectrograms for ${heads.length} head(s)`);
+    }
+    const o: ForwardOptions = { ...opts, training: true };
+    const [b, t, ch, bins] = mix.shape;
+    const rows: [number, number] = [b * t, ch * bins];
+    const a2 = withSeededRandom(seed, () => tf.tidy(() => this.trunk(mix, o)));
+    const grads: Record<string, tf.Tensor> = {};
+    const losses: number[] = [];
+    let upstream: tf.Tensor2D | null = null;
+    heads.forEach((h, j) => {
+      const names = ['fc3.weight', 'bn3.weight', 'bn3.bias', 'output_scale', 'output_mean'];
+      const params = names.map((n) => this.p(this.key(h, n)));
+      const holder: { current?: BatchStats } = {};
+      const { value, grads: g } = tf.tidy(() => {
+        const mixRows = tf.reshape(mix, rows) as tf.Tensor2D;
+        const targetRows = tf.reshape(targets[j], rows) as tf.Tensor2D;
+        const f = (
+          x: tf.Tensor,
+          w3: tf.Tensor,
+          gamma: tf.Tensor,
+          beta: tf.Tensor,
+          os: tf.Tensor,
+          om: tf.Tensor,
+        ) =>
+          outputMaskMse(mixRows, targetRows, ch, this.config.bnEps, holder)(
+            dense(x as tf.Tensor2D, w3 as tf.Tensor2D),
+            gamma as tf.Tensor1D,
+            beta as tf.Tensor1D,
+            os as tf.Tensor1D,
+            om as tf.Tensor1D,
+          );
+        return tf.valueAndGrads(f)([a2, ...params]);
+      });
+      this.takeStats(this.bn3(h), holder);
+      losses.push(value.dataSync()[0]);
+      value.dispose();
+      const [da2, ...dparams] = g;
+      names.forEach((n, k) => {
+        grads[this.key(h, n)] = dparams[k];
+      });
+      const sum = upstream ? (tf.add(upstream, da2) as tf.Tensor2D) : (da2 as tf.Tensor2D);
+      if (upstream) {
+        upstream.dispose();
+        da2.dispose();
+      }
+      upstream = sum;
+    });
+    const dA2 = upstream as unknown as tf.Tensor2D;
+    const trunkVars = [...this.params.entries()].filter(([k]) => !this.isHeadKey(k)).map(([, v]) => v);
+    // Σ a2 · dA2 with its gradient given (tfjs has no Sum gradient registered in Node).
+    const dot = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc) => ({
+      value: tf.sum(tf.mul(x as tf.Tensor, dA2)) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor) => tf.mul(dy, dA2),
+    }));
+    const trunk = withSeededRandom(seed, () =>
+      tf.variableGrads(() => dot(this.trunk(mix, o)) as tf.Scalar, trunkVars),
+    );
+    const byVar = new Map([...this.params].map(([k, v]) => [v.name, k]));
+    for (const [name, g] of Object.entries(trunk.grads)) grads[byVar.get(name)!] = g;
+    tf.dispose([trunk.value, a2, dA2]);
+    return { losses, grads };
+  }
+
+  private isHeadKey(key: string): boolean {
+    return this.heads !== null && key.includes('/');
   }
 
   /**
@@ -218,7 +477,22 @@ export class UmxTf {
 
   /** Current weights (parameters and buffers) as a plain container, e.g. for the reference or export. */
   exportWeights(): UmxTargetWeights {
-    const out: UmxTargetWeights = {};
+    if (this.heads) throw new Error('UmxTf: a joint network: use exportHeads');
+    return this.exportByKey();
+  }
+
+  /** Current weights per target (a single network: its one target `target`); the trunk shared. */
+  exportHeads(target?: string): Record<string, UmxTargetWeights> {
+    const byKey = this.exportByKey();
+    if (!this.heads) {
+      if (!target) throw new Error("UmxTf.exportHeads: name the single network's target");
+      return { [target]: byKey };
+    }
+    return Object.fromEntries(this.heads.map((h) => [h, splitHeads(this.config, this.heads, h, byKey)]));
+  }
+
+  private exportByKey(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
     for (const [name, v] of [...this.params, ...this.buffers]) out[name] = v.dataSync() as Float32Array;
     return out;
   }

@@ -14,11 +14,12 @@
  * and early-stopping counters, best validation loss, Adam step, log length) is in `state`.
  */
 import { readFile } from 'node:fs/promises';
-import { type UmxTargetWeights, type UmxWeights, umxParameters } from '../../src/core/model';
+import { parameterSize, type UmxTargetWeights, type UmxWeights, umxParameters } from '../../src/core/model';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import type { NetworkName } from '../../src/core/stems';
 import type { SamplerState } from '../data/sampler';
 import { decodeWeights, encodeWeights } from '../export/weights-file';
+import { joinHeads, splitHeads, trainingUnits } from '../model/umx-tf';
 import type { AdamWState } from './adamw';
 import type { TrainConfig } from './config';
 
@@ -58,7 +59,8 @@ export interface Checkpoint {
   readonly config: TrainConfig;
   readonly state: TrainState;
   readonly weights: UmxWeights;
-  readonly adam: Partial<Record<NetworkName, AdamWState>>;
+  /** Per training unit (`trainingUnits`: each target, or `joint`), tensors by UmxTf parameter key. */
+  readonly adam: Readonly<Record<string, AdamWState>>;
 }
 
 interface Section {
@@ -71,19 +73,22 @@ const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /** Adam moments as a weights container: parameter tensors from `pick`, buffers zero. */
 function momentWeights(c: Checkpoint, pick: (s: AdamWState) => Record<string, Float32Array>): UmxWeights {
-  const specs = umxParameters(c.weights.config);
+  const config = c.weights.config;
+  const specs = umxParameters(config);
   const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
-  for (const t of c.weights.config.targets) {
-    const s = c.adam[t];
-    if (!s) throw new Error(`checkpoint: no optimiser state for "${t}"`);
-    const tw: UmxTargetWeights = {};
-    for (const spec of specs) {
-      tw[spec.name] =
-        spec.role === 'weight' ? pick(s)[spec.name] : new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
+  const zeros = new Map(specs.map((spec) => [spec.name, new Float32Array(parameterSize(spec))]));
+  for (const unit of trainingUnits(config)) {
+    const s = c.adam[unit.name];
+    if (!s) throw new Error(`checkpoint: no optimiser state for "${unit.name}"`);
+    for (const t of unit.targets) {
+      const moments = splitHeads(config, unit.heads, t, pick(s));
+      const tw: UmxTargetWeights = {};
+      for (const spec of specs)
+        tw[spec.name] = spec.role === 'weight' ? moments[spec.name] : zeros.get(spec.name)!;
+      targets[t] = tw;
     }
-    targets[t] = tw;
   }
-  return { config: c.weights.config, targets };
+  return { config, targets };
 }
 
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
@@ -142,9 +147,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   const v = section('adam-v');
   const state = header.state as TrainState;
   for (const p of Object.values(state.targets)) p.best ??= Number.POSITIVE_INFINITY;
-  const adam: Partial<Record<NetworkName, AdamWState>> = {};
-  for (const t of weights.config.targets) {
-    adam[t] = { step: header.adamSteps[t], m: m.targets[t]!, v: v.targets[t]! };
+  const adam: Record<string, AdamWState> = {};
+  for (const unit of trainingUnits(weights.config)) {
+    const moments = (w: UmxWeights) =>
+      unit.heads
+        ? joinHeads(weights.config, unit.heads, w.targets as Record<string, UmxTargetWeights>)
+        : w.targets[unit.targets[0]]!;
+    adam[unit.name] = { step: header.adamSteps[unit.name], m: moments(m), v: moments(v) };
   }
   return { config: header.config as TrainConfig, state, weights, adam };
 }

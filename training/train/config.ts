@@ -11,12 +11,15 @@ import { isStemName, type StemName } from '../../src/core/stems';
 export interface TrainConfig {
   /** Free-form name, shown in logs and plots. */
   readonly name: string;
-  /** Open-Unmix architecture; `targets` are trained one network each (as Open-Unmix does). */
+  /**
+   * Open-Unmix architecture; `targets` are trained one network each (as Open-Unmix does), or as one
+   * joint network with `joint: true`.
+   */
   readonly model: Pick<
     UmxConfig,
     'targets' | 'hiddenSize' | 'nbLayers' | 'bidirectional' | 'maxBin' | 'input'
   > &
-    Partial<Pick<UmxConfig, 'lstmDropout' | 'nbChannels' | 'bnMomentum' | 'bnEps'>>;
+    Partial<Pick<UmxConfig, 'lstmDropout' | 'nbChannels' | 'bnMomentum' | 'bnEps' | 'joint'>>;
   readonly data: {
     /** Preprocessed dataset folder (`npm run preprocess`), relative to the repository root or absolute. */
     readonly cache: string;
@@ -114,7 +117,7 @@ export function trainConfig(partial: DeepPartial<TrainConfig> = {}): TrainConfig
     const given = (partial[k] ?? {}) as Record<string, unknown>;
     const known = new Set([
       ...Object.keys(TRAIN_DEFAULTS[k]),
-      ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps'] : []),
+      ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps', 'joint'] : []),
       ...(k === 'data' ? ['extra'] : []),
     ]);
     for (const key of Object.keys(given))

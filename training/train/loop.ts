@@ -1,8 +1,10 @@
 /**
  * The training loop, in one place: Open-Unmix's recipe (one network per target, MSE on magnitudes,
  * random-chunk / gain / swap / track-mix augmentation, Adam(W), LR-on-plateau, early stopping) on
- * tfjs-backend-wasm. Each target has its own network, optimiser, learning rate and stopping counters;
- * all targets of a run see the same batches (one sampler, one mixture STFT per batch).
+ * tfjs-backend-wasm. Each target has its own network, optimiser, learning rate and stopping counters
+ * — or, with `model.joint`, all targets share one network (a trunk and a head per target) trained on
+ * the sum of their losses, with one optimiser and stopping state (`trainingUnits`); all targets of a
+ * run see the same batches (one sampler, one mixture STFT per batch).
  *
  *   for epoch:                                  every batch: STFT → per target: loss, grads,
  *     samplesPerEpoch / batchSize batches          global-norm clip, AdamW, BN running stats
@@ -30,7 +32,7 @@ import { createSampler } from '../data/sampler';
 import { concatTables, groupedTable } from '../data/table';
 import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
-import { UmxTf } from '../model/umx-tf';
+import { type TrainingUnit, trainingUnits, type UmxTf, unitModel, withSeededRandom } from '../model/umx-tf';
 import { AdamW } from './adamw';
 import { type Checkpoint, readCheckpoint, type TrainState, writeCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig, umxOf } from './config';
@@ -66,17 +68,6 @@ export const outPaths = (out: string) => ({
   log: join(out, 'log.jsonl'),
   curves: join(out, 'curves.svg'),
 });
-
-/** Runs `fn` with Math.random replaced by mulberry32(seed): tfjs' unseeded dropout becomes reproducible. */
-function withSeededRandom<T>(seed: number, fn: () => T): T {
-  const saved = Math.random;
-  Math.random = mulberry32(seed);
-  try {
-    return fn();
-  } finally {
-    Math.random = saved;
-  }
-}
 
 /** Fresh weights: PyTorch init from the run's seed (one stream per target), input scaler from the data. */
 function initialWeights(config: TrainConfig, data: CachedDataset): UmxWeights {
@@ -140,6 +131,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const paths = outPaths(opts.out);
   const c = umxOf(config);
   const targets = [...c.targets];
+  const units = trainingUnits(c);
   const { data: d, optim: o } = config;
   const data = await openCache(d.cache);
   const trainTracks = data.index.split.train.map((n) => data.trackIndex(n));
@@ -186,8 +178,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       throw new Error(`${paths.checkpoint} exists: pass --resume to continue it, or choose another --out`);
     }
     const fresh = Object.fromEntries(
-      targets.map((t) => [
-        t,
+      units.map((u) => [
+        u.name,
         {
           lr: o.lr,
           best: Number.POSITIVE_INFINITY,
@@ -219,32 +211,34 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   sampler.restore(state.sampler);
   await writeFile(paths.config, JSON.stringify(config, null, 2) + '\n');
 
+  // By unit name (a target's, or 'joint').
   const models = new Map<string, UmxTf>();
   const optims = new Map<string, AdamW>();
-  const paramNames = new Map<string, string>(); // tfjs variable name → parameter name
-  for (const t of targets) {
-    const model = new UmxTf(c, ck.weights.targets[t as NetworkName]!);
-    models.set(t, model);
+  const paramNames = new Map<string, string>(); // tfjs variable name → parameter key
+  for (const unit of units) {
+    const model = unitModel(c, unit, ck.weights.targets);
+    models.set(unit.name, model);
     for (const [name, v] of model.params) paramNames.set(v.name, name);
     const opt = new AdamW(model.params, { ...o });
-    const saved = ck.adam[t as NetworkName];
+    const saved = ck.adam[unit.name];
     if (saved) opt.load(saved);
-    optims.set(t, opt);
+    optims.set(unit.name, opt);
   }
+  const unitWeights = (u: TrainingUnit) => models.get(u.name)!.exportHeads(u.targets[0]);
   const best: Partial<Record<NetworkName, UmxTargetWeights>> =
     opts.resume && existsSync(paths.best) ? (await readWeightsFile(paths.best)).targets : {};
 
   const currentWeights = (): UmxWeights => ({
     config: c,
-    targets: Object.fromEntries(targets.map((t) => [t, models.get(t)!.exportWeights()])),
+    targets: Object.assign({}, ...units.map(unitWeights)),
   });
   const save = async () => {
     state.sampler = sampler.state();
     state.logBytes = log.bytes();
-    const adam = Object.fromEntries(targets.map((t) => [t, optims.get(t)!.state()]));
+    const adam = Object.fromEntries(units.map((u) => [u.name, optims.get(u.name)!.state()]));
     await writeCheckpoint(paths.checkpoint, { config, state, weights: currentWeights(), adam });
   };
-  const active = () => targets.filter((t) => !state.targets[t].stopped);
+  const active = () => units.filter((u) => !state.targets[u.name].stopped);
 
   const bar = opts.progress
     ? new SingleBar({
@@ -284,28 +278,47 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         const mix = tf.tensor4d(mixMag.data, shape(mixMag));
         const scalars: Scalar[] = [];
         const losses: string[] = [];
-        for (const [j, t] of targets.entries()) {
-          if (state.targets[t].stopped) continue;
-          const model = models.get(t)!;
-          const tm = batchMagnitudes(batch.targets[t], d.batchSize, batch.channels, batch.length, c);
-          const target = tf.tensor4d(tm.data, shape(tm));
-          const { value, grads } = withSeededRandom(
-            (d.seed * 1_000_003 + state.globalStep * 31 + j) >>> 0,
-            () => tf.variableGrads(() => model.loss(mix, target), [...model.params.values()]),
-          );
-          const byParam = Object.fromEntries(Object.entries(grads).map(([k, g]) => [paramNames.get(k)!, g]));
-          const norm = optims.get(t)!.apply(byParam, state.targets[t].lr);
+        for (const [j, unit] of units.entries()) {
+          if (state.targets[unit.name].stopped) continue;
+          const model = models.get(unit.name)!;
+          const tensors = unit.targets.map((t) => {
+            const tm = batchMagnitudes(batch.targets[t], d.batchSize, batch.channels, batch.length, c);
+            return tf.tensor4d(tm.data, shape(tm));
+          });
+          const seed = (d.seed * 1_000_003 + state.globalStep * 31 + j) >>> 0;
+          let values: number[];
+          let byParam: Record<string, tf.Tensor>;
+          if (unit.heads) {
+            // The joint network trains on the sum of its targets' losses, one head at a time.
+            const r = model.jointGrads(mix, tensors, seed);
+            values = r.losses;
+            byParam = r.grads;
+          } else {
+            const { value, grads } = withSeededRandom(seed, () =>
+              tf.variableGrads(() => model.loss(mix, tensors[0]), [...model.params.values()]),
+            );
+            values = [value.dataSync()[0]];
+            value.dispose();
+            byParam = Object.fromEntries(Object.entries(grads).map(([k, g]) => [paramNames.get(k)!, g]));
+          }
+          const norm = optims.get(unit.name)!.apply(byParam, state.targets[unit.name].lr);
           model.updateRunningStats(d.batchSize * mixMag.frames);
-          const loss = value.dataSync()[0];
-          tf.dispose([value, target, ...Object.values(grads)]);
-          if (!Number.isFinite(loss))
-            throw new Error(`non-finite training loss for ${t} at step ${state.globalStep + 1}`);
-          state.epochLossSum[t] += loss;
-          losses.push(`${t} ${loss.toFixed(4)}`);
-          scalars.push(
-            { step: state.globalStep + 1, epoch, tag: `train/loss/${t}`, value: loss, wall: 0 },
-            { step: state.globalStep + 1, epoch, tag: `train/grad_norm/${t}`, value: norm, wall: 0 },
-          );
+          tf.dispose([...tensors, ...Object.values(byParam)]);
+          for (const [k, t] of unit.targets.entries()) {
+            const loss = values[k];
+            if (!Number.isFinite(loss))
+              throw new Error(`non-finite training loss for ${t} at step ${state.globalStep + 1}`);
+            state.epochLossSum[t] += loss;
+            losses.push(`${t} ${loss.toFixed(4)}`);
+            scalars.push({ step: state.globalStep + 1, epoch, tag: `train/loss/${t}`, value: loss, wall: 0 });
+          }
+          scalars.push({
+            step: state.globalStep + 1,
+            epoch,
+            tag: `train/grad_norm/${unit.name}`,
+            value: norm,
+            wall: 0,
+          });
         }
         mix.dispose();
         state.globalStep++;
@@ -335,12 +348,18 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       // ---- validation, scheduler, early stopping
       const run = active();
       const sdrNow = config.valid.sdrEvery > 0 && epoch % config.valid.sdrEvery === 0;
-      const v = validate(data, validTracks, new Map(run.map((t) => [t, models.get(t)!])), c, {
-        chunkFrames,
-        sdrTracks: sdrNow ? config.valid.sdrTracks || validTracks.length : undefined,
-        wienerIterations: config.valid.wienerIterations,
-        onNote: print,
-      });
+      const v = validate(
+        data,
+        validTracks,
+        run.map((u) => ({ targets: u.targets, model: models.get(u.name)! })),
+        c,
+        {
+          chunkFrames,
+          sdrTracks: sdrNow ? config.valid.sdrTracks || validTracks.length : undefined,
+          wienerIterations: config.valid.wienerIterations,
+          onNote: print,
+        },
+      );
       const at = (tag: string, value: number): Scalar => ({
         step: state.globalStep,
         epoch,
@@ -351,19 +370,23 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const scalars: Scalar[] = [];
       const notes: string[] = [];
       let improved = false;
-      for (const t of run) {
+      for (const unit of run) {
+        const t = unit.name;
         const p = state.targets[t];
-        const trainLoss = state.epochLossSum[t] / stepsPerEpoch;
-        const validLoss = v.loss[t];
-        scalars.push(
-          at(`train/epoch_loss/${t}`, trainLoss),
-          at(`valid/loss/${t}`, validLoss),
-          at(`train/lr/${t}`, p.lr),
-        );
-        if (v.sdr) scalars.push(at(`valid/sdr/${t}`, v.sdr[t]));
+        for (const target of unit.targets) {
+          scalars.push(
+            at(`train/epoch_loss/${target}`, state.epochLossSum[target] / stepsPerEpoch),
+            at(`valid/loss/${target}`, v.loss[target]),
+          );
+          if (v.sdr) scalars.push(at(`valid/sdr/${target}`, v.sdr[target]));
+        }
+        scalars.push(at(`train/lr/${t}`, p.lr));
+        // A joint network stops and decays on the sum of its targets' losses (what it trains on).
+        const validLoss = unit.targets.reduce((sum, target) => sum + v.loss[target], 0);
+        if (unit.heads) scalars.push(at(`valid/loss/${t}`, validLoss));
         if (validLoss < p.best) {
           Object.assign(p, { best: validLoss, bestEpoch: epoch, badEpochs: 0, plateauEpochs: 0 });
-          best[t as NetworkName] = models.get(t)!.exportWeights();
+          Object.assign(best, unitWeights(unit));
           improved = true;
         } else {
           p.badEpochs++;
@@ -399,9 +422,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       await save();
       await writeCurves(paths.curves, log.read(), `${config.name} (${targets.join(', ')})`);
       const fmt = (r: Record<string, number>, digits: number) =>
-        run.map((t) => `${t} ${r[t].toFixed(digits)}`).join(', ');
+        run
+          .flatMap((u) => u.targets)
+          .map((t) => `${t} ${r[t].toFixed(digits)}`)
+          .join(', ');
       print(
-        `epoch ${epoch}: train ${fmt(Object.fromEntries(run.map((t) => [t, scalars.find((s) => s.tag === `train/epoch_loss/${t}`)!.value])), 5)}` +
+        `epoch ${epoch}: train ${fmt(Object.fromEntries(scalars.filter((s) => s.tag.startsWith('train/epoch_loss/')).map((s) => [s.tag.slice(17), s.value])), 5)}` +
           ` | valid ${fmt(v.loss, 5)}${v.sdr ? ` | SDR ${fmt(v.sdr, 2)} dB` : ''}` +
           ` | ${trainSeconds.toFixed(0)} s train (${(epochAudio / trainSeconds).toFixed(1)} audio-s/s), ${v.seconds.toFixed(1)} s valid` +
           `${notes.length ? ` | ${notes.join('; ')}` : ''} | checkpoint ${paths.checkpoint}`,

@@ -57,10 +57,11 @@ async function stemsCache(
 }
 
 /** A tiny model (hidden 8, 32 input bins) with dropout on, 3 batches of 2 × 0.5 s per epoch. */
-function tinyConfig(extra: Partial<TrainConfig['optim']> = {}): TrainConfig {
+function tinyConfig(extra: Partial<TrainConfig['optim']> = {}, joint = false): TrainConfig {
   return trainConfig({
     name: 'tiny',
     model: {
+      ...(joint ? { joint } : {}),
       targets: ['vocals', 'bass'],
       hiddenSize: 8,
       nbLayers: 2,
@@ -100,6 +101,8 @@ function expectSameRun(a: Awaited<ReturnType<typeof snapshot>>, b: Awaited<Retur
   for (const t of ['vocals', 'bass'] as const) {
     for (const [name, w] of Object.entries(a.ck.weights.targets[t]!))
       expect(sameBytes(b.ck.weights.targets[t]![name], w), `${t} ${name}`).toBe(true);
+  }
+  for (const t of Object.keys(a.ck.adam)) {
     for (const [name, m] of Object.entries(a.ck.adam[t]!.m)) {
       expect(sameBytes(b.ck.adam[t]!.m[name], m), `${t} m ${name}`).toBe(true);
       expect(sameBytes(b.ck.adam[t]!.v[name], a.ck.adam[t]!.v[name]), `${t} v ${name}`).toBe(true);
@@ -222,6 +225,41 @@ describe('train', () => {
     expect(a.ck.state.targets.vocals.best).toBeLessThan(Number.POSITIVE_INFINITY);
   });
 
+  it('joint network: one trunk, a head per target; resumes bit-for-bit; best.umxw stores the trunk once', async () => {
+    const config = tinyConfig({}, true);
+    const straight = join(dir, 'joint-straight');
+    await train(config, { out: straight, epochs: 2 });
+    const split = join(dir, 'joint-split');
+    await train(config, { out: split, epochs: 1 });
+    await train(config, { out: split, epochs: 1, resume: true });
+    const a = await snapshot(straight);
+    expectSameRun(a, await snapshot(split));
+    // One optimiser and stopping state for the network; losses still per target.
+    expect(Object.keys(a.ck.adam)).toEqual(['joint']);
+    expect(Object.keys(a.ck.state.targets)).toEqual(['joint']);
+    expect(Object.keys(a.ck.adam.joint.m)).toContain('bass/fc3.weight');
+    const tags = new Set(a.log.map((s) => s.tag));
+    for (const t of [
+      'valid/loss/vocals',
+      'valid/loss/bass',
+      'valid/loss/joint',
+      'train/lr/joint',
+      'train/loss/bass',
+    ])
+      expect(tags).toContain(t);
+    const w = a.ck.weights;
+    expect(w.targets.bass!['lstm.weight_ih_l0']).toBe(w.targets.vocals!['lstm.weight_ih_l0']);
+    expect(sameBytes(w.targets.bass!['fc3.weight'], w.targets.vocals!['fc3.weight'])).toBe(false);
+    const best = await readWeightsFile(outPaths(straight).best);
+    expect(best.config.joint).toBe(true);
+    expect(best.targets.bass!['fc1.weight']).toBe(best.targets.vocals!['fc1.weight']);
+    // The trunk is stored once: the file is smaller than two whole networks.
+    const perTarget = await readWeightsFile(outPaths(join(dir, 'straight')).best);
+    const bytes = (f: string) => readFileSync(f).length;
+    expect(bytes(outPaths(straight).best)).toBeLessThan(bytes(outPaths(join(dir, 'straight')).best));
+    expect(perTarget.config.joint).toBeUndefined();
+  });
+
   it('trains on extra data sets with stems summed into the targets, and checks their config', async () => {
     const six = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
     const extraCache = await stemsCache('six', 'six', six, 3, 10, 0.34);
@@ -317,9 +355,10 @@ describe('train', () => {
 
   it('validation SDR leaves out a target silent for a whole track and never throws', () => {
     const c = umxOf(tinyConfig());
-    const models = new Map(
-      c.targets.map((t, j) => [t, new UmxTf(c, initUmxWeights(c, mulberry32(j + 1)))] as const),
-    );
+    const models = c.targets.map((t, j) => ({
+      targets: [t],
+      model: new UmxTf(c, initUmxWeights(c, mulberry32(j + 1))),
+    }));
     const length = 44_100;
     const silent = [new Float32Array(length), new Float32Array(length)];
     const vocals = testSignal(1, length);

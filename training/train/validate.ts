@@ -1,6 +1,6 @@
 /**
- * Validation on the held-out split: whole tracks, STFT once, run through each target network in
- * chunks of the training chunk length (inference mode: BatchNorm running statistics, no dropout).
+ * Validation on the held-out split: whole tracks, STFT once, run through each network (a target's, or
+ * a joint network giving all its targets at once) in chunks of the training chunk length (inference mode: BatchNorm running statistics, no dropout).
  *
  * - loss: the training loss (MSE of magnitudes) over every bin of every frame of every track;
  * - SDR (when asked): estimate = model magnitude × mixture phase (or Wiener EM with `wienerIterations`),
@@ -39,10 +39,16 @@ function toModelLayout(mag: Float32Array, ch: number, frames: number, bins: numb
   return out;
 }
 
+/** A network and the targets it estimates (one, or a joint network's heads in order). */
+export interface ValidatedNetwork {
+  readonly targets: readonly string[];
+  readonly model: UmxTf;
+}
+
 export function validate(
   data: CachedDataset,
   tracks: readonly number[],
-  models: ReadonlyMap<string, UmxTf>,
+  networks: readonly ValidatedNetwork[],
   c: UmxConfig,
   opts: {
     chunkFrames: number;
@@ -52,7 +58,7 @@ export function validate(
   },
 ): ValidationResult {
   const t0 = performance.now();
-  const targets = [...models.keys()];
+  const targets = networks.flatMap((n) => n.targets);
   const sse = Object.fromEntries(targets.map((t) => [t, 0]));
   let count = 0;
   const evals: MusevalTrack[] = [];
@@ -63,31 +69,37 @@ export function validate(
     const { channels: ch, frames, bins } = X;
     const mix = magnitude(X) as Float32Array;
     const estimates: Float32Array[] = [];
-    for (const target of targets) {
-      const ref = stems[target] ?? mixture.map((m) => new Float32Array(m.length));
-      const refMag = magnitude(stft(ref, { nFft: c.nFft, hop: c.hop })) as Float32Array;
-      const est = new Float32Array(mix.length); // [channel][frame][bin]
-      let err = 0;
+    for (const { targets: heads, model } of networks) {
+      const refMags = heads.map((target) => {
+        const ref = stems[target] ?? mixture.map((m) => new Float32Array(m.length));
+        return magnitude(stft(ref, { nFft: c.nFft, hop: c.hop })) as Float32Array;
+      });
+      const ests = heads.map(() => new Float32Array(mix.length)); // [channel][frame][bin]
+      const errs = heads.map(() => 0);
       for (let a = 0; a < frames; a += opts.chunkFrames) {
         const b = Math.min(frames, a + opts.chunkFrames);
         const input = tf.tensor4d(toModelLayout(mix, ch, frames, bins, a, b), [1, b - a, ch, bins]);
-        const y = models.get(target)!.forward(input);
-        const out = y.dataSync() as Float32Array;
-        tf.dispose([input, y]);
-        for (let t = a; t < b; t++) {
-          for (let cc = 0; cc < ch; cc++) {
-            const src = ((t - a) * ch + cc) * bins;
-            const dst = (cc * frames + t) * bins;
-            for (let k = 0; k < bins; k++) {
-              const v = out[src + k];
-              est[dst + k] = v;
-              err += (v - refMag[dst + k]) ** 2;
+        const ys = model.forwardHeads(input);
+        heads.forEach((_, j) => {
+          const out = ys[j].dataSync() as Float32Array;
+          for (let t = a; t < b; t++) {
+            for (let cc = 0; cc < ch; cc++) {
+              const src = ((t - a) * ch + cc) * bins;
+              const dst = (cc * frames + t) * bins;
+              for (let k = 0; k < bins; k++) {
+                const v = out[src + k];
+                ests[j][dst + k] = v;
+                errs[j] += (v - refMags[j][dst + k]) ** 2;
+              }
             }
           }
-        }
+        });
+        tf.dispose([input, ...ys]);
       }
-      sse[target] += err;
-      estimates.push(est);
+      heads.forEach((target, j) => {
+        sse[target] += errs[j];
+        estimates.push(ests[j]);
+      });
     }
     count += mix.length;
     if (opts.sdrTracks !== undefined && i < opts.sdrTracks) {

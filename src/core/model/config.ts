@@ -1,5 +1,6 @@
 /**
- * Open-Unmix model configuration (one network per target, all targets sharing this config).
+ * Open-Unmix model configuration (one network per target, all targets sharing this config; or, with
+ * `joint`, one network whose trunk all targets share, with a head per target).
  *
  * Mirrors open-unmix-pytorch's `OpenUnmix(nb_bins, nb_channels, hidden_size, nb_layers, unidirectional,
  * max_bin)` so that official weights map 1:1 (see `parameters.ts`). One addition: the input may be
@@ -39,6 +40,13 @@ export interface UmxConfig {
   /** BatchNorm1d defaults. */
   readonly bnEps: number;
   readonly bnMomentum: number;
+  /**
+   * One joint network instead of one per target: the targets share everything up to fc3 (input
+   * scaler, fc1, bn1, LSTM stack, fc2, bn2) and each has its own head (fc3, bn3, output affine) —
+   * the same as one network whose fc3 has targets × channels × bins outputs. Absent = false, so
+   * configs written before it existed read unchanged.
+   */
+  readonly joint?: boolean;
 }
 
 export const UMX_DEFAULTS: UmxConfig = {
@@ -89,6 +97,7 @@ export function validateUmxConfig(c: UmxConfig): void {
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
+  if (c.joint !== undefined && typeof c.joint !== 'boolean') fail(`joint must be true or false`);
   if (!(c.lstmDropout >= 0 && c.lstmDropout < 1)) fail(`lstmDropout must be in [0, 1)`);
   if (c.input.kind === 'bands' && (!posInt(c.input.bands) || c.input.bands > c.maxBin)) {
     fail(`bands must be in [1, maxBin], got ${c.input.bands}`);

@@ -11,8 +11,10 @@ export {
   validateUmxConfig,
 } from './config';
 export {
+  checkJointWeights,
   checkUmxWeights,
   initUmxWeights,
+  isHeadParameter,
   type ParameterInit,
   type ParameterSpec,
   parameterSize,

@@ -25,10 +25,32 @@ export interface ParameterSpec {
   readonly init: ParameterInit;
 }
 
+/**
+ * A joint model's per-target head (`UmxConfig.joint`): everything from fc3 on. The other parameters
+ * form the trunk, which every target of a joint model shares.
+ */
+const HEAD_PARAMETERS = new Set([
+  'fc3.weight',
+  'bn3.weight',
+  'bn3.bias',
+  'bn3.running_mean',
+  'bn3.running_var',
+  'output_scale',
+  'output_mean',
+]);
+
+export function isHeadParameter(name: string): boolean {
+  return HEAD_PARAMETERS.has(name);
+}
+
 /** One target network's tensors by parameter name (shapes per `umxParameters`). */
 export type UmxTargetWeights = Record<string, Float32Array>;
 
-/** A whole model: the config and one set of weights per target. */
+/**
+ * A whole model: the config and one set of weights per target. In a joint model every target's set
+ * holds the shared trunk too (`checkJointWeights`): consumers that run one target at a time need no
+ * special case, and writers store the trunk once.
+ */
 export interface UmxWeights {
   readonly config: UmxConfig;
   readonly targets: Partial<Record<NetworkName, UmxTargetWeights>>;
@@ -108,4 +130,31 @@ export function checkUmxWeights(c: UmxConfig, weights: UmxTargetWeights): void {
   const known = new Set(specs.map((s) => s.name));
   const extra = Object.keys(weights).filter((n) => !known.has(n));
   if (extra.length > 0) throw new Error(`weights: unknown parameter(s) ${extra.join(', ')}`);
+}
+
+/**
+ * Throws unless, in a joint model, every target's trunk tensors equal the first target's (they are
+ * one network: a trunk that differs between targets would be silently dropped by the writers, which
+ * store it once). No-op for per-target models.
+ */
+export function checkJointWeights(weights: UmxWeights): void {
+  const c = weights.config;
+  if (!c.joint) return;
+  const first = weights.targets[c.targets[0]];
+  if (!first) throw new Error(`weights: no "${c.targets[0]}" network`);
+  for (const t of c.targets.slice(1)) {
+    const w = weights.targets[t];
+    if (!w) throw new Error(`weights: no "${t}" network`);
+    for (const spec of umxParameters(c)) {
+      if (isHeadParameter(spec.name)) continue;
+      const a = first[spec.name];
+      const b = w[spec.name];
+      if (a === b) continue;
+      if (!a || !b || a.length !== b.length || a.some((v, i) => !Object.is(v, b[i]))) {
+        throw new Error(
+          `weights: joint model, but "${t}" has another "${spec.name}" than "${c.targets[0]}" (the trunk is shared)`,
+        );
+      }
+    }
+  }
 }

@@ -77,7 +77,8 @@ export function umxWeightsFromOnnx(bytes: Uint8Array): UmxWeights {
   const eps = config.bnEps;
   const targets: UmxWeights['targets'] = {};
   for (const target of config.targets) {
-    const p = (n: string) => get(`${target}.${n}`);
+    // A joint model's trunk is stored once, as `joint.*`; the heads (fc3 on) per target.
+    const p = (n: string) => get(`${config.joint && !n.startsWith('fc3.') ? 'joint' : target}.${n}`);
     const w: UmxTargetWeights = {};
     const identityBn = (name: string, bias: Float32Array) => {
       w[`${name}.weight`] = new Float32Array(bias.length).fill(1);
