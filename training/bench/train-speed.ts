@@ -2,10 +2,12 @@
  * `npm run bench:train` — training throughput of one Open-Unmix target network in TensorFlow.js:
  * seconds of training audio per wall-clock second (forward + backward + Adam), per backend and hidden
  * size; 3 bidirectional LSTM layers, maxBin 1487, random data. Warm-up steps are excluded; the figure
- * is the median step (min also shown, as the machine may be shared).
+ * is the median step (min also shown, as the machine may be shared). `--heads 4`: a joint network of 4
+ * targets (one trunk, four heads) instead; its "per target" figure (audio × heads / time) is the one to
+ * set beside a single target network's.
  *
  *   npm run bench:train -- [--hidden 128,256] [--backends wasm,cpu] [--inputs linear,mel256]
- *                          [--batch 16] [--frames 128] [--steps 5] [--warmup 2] [--profile]
+ *                          [--heads 1,4] [--batch 16] [--frames 128] [--steps 5] [--warmup 2] [--profile]
  */
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -22,6 +24,7 @@ const program = new Command('bench:train')
   .option('--hidden <list>', 'hidden sizes', '128,256')
   .option('--backends <list>', 'tfjs backends (wasm, cpu)', 'wasm,cpu')
   .option('--inputs <list>', 'input representations: linear, mel<N>, log<N> (N bands)', 'linear')
+  .option('--heads <list>', '1: one target network; J > 1: a joint network of J targets', '1')
   .option('--batch <n>', 'clips per batch', positiveInt, 16)
   .option('--frames <n>', 'STFT frames per clip', positiveInt, 128)
   .option('--steps <n>', 'timed steps (cpu: at most 2)', positiveInt, 5)
@@ -32,6 +35,7 @@ const opts = program.opts<{
   hidden: string;
   backends: string;
   inputs: string;
+  heads: string;
   batch: number;
   frames: number;
   steps: number;
@@ -48,9 +52,8 @@ console.log(`bench:train — ${new Date().toISOString()}`);
 console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, tfjs-core ${tf.version_core}`,
 );
-console.log(
-  `model: 1 target, 3 bidirectional LSTM layers, maxBin 1487, batch ${opts.batch} × ${opts.frames} frames`,
-);
+console.log(`model: 3 bidirectional LSTM layers, maxBin 1487, batch ${opts.batch} × ${opts.frames} frames`);
+const ALL_TARGETS = ['vocals', 'drums', 'bass', 'other'] as const;
 
 /** `linear`, `mel256`, `log128` → the model's input representation. */
 function parseInput(text: string): UmxConfig['input'] {
@@ -62,12 +65,24 @@ function parseInput(text: string): UmxConfig['input'] {
 
 for (const backend of opts.backends.split(',') as TrainBackend[]) {
   await useBackend(backend);
-  for (const [hidden, inputName] of opts.hidden
+  for (const [hidden, inputName, heads] of opts.hidden
     .split(',')
     .map(Number)
-    .flatMap((h) => opts.inputs.split(',').map((i) => [h, i] as const))) {
-    const config = umxConfig({ targets: ['vocals'], hiddenSize: hidden, input: parseInput(inputName) });
-    const model = new UmxTf(config, initUmxWeights(config, mulberry32(1)));
+    .flatMap((h) => opts.inputs.split(',').map((i) => [h, i] as const))
+    .flatMap(([h, i]) => opts.heads.split(',').map((j) => [h, i, Number(j)] as const))) {
+    if (!(heads >= 1 && heads <= ALL_TARGETS.length)) throw new Error(`--heads: 1 to 4, got ${heads}`);
+    const config = umxConfig({
+      targets: ALL_TARGETS.slice(0, heads),
+      hiddenSize: hidden,
+      input: parseInput(inputName),
+      ...(heads > 1 ? { joint: true } : {}),
+    });
+    const weights = initUmxWeights(config, mulberry32(1));
+    // A joint network: every head starts from the same draw (the speed does not depend on it).
+    const model =
+      heads > 1
+        ? new UmxTf(config, Object.fromEntries(config.targets.map((t) => [t, weights])), config.targets)
+        : new UmxTf(config, weights);
     const trainer = new UmxTrainer(model);
     const r = mulberry32(2);
     const shape: [number, number, number, number] = [
@@ -83,6 +98,7 @@ for (const backend of opts.backends.split(',') as TrainBackend[]) {
       mixData.map((v) => v * r()),
       shape,
     );
+    const targets = config.targets.map(() => target);
     const audioSeconds = framesToSeconds(config, opts.batch * opts.frames);
     // The cpu backend takes tens of seconds per step: fewer steps there.
     const steps = backend === 'cpu' ? Math.min(opts.steps, 2) : opts.steps;
@@ -91,17 +107,19 @@ for (const backend of opts.backends.split(',') as TrainBackend[]) {
     let loss = 0;
     for (let s = 0; s < warmup + steps; s++) {
       const t0 = performance.now();
-      loss = trainer.step(mix, target);
+      loss = trainer.step(mix, heads > 1 ? targets : target, s);
       if (s >= warmup) times.push((performance.now() - t0) / 1000);
     }
     const med = median(times);
     // Forward only (training-mode loss without the tape) for the forward/backward split.
     const t0 = performance.now();
-    tf.tidy(() => model.loss(mix, target).dataSync());
+    tf.tidy(() => model.loss(mix, heads > 1 ? targets : target).dataSync());
     model.clearStats();
     const fwd = (performance.now() - t0) / 1000;
+    const perTarget =
+      heads > 1 ? ` = ${((heads * audioSeconds) / med).toFixed(1)} per target (joint, ${heads} heads)` : '';
     console.log(
-      `${backend.padEnd(4)} hidden ${String(hidden).padStart(3)} ${inputName.padEnd(7)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s ` +
+      `${backend.padEnd(4)} hidden ${String(hidden).padStart(3)} ${inputName.padEnd(7)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s${perTarget} ` +
         `(median step ${med.toFixed(3)} s, min ${Math.min(...times).toFixed(3)} s over ${steps}; ` +
         `forward ${fwd.toFixed(3)} s; ${audioSeconds.toFixed(1)} audio-s per step; loss ${loss.toFixed(4)}; ` +
         `${tf.memory().numTensors} tensors alive)`,
@@ -110,7 +128,7 @@ for (const backend of opts.backends.split(',') as TrainBackend[]) {
     if (opts.profile) {
       const t1 = performance.now();
       const info = await tf.profile(() => {
-        trainer.step(mix, target);
+        trainer.step(mix, heads > 1 ? targets : target);
       });
       const wall = performance.now() - t1;
       const byKernel = new Map<string, { ms: number; count: number }>();
