@@ -1,8 +1,11 @@
 /**
  * `npm run compare-runs -- RUN_DIR... [--epochs 5,10,15]` — training runs side by side at equal
  * budgets (epochs), from their `log.jsonl` and `config.json`: validation SDR and loss per target (the
- * best loss so far, as the checkpoint `best.umxw` would hold), and training throughput. Prints a
- * Markdown table; used for the linear-vs-mel comparison in docs/BENCHMARKS.md.
+ * best loss so far, as the checkpoint `best.umxw` would hold — for a joint network the per-target
+ * minimum, while its best.umxw is chosen on the summed loss), and training throughput. Prints a
+ * Markdown table; used for the linear-vs-mel and joint-vs-per-target comparisons in docs/BENCHMARKS.md.
+ * `A+B` counts two folders as one run (one model trained as two processes, e.g. vocals-drums and
+ * bass-other); its throughput is their mean.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -34,7 +37,12 @@ async function readRun(dir: string): Promise<Run> {
     );
   }
   const config = JSON.parse(configText) as {
-    model: { targets: string[]; hiddenSize: number; input: { kind: string; scale?: string; bands?: number } };
+    model: {
+      targets: string[];
+      hiddenSize: number;
+      joint?: boolean;
+      input: { kind: string; scale?: string; bands?: number };
+    };
   };
   const { input } = config.model;
   const scalars = logText
@@ -49,9 +57,21 @@ async function readRun(dir: string): Promise<Run> {
     });
   return {
     name: `${basename(dirname(dir))}/${basename(dir)}`,
-    input: `${input.kind === 'linear' ? 'linear' : `${input.scale} ${input.bands}`}, hidden ${config.model.hiddenSize}`,
+    input: `${input.kind === 'linear' ? 'linear' : `${input.scale} ${input.bands}`}, hidden ${config.model.hiddenSize}${config.model.joint ? ', joint' : ''}`,
     targets: config.model.targets,
     scalars,
+  };
+}
+
+/** `A+B+…`: the folders' targets and scalars as one run. */
+async function readRunGroup(arg: string): Promise<Run> {
+  const parts = await Promise.all(arg.split('+').map(readRun));
+  if (parts.length === 1) return parts[0];
+  return {
+    name: parts.map((p) => p.name).join(' + '),
+    input: parts[0].input,
+    targets: parts.flatMap((p) => p.targets),
+    scalars: parts.flatMap((p) => p.scalars),
   };
 }
 
@@ -78,7 +98,7 @@ async function main(): Promise<void> {
     .argument('<runs...>', 'training output folders (with config.json and log.jsonl)')
     .option('--epochs <list>', 'epochs to compare (default: every epoch with a validation SDR in all runs)')
     .parse();
-  const runs = await Promise.all(program.args.map(readRun));
+  const runs = await Promise.all(program.args.map(readRunGroup));
   const opts = program.opts<{ epochs?: string }>();
   const sdrEpochs = (r: Run) =>
     new Set(r.scalars.filter((s) => s.tag.startsWith('valid/sdr/')).map((s) => s.epoch));
