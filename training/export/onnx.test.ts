@@ -2,7 +2,9 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
+import { nodeGpuDevice } from '../../src/core/node/webgpu';
 import { mulberry32 } from '../../src/core/random';
+import { createWebGpuModel } from '../../src/core/webgpu';
 import { umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxOnnx, float16BitsToFloat32, float32ToFloat16Bits, onnxGateOrder } from './onnx';
 import { importUmxPth } from './pth';
@@ -10,6 +12,8 @@ import { randomUmxWeights } from './test-weights';
 
 const { onnx } = onnxProto;
 const FRAMES = 9;
+const gpu = await nodeGpuDevice();
+const gpuDevice = 'device' in gpu ? gpu.device : null;
 
 /** Runs the exported graph in onnxruntime-node and returns the max abs error against the reference. */
 async function exportAndCompare(weights: UmxWeights, float16 = false, frames = FRAMES) {
@@ -136,6 +140,36 @@ describe('joint model export (one trunk, a head per target)', () => {
       expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))), t).toBeLessThan(1e-4);
     }
   });
+
+  it.skipIf(!gpuDevice)(
+    'a joint export runs on the WebGPU engine (the extension path) like onnxruntime',
+    async () => {
+      const config = umxConfig({ ...c, nFft: 256, maxBin: 100, hiddenSize: 32 });
+      const bytes = exportUmxOnnx(randomUmxWeights(config, 9), { float16: true });
+      const back = umxWeightsFromOnnx(bytes);
+      const frames = 13;
+      const random = mulberry32(6);
+      const input = Float32Array.from({ length: config.nbChannels * config.nbBins * frames }, () => random());
+      const model = await createWebGpuModel(gpuDevice!, back.config, back.targets);
+      const est = await model.estimate(input, config.nbChannels, config.nbBins, frames);
+      model.release();
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+      const feeds = { mix: new ort.Tensor('float32', input, [1, config.nbChannels, config.nbBins, frames]) };
+      const ortOut = (await session.run(feeds)).est.data as Float32Array;
+      await session.release();
+      let maxErr = 0;
+      let maxRef = 0;
+      est.forEach((e, j) => {
+        for (let i = 0; i < e.length; i++) {
+          maxErr = Math.max(maxErr, Math.abs(e[i] - ortOut[j * e.length + i]));
+          maxRef = Math.max(maxRef, Math.abs(ortOut[j * e.length + i]));
+        }
+      });
+      expect(est).toHaveLength(3);
+      expect(maxRef).toBeGreaterThan(0.1);
+      expect(maxErr).toBeLessThan(1e-4);
+    },
+  );
 
   it('refuses a joint model whose targets do not share one trunk', () => {
     const weights = randomUmxWeights(c, 8);
