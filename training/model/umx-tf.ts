@@ -53,6 +53,9 @@ export function toBatchLayout(
 
 let instances = 0;
 
+/** A head's trainable tensors, in the order `outputMaskMse` (after fc3) takes them. */
+const HEAD_TRAINABLE = ['fc3.weight', 'bn3.weight', 'bn3.bias', 'output_scale', 'output_mean'] as const;
+
 /** Runs `fn` with Math.random replaced by mulberry32(seed): tfjs' unseeded dropout becomes reproducible. */
 export function withSeededRandom<T>(seed: number, fn: () => T): T {
   const saved = Math.random;
@@ -327,44 +330,64 @@ export class UmxTf {
     target: tf.Tensor4D | readonly tf.Tensor4D[],
     opts: Omit<ForwardOptions, 'training'> = {},
   ): tf.Scalar {
+    const targets = this.targetsPerHead(target);
+    const o: ForwardOptions = { ...opts, training: true };
     return tf.tidy(() => {
-      const parts = this.headLosses(mix, target, opts);
+      const a2 = this.trunk(mix, o);
+      const parts = this.headNames().map((h, j) =>
+        this.headLoss(
+          h,
+          a2,
+          mix,
+          targets[j],
+          HEAD_TRAINABLE.map((n) => this.p(this.key(h, n))),
+        ),
+      );
       // A chain of adds: tfjs has no gradient for AddN.
       return parts.reduce((a, b) => tf.add(a, b));
     });
   }
 
-  /** Each head's loss (as `loss`, before the sum). */
-  headLosses(
-    mix: tf.Tensor4D,
-    target: tf.Tensor4D | readonly tf.Tensor4D[],
-    opts: Omit<ForwardOptions, 'training'> = {},
-  ): tf.Scalar[] {
+  /** `target` as one spectrogram per head, checked against the head count. */
+  private targetsPerHead(target: tf.Tensor4D | readonly tf.Tensor4D[]): readonly tf.Tensor4D[] {
     const targets = Array.isArray(target) ? target : [target as tf.Tensor4D];
     const heads = this.headNames();
     if (targets.length !== heads.length) {
       throw new Error(`UmxTf: ${targets.length} target spectrograms for ${heads.length} head(s)`);
     }
-    const o: ForwardOptions = { ...opts, training: true };
-    return tf.tidy(() => {
-      const [b, t, ch, bins] = mix.shape;
-      const rows: [number, number] = [b * t, ch * bins];
-      const mixRows = tf.reshape(mix, rows) as tf.Tensor2D;
-      const a2 = this.trunk(mix, o);
-      return heads.map((h, j) => {
-        const holder: { current?: BatchStats } = {};
-        const k = (name: string) => this.p<tf.Rank.R1>(this.key(h, name));
-        const loss = outputMaskMse(
-          mixRows,
-          tf.reshape(targets[j], rows) as tf.Tensor2D,
-          ch,
-          this.config.bnEps,
-          holder,
-        )(this.fc3(a2, h), k('bn3.weight'), k('bn3.bias'), k('output_scale'), k('output_mean'));
-        this.takeStats(this.bn3(h), holder);
-        return loss;
-      });
-    });
+    return targets;
+  }
+
+  /**
+   * One head's training loss on the trunk's output a2, with its trainable tensors given in
+   * HEAD_TRAINABLE order (the variables, or `tf.valueAndGrads`' arguments); records its bn3 batch
+   * statistics.
+   */
+  private headLoss(
+    head: string,
+    a2: tf.Tensor,
+    mix: tf.Tensor4D,
+    target: tf.Tensor4D,
+    [w3, gamma, beta, oscale, omean]: readonly tf.Tensor[],
+  ): tf.Scalar {
+    const [b, t, ch, bins] = mix.shape;
+    const rows: [number, number] = [b * t, ch * bins];
+    const holder: { current?: BatchStats } = {};
+    const loss = outputMaskMse(
+      tf.reshape(mix, rows) as tf.Tensor2D,
+      tf.reshape(target, rows) as tf.Tensor2D,
+      ch,
+      this.config.bnEps,
+      holder,
+    )(
+      dense(a2 as tf.Tensor2D, w3 as tf.Tensor2D),
+      gamma as tf.Tensor1D,
+      beta as tf.Tensor1D,
+      oscale as tf.Tensor1D,
+      omean as tf.Tensor1D,
+    );
+    this.takeStats(this.bn3(head), holder);
+    return loss;
   }
 
   /**
@@ -381,46 +404,24 @@ export class UmxTf {
     seed: number,
     opts: Omit<ForwardOptions, 'training'> = {},
   ): { losses: number[]; grads: Record<string, tf.Tensor> } {
-    const heads = this.headNames();
-    if (targets.length !== heads.length) {
-      throw new Error(`UmxTf: ${targets.length} target spectrograms for ${heads.length} head(s)`);
-    }
+    this.targetsPerHead(targets);
     const o: ForwardOptions = { ...opts, training: true };
-    const [b, t, ch, bins] = mix.shape;
-    const rows: [number, number] = [b * t, ch * bins];
     const a2 = withSeededRandom(seed, () => tf.tidy(() => this.trunk(mix, o)));
     const grads: Record<string, tf.Tensor> = {};
     const losses: number[] = [];
     let upstream: tf.Tensor2D | null = null;
-    heads.forEach((h, j) => {
-      const names = ['fc3.weight', 'bn3.weight', 'bn3.bias', 'output_scale', 'output_mean'];
-      const params = names.map((n) => this.p(this.key(h, n)));
-      const holder: { current?: BatchStats } = {};
-      const { value, grads: g } = tf.tidy(() => {
-        const mixRows = tf.reshape(mix, rows) as tf.Tensor2D;
-        const targetRows = tf.reshape(targets[j], rows) as tf.Tensor2D;
-        const f = (
-          x: tf.Tensor,
-          w3: tf.Tensor,
-          gamma: tf.Tensor,
-          beta: tf.Tensor,
-          os: tf.Tensor,
-          om: tf.Tensor,
-        ) =>
-          outputMaskMse(mixRows, targetRows, ch, this.config.bnEps, holder)(
-            dense(x as tf.Tensor2D, w3 as tf.Tensor2D),
-            gamma as tf.Tensor1D,
-            beta as tf.Tensor1D,
-            os as tf.Tensor1D,
-            om as tf.Tensor1D,
-          );
-        return tf.valueAndGrads(f)([a2, ...params]);
-      });
-      this.takeStats(this.bn3(h), holder);
+    this.headNames().forEach((h, j) => {
+      const params = HEAD_TRAINABLE.map((n) => this.p(this.key(h, n)));
+      const { value, grads: g } = tf.tidy(() =>
+        tf.valueAndGrads((x: tf.Tensor, ...own: tf.Tensor[]) => this.headLoss(h, x, mix, targets[j], own))([
+          a2,
+          ...params,
+        ]),
+      );
       losses.push(value.dataSync()[0]);
       value.dispose();
       const [da2, ...dparams] = g;
-      names.forEach((n, k) => {
+      HEAD_TRAINABLE.forEach((n, k) => {
         grads[this.key(h, n)] = dparams[k];
       });
       const sum = upstream ? (tf.add(upstream, da2) as tf.Tensor2D) : (da2 as tf.Tensor2D);
@@ -475,26 +476,18 @@ export class UmxTf {
     this.pendingStats.clear();
   }
 
-  /** Current weights (parameters and buffers) as a plain container, e.g. for the reference or export. */
-  exportWeights(): UmxTargetWeights {
-    if (this.heads) throw new Error('UmxTf: a joint network: use exportHeads');
-    return this.exportByKey();
-  }
-
-  /** Current weights per target (a single network: its one target `target`); the trunk shared. */
+  /**
+   * Current weights (parameters and buffers) per target, e.g. for a checkpoint or export: a single
+   * network's under its target `target`; a joint network's per head, the trunk shared by reference.
+   */
   exportHeads(target?: string): Record<string, UmxTargetWeights> {
-    const byKey = this.exportByKey();
+    const byKey: Record<string, Float32Array> = {};
+    for (const [name, v] of [...this.params, ...this.buffers]) byKey[name] = v.dataSync() as Float32Array;
     if (!this.heads) {
       if (!target) throw new Error("UmxTf.exportHeads: name the single network's target");
       return { [target]: byKey };
     }
     return Object.fromEntries(this.heads.map((h) => [h, splitHeads(this.config, this.heads, h, byKey)]));
-  }
-
-  private exportByKey(): Record<string, Float32Array> {
-    const out: Record<string, Float32Array> = {};
-    for (const [name, v] of [...this.params, ...this.buffers]) out[name] = v.dataSync() as Float32Array;
-    return out;
   }
 
   dispose(): void {

@@ -370,12 +370,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const scalars: Scalar[] = [];
       const notes: string[] = [];
       let improved = false;
+      const trainLoss: Record<string, number> = {};
       for (const unit of run) {
         const t = unit.name;
         const p = state.targets[t];
         for (const target of unit.targets) {
+          trainLoss[target] = state.epochLossSum[target] / stepsPerEpoch;
           scalars.push(
-            at(`train/epoch_loss/${target}`, state.epochLossSum[target] / stepsPerEpoch),
+            at(`train/epoch_loss/${target}`, trainLoss[target]),
             at(`valid/loss/${target}`, v.loss[target]),
           );
           if (v.sdr) scalars.push(at(`valid/sdr/${target}`, v.sdr[target]));
@@ -427,7 +429,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           .map((t) => `${t} ${r[t].toFixed(digits)}`)
           .join(', ');
       print(
-        `epoch ${epoch}: train ${fmt(Object.fromEntries(scalars.filter((s) => s.tag.startsWith('train/epoch_loss/')).map((s) => [s.tag.slice(17), s.value])), 5)}` +
+        `epoch ${epoch}: train ${fmt(trainLoss, 5)}` +
           ` | valid ${fmt(v.loss, 5)}${v.sdr ? ` | SDR ${fmt(v.sdr, 2)} dB` : ''}` +
           ` | ${trainSeconds.toFixed(0)} s train (${(epochAudio / trainSeconds).toFixed(1)} audio-s/s), ${v.seconds.toFixed(1)} s valid` +
           `${notes.length ? ` | ${notes.join('; ')}` : ''} | checkpoint ${paths.checkpoint}`,
