@@ -57,6 +57,11 @@ export interface DecodeOptions {
   start?: number;
   /** Decode at most this many seconds (default: to the end). */
   duration?: number;
+  /**
+   * An ffmpeg audio filter chain applied while decoding (`-af`), e.g. `rubberband=pitch=1.059` for
+   * training-data augmentation. The declared-length check is skipped: filters may change the length.
+   */
+  filter?: string;
 }
 
 export interface DecodedStems {
@@ -139,7 +144,7 @@ export async function decodeAudio(path: string, opts: DecodeOptions = {}): Promi
   const info = requireAudioStream(probe, index);
   const [pcm] = await runDecoder(path, [index], opts, info.channels === 1 ? 1 : CHANNELS);
   const audio = deinterleave(pcm, info.channels === 1 ? 1 : CHANNELS);
-  const trimmed = opts.start === undefined && opts.duration === undefined;
+  const trimmed = opts.start === undefined && opts.duration === undefined && opts.filter === undefined;
   return checkLength(path, audio, trimmed ? expectedSamples(info, probe) : undefined);
 }
 
@@ -203,6 +208,7 @@ async function runDecoder(
   streams.forEach((stream, k) => {
     args.push('-map', `0:a:${stream}`);
     if (opts.duration !== undefined) args.push('-t', String(opts.duration));
+    if (opts.filter !== undefined) args.push('-af', opts.filter);
     args.push('-f', 'f32le', '-c:a', 'pcm_f32le', '-ac', String(channels), '-ar', String(SAMPLE_RATE));
     args.push(`pipe:${k === 0 ? 1 : k + 2}`);
   });
