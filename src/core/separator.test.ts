@@ -3,6 +3,7 @@ import { mulberry32 } from './random';
 import {
   ChunkedSeparator,
   type ChunkingOptions,
+  channelSwapAveraged,
   chunkingLatency,
   LOW_LATENCY_OPTIONS,
   type MagnitudeModel,
@@ -299,5 +300,38 @@ describe('ChunkedSeparator', () => {
     expect(() => new ChunkedSeparator(bandSplitModel(1), 2, {}, { segment: 10, overlap: 10 })).toThrow(
       /overlap/,
     );
+  });
+});
+
+describe('channelSwapAveraged (test-time augmentation)', () => {
+  const bins = 3;
+  const frames = 4;
+  const input = Float32Array.from({ length: 2 * bins * frames }, (_, i) => i + 1);
+  // Not swap-equivariant: weighs the left channel twice, the right once, per target j by (j + 1).
+  const lopsided: MagnitudeModel = {
+    targets: ['vocals', 'drums'],
+    async estimate(m, _channels, b, f) {
+      const plane = b * f;
+      return [1, 2].map((k) => m.map((v, i) => k * v * (i < plane ? 2 : 1)));
+    },
+  };
+
+  it('averages the direct estimate with the swapped one swapped back', async () => {
+    const out = await channelSwapAveraged(lopsided).estimate(input, 2, bins, frames);
+    expect(out).toHaveLength(2);
+    // Each channel is seen once on the left (×2) and once on the right (×1): 1.5× on average.
+    for (const [j, est] of out.entries()) {
+      expect(Array.from(est)).toEqual(Array.from(input, (v) => (j + 1) * 1.5 * v));
+    }
+  });
+
+  it('leaves a swap-equivariant model unchanged and passes mono through', async () => {
+    const identity: MagnitudeModel = { targets: ['vocals'], estimate: async (m) => [m.slice()] };
+    expect(Array.from((await channelSwapAveraged(identity).estimate(input, 2, bins, frames))[0])).toEqual(
+      Array.from(input),
+    );
+    const mono = input.subarray(0, bins * frames);
+    const [est] = await channelSwapAveraged(lopsided).estimate(mono, 1, bins, frames);
+    expect(Array.from(est)).toEqual(Array.from(mono, (v) => 2 * v));
   });
 });

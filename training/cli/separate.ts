@@ -16,6 +16,7 @@ import { Command, Option } from 'commander';
 import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
 import { decodeAudio, writeWav } from '../../src/core/node/audio-io';
 import { ORACLE_KINDS, type OracleKind, oracleSeparate } from '../../src/core/oracle';
+import { channelSwapAveraged } from '../../src/core/separator';
 import { MUSDB_STEMS, parseStemList } from '../../src/core/stems';
 import { loadStemFolder, loadTrack } from '../eval/tracks';
 import { DEFAULT_MODEL_PATH } from '../separate/defaults';
@@ -45,6 +46,7 @@ const program = new Command('separate')
     "start the Wiener/EM step from soft masks (Open-Unmix's softmask) instead of magnitudes",
   )
   .option('--residual', 'also write residual.wav (mixture minus the other stems)')
+  .option('--tta', 'average the model over the mixture and its left/right swap (2× network compute)')
   .option('--segment <seconds>', 'segment length for chunked processing', Number, 30)
   .option('--overlap <seconds>', 'overlap between segments', Number, 4)
   .option('--fade <seconds>', 'cross-fade length, centred in the overlap (≤ overlap)', Number, 0.5)
@@ -63,6 +65,7 @@ interface Options {
   wiener: number;
   softmask?: boolean;
   residual?: boolean;
+  tta?: boolean;
   segment: number;
   overlap: number;
   fade: number;
@@ -163,9 +166,10 @@ async function main(): Promise<void> {
           '(see models/README.md) or an oracle with --oracle mix|irm1|irm2 and the true stems',
       );
     }
-    const model = await loadOnnxModel(modelPath).catch((err: Error) =>
+    const loaded = await loadOnnxModel(modelPath).catch((err: Error) =>
       program.error(`error: ${err.message}`),
     );
+    const model = opts.tta ? channelSwapAveraged(loaded) : loaded;
     for (const input of inputs) {
       const bar = new SingleBar({
         format: `${inputName(input)} {bar} {value}/{total} s`,
