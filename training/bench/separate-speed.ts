@@ -3,7 +3,7 @@
  * model, on a 1-minute and a 10-minute input: memory must not grow with the input's length (the
  * separation streams in segments). Each run is a child process so its peak RSS is its own.
  *
- *   npm run bench:separate -- [--model models/X.onnx] [--song ../shared/data/songs/Kevin_MacLeod_-_Vibe_Ace.ogg]
+ *   npm run bench:separate -- [--model models/X.onnx] [--song ../shared/data/songs/Kevin_MacLeod_-_Vibe_Ace.ogg] [--tta]
  *
  * Without --model it uses the default model if present, else random weights of the default size
  * (hidden 128, 4 targets) — the speed is the same, the output meaningless; the report says which.
@@ -26,8 +26,9 @@ const opts = new Command('bench:separate')
     '../shared/data/songs/Kevin_MacLeod_-_Vibe_Ace.ogg',
   )
   .option('--minutes <list>', 'input lengths', '1,10')
+  .option('--tta', 'with test-time augmentation (npm run separate --tta)', false)
   .parse()
-  .opts<{ model?: string; song: string; minutes: string }>();
+  .opts<{ model?: string; song: string; minutes: string; tta: boolean }>();
 
 const dir = mkdtempSync(join(tmpdir(), 'stemdeck-bench-sep-'));
 try {
@@ -47,7 +48,7 @@ try {
   console.log(
     `machine: ${cpus()[0]?.model}, ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
   );
-  console.log(`model: ${label}`);
+  console.log(`model: ${label}${opts.tta ? ', --tta (left/right swap averaged)' : ''}`);
   for (const minutes of opts.minutes.split(',').map(Number)) {
     const input = join(dir, `input-${minutes}min.wav`);
     execFileSync('ffmpeg', [
@@ -77,6 +78,7 @@ try {
         input,
         model,
         join(dir, `out-${minutes}`),
+        opts.tta ? 'tta' : '',
       ],
       { encoding: 'utf8' },
     );
