@@ -1,5 +1,9 @@
-import { WaveFile } from 'wavefile';
+import wavefile from 'wavefile';
 import { SAMPLE_RATE } from '../../src/core/audio';
+
+// wavefile ships CommonJS (`export =`): under tsx (npm run bench:browser) Node's ESM loader offers only
+// the default export; a named import worked in vitest alone and broke the benchmark script.
+const { WaveFile } = wavefile;
 
 /** A 16-bit PCM mono WAV of a sine tone with a little noise, generated so the suite needs no fixtures. */
 export function makeToneWav(seconds: number, frequency = 440, sampleRate = 8_000): Buffer {
