@@ -13,7 +13,7 @@ import { readWav } from '../../src/core/node/audio-io';
 import { AUGMENT_MANIFEST, augmentPitch, checkSemitones, pitchFilter, shiftedTrackName } from './augment';
 import { openCache } from './cache';
 import { preprocess } from './preprocess';
-import { writeStereo } from './testing';
+import { toneEnergy, writeStereo } from './testing';
 
 let dir: string;
 let cache: string;
@@ -24,18 +24,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const LENGTH = Math.round(0.5 * SAMPLE_RATE);
 const toneHz = (track: number, stem: number) => 220 + 55 * track + 330 * stem;
-
-/** Power of x at `hz` (one Goertzel bin). */
-function powerAt(x: Float32Array, hz: number): number {
-  const w = (2 * Math.PI * hz) / SAMPLE_RATE;
-  let re = 0;
-  let im = 0;
-  for (let i = 0; i < x.length; i++) {
-    re += x[i] * Math.cos(w * i);
-    im -= x[i] * Math.sin(w * i);
-  }
-  return (re * re + im * im) / x.length;
-}
 
 describe('augmentPitch', () => {
   beforeAll(async () => {
@@ -81,7 +69,7 @@ describe('augmentPitch', () => {
         expect(wav.channels[0].length).toBe(LENGTH);
         // An octave up: the tone's power moves from f to 2f.
         const x = wav.channels[0].subarray(4096, LENGTH - 4096);
-        expect(powerAt(x, 2 * toneHz(t, k))).toBeGreaterThan(100 * powerAt(x, toneHz(t, k)));
+        expect(toneEnergy(x, 2 * toneHz(t, k))).toBeGreaterThan(100 * toneEnergy(x, toneHz(t, k)));
       }
     }
   });

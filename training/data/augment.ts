@@ -16,6 +16,7 @@ import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import { decodeAudio, writeWav } from '../../src/core/node/audio-io';
 import { openCache } from './cache';
+import { sliceZeroPadded } from './table';
 
 export interface AugmentOptions {
   /** Preprocessed dataset folder (`npm run preprocess`). */
@@ -55,16 +56,6 @@ export function checkSemitones(values: readonly number[]): void {
   if (new Set(values).size !== values.length) throw new Error(`pitch shifts repeat: ${values.join(', ')}`);
 }
 
-/** Cuts or zero-pads every channel to `length` (the filter's output may differ by a few samples). */
-function fitLength(channels: readonly Float32Array[], length: number): Float32Array[] {
-  return channels.map((c) => {
-    if (c.length === length) return c;
-    const out = new Float32Array(length);
-    out.set(c.subarray(0, Math.min(length, c.length)));
-    return out;
-  });
-}
-
 async function complete(dir: string, stems: readonly string[]): Promise<boolean> {
   const files = await readdir(dir).catch(() => null);
   // writeWav renames a finished file into place, so a present file is a whole one.
@@ -85,15 +76,27 @@ export async function augmentPitch(opts: AugmentOptions): Promise<AugmentResult>
   if (outInfo && !outInfo.isDirectory()) throw new Error(`${opts.out} exists and is not a folder`);
 
   const tmp = await mkdtemp(join(tmpdir(), 'stemdeck-augment-'));
-  const written: string[] = [];
   const names: string[] = [];
+  let written = 0;
   let alreadyThere = 0;
   const total = train.length * opts.semitones.length;
   try {
     for (const name of train) {
       const index = data.trackIndex(name);
       const track = data.tracks[index];
-      let audio: ReturnType<typeof data.readTrack> | undefined;
+      // The track's stems as WAVs for ffmpeg, written once on its first missing copy.
+      let sources: Map<string, string> | undefined;
+      const stemSources = async (): Promise<Map<string, string>> => {
+        if (sources) return sources;
+        const { stems } = data.readTrack(index);
+        sources = new Map();
+        for (const stem of track.stems) {
+          const path = join(tmp, `${stem}.wav`);
+          await writeWav(path, { sampleRate: SAMPLE_RATE, channels: stems[stem] });
+          sources.set(stem, path);
+        }
+        return sources;
+      };
       for (const shift of opts.semitones) {
         const copy = shiftedTrackName(name, shift);
         const dir = join(opts.out, copy);
@@ -101,19 +104,17 @@ export async function augmentPitch(opts: AugmentOptions): Promise<AugmentResult>
         if (await complete(dir, track.stems)) {
           alreadyThere++;
         } else {
-          audio ??= data.readTrack(index);
-          for (const stem of track.stems) {
-            const source = join(tmp, `${stem}.wav`);
-            await writeWav(source, { sampleRate: SAMPLE_RATE, channels: audio.stems[stem] });
+          for (const [stem, source] of await stemSources()) {
             const shifted = await decodeAudio(source, { filter: pitchFilter(shift) });
             if (shifted.channels.length !== CHANNELS)
               throw new Error(`${source}: expected stereo after the shift`);
+            // The filter's output may differ from the input by a few samples.
             await writeWav(join(dir, `${stem}.wav`), {
               sampleRate: SAMPLE_RATE,
-              channels: fitLength(shifted.channels, track.length),
+              channels: shifted.channels.map((c) => sliceZeroPadded(c, 0, track.length)),
             });
           }
-          written.push(copy);
+          written++;
         }
         opts.onTrack?.(names.length, total, copy);
       }
@@ -131,5 +132,5 @@ export async function augmentPitch(opts: AugmentOptions): Promise<AugmentResult>
     tracks: names,
   };
   await writeFileAtomic(join(opts.out, AUGMENT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-  return { written: written.length, alreadyThere, tracks: names };
+  return { written, alreadyThere, tracks: names };
 }

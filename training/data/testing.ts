@@ -36,6 +36,18 @@ export function testSignal(seed: number, length: number, amplitude = 0.2): Float
   );
 }
 
+/** Energy of `x` at `freq` (one Goertzel bin), normalised by length. */
+export function toneEnergy(x: Float32Array, freq: number): number {
+  const k = (2 * Math.PI * freq) / SAMPLE_RATE;
+  let re = 0;
+  let im = 0;
+  for (let i = 0; i < x.length; i++) {
+    re += x[i] * Math.cos(k * i);
+    im -= x[i] * Math.sin(k * i);
+  }
+  return (re * re + im * im) / (x.length * x.length);
+}
+
 export async function writeStereo(path: string, channels: Float32Array[], sampleRate = SAMPLE_RATE) {
   await writeWav(path, { sampleRate, channels }, { format: 'float32' });
 }

@@ -8,6 +8,7 @@ import { SAMPLE_RATE } from '../../src/core/audio';
 import { readWav, writeWav } from '../../src/core/node/audio-io';
 import { STEM_NAMES } from '../../src/core/stems';
 import { listStemFolders, loadStemFolderTrack } from '../data/stems-folder';
+import { toneEnergy } from '../data/testing';
 import {
   CHORD_TONES,
   composeParts,
@@ -100,18 +101,6 @@ describe('composition', () => {
     expect(JSON.stringify(songParts(7))).not.toBe(JSON.stringify(songParts(8)));
   });
 });
-
-/** Energy of `x` at `freq` (Goertzel), normalised by length. */
-function toneEnergy(x: Float32Array, freq: number): number {
-  const k = (2 * Math.PI * freq) / SAMPLE_RATE;
-  let re = 0;
-  let im = 0;
-  for (let i = 0; i < x.length; i++) {
-    re += x[i] * Math.cos(k * i);
-    im -= x[i] * Math.sin(k * i);
-  }
-  return (re * re + im * im) / (x.length * x.length);
-}
 
 describe('amp and cabinet', () => {
   it('adds harmonics to a sine, more with more drive', () => {
