@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['e2e/**/*.test.ts'],
+    exclude: ['e2e/support/**', 'node_modules/**'],
     environment: 'node',
     fileParallelism: false,
     maxWorkers: 1,

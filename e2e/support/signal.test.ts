@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { alignRecording, errorDb } from './signal';
+
+/** Deterministic noise (a linear congruential generator): a track with no repeats to confuse `locate`. */
+function noise(n: number, seed: number, gain = 1): Float32Array {
+  let x = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return gain * (x / 2 ** 32 - 0.5);
+  });
+}
+
+describe('alignRecording', () => {
+  const rate = 4000;
+  const track = noise(7 * rate, 1);
+
+  it('judges the long side of the loop point even when a snippet on the short side matches better', () => {
+    // A 7-s recording of the 7-s looping track: 2.9 s before the loop point (exact), a 30-ms gap
+    // (the element's loop is not seamless), then 4.1 s after it with a little noise (a
+    // resampled capture): the short side correlates best, the long side is the one to judge.
+    const shortSide = track.slice(4.1 * rate);
+    const gap = new Float32Array(0.03 * rate);
+    const longSide = track.slice(0, 4.1 * rate);
+    const hiss = noise(longSide.length, 2, 0.05);
+    const recording = Float32Array.from([...shortSide, ...gap, ...longSide.map((v, i) => v + hiss[i])]);
+    const remixed = Array.from(recording, () => 1);
+
+    const at = alignRecording([Array.from(recording)], remixed, track, rate);
+
+    expect(at.correlation).toBeGreaterThan(0.99);
+    expect(at.correlation).toBeLessThan(0.9999); // the noisy side: the exact one was passed over
+    expect(at.length / rate).toBeGreaterThan(3.9);
+    expect(at.start).toBeGreaterThanOrEqual(shortSide.length + gap.length);
+    expect(at.bounded).toBe(true);
+    const rec = [Array.from(recording.subarray(at.start, at.start + at.length))];
+    const ref = [Array.from(track.subarray(at.offset, at.offset + at.length))];
+    expect(errorDb(rec, ref)).toBeLessThan(-20);
+  });
+
+  it('finds the whole recording when it does not cross the loop point', () => {
+    const recording = track.slice(1 * rate, 5 * rate);
+    const at = alignRecording(
+      [Array.from(recording)],
+      Array.from(recording, () => 1),
+      track,
+      rate,
+    );
+    expect(at.offset).toBe(1 * rate + at.start);
+    expect(at.length / rate).toBeGreaterThan(3.8);
+    expect(at.correlation).toBeGreaterThan(0.9999);
+  });
+});
