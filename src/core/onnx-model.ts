@@ -34,19 +34,53 @@ export interface OnnxMagnitudeModel extends MagnitudeModel {
   release(): Promise<void>;
 }
 
-/** Reads `stemdeck.config` from the model bytes; throws a plain-words error for anything else. */
-export function readModelConfig(bytes: Uint8Array): UmxConfig {
-  let meta: { key?: string | null; value?: string | null }[];
+/** Metadata key of an ensemble's members (`npm run export -- --ensemble`): `ModelMember[]` as JSON. */
+export const ENSEMBLE_METADATA_KEY = 'stemdeck.ensemble';
+
+/** One network set of a model file: its config and the prefix of its initializers' names. */
+export interface ModelMember {
+  readonly prefix: string;
+  readonly config: UmxConfig;
+}
+
+function metadata(bytes: Uint8Array): { key?: string | null; value?: string | null }[] {
   try {
-    meta = onnx.ModelProto.decode(bytes).metadataProps ?? [];
+    return onnx.ModelProto.decode(bytes).metadataProps ?? [];
   } catch (err) {
     throw new Error(`not an ONNX model (${errorText(err)})`);
   }
-  const entry = meta.find((p) => p.key === 'stemdeck.config');
+}
+
+/**
+ * Reads `stemdeck.config` from the model bytes; throws a plain-words error for anything else. For an
+ * ensemble this is its first member's config, which has the targets and STFT all members share.
+ */
+export function readModelConfig(bytes: Uint8Array): UmxConfig {
+  const entry = metadata(bytes).find((p) => p.key === 'stemdeck.config');
   if (!entry?.value) throw new Error('no stemdeck.config metadata (not exported by `npm run export`?)');
   const config = JSON.parse(entry.value) as UmxConfig;
   validateUmxConfig(config);
   return config;
+}
+
+/** The network sets in the file: one with prefix '' for a plain model, each member of an ensemble. */
+export function readModelMembers(bytes: Uint8Array): ModelMember[] {
+  const config = readModelConfig(bytes);
+  const entry = metadata(bytes).find((p) => p.key === ENSEMBLE_METADATA_KEY);
+  if (!entry?.value) return [{ prefix: '', config }];
+  const members = JSON.parse(entry.value) as ModelMember[];
+  if (!Array.isArray(members) || members.length === 0)
+    throw new Error(`${ENSEMBLE_METADATA_KEY}: no members`);
+  for (const m of members) {
+    if (typeof m.prefix !== 'string') throw new Error(`${ENSEMBLE_METADATA_KEY}: a member without a prefix`);
+    validateUmxConfig(m.config);
+    if (m.config.targets.join(',') !== config.targets.join(',') || m.config.nbBins !== config.nbBins) {
+      throw new Error(
+        `${ENSEMBLE_METADATA_KEY}: member "${m.prefix}" has other targets or bins than the model`,
+      );
+    }
+  }
+  return members;
 }
 
 export async function createOnnxModel<SessionOptions>(

@@ -28,6 +28,20 @@ export interface MagnitudeModel {
   estimate(magnitude: Float32Array, channels: number, bins: number, frames: number): Promise<Float32Array[]>;
 }
 
+/** The element-wise mean of several models' estimates, target by target. */
+export function meanOfEstimates(estimates: readonly (readonly Float32Array[])[]): Float32Array[] {
+  const n = estimates.length;
+  return estimates[0].map((first, j) => {
+    const out = Float32Array.from(first);
+    for (let k = 1; k < n; k++) {
+      const e = estimates[k][j];
+      for (let i = 0; i < out.length; i++) out[i] += e[i];
+    }
+    for (let i = 0; i < out.length; i++) out[i] /= n;
+    return out;
+  });
+}
+
 /**
  * Test-time augmentation: the model run on the mixture and on its left/right swap (the training
  * augmentation's channel swap), the second estimate swapped back and the two averaged. Twice the
@@ -47,10 +61,7 @@ export function channelSwapAveraged(model: MagnitudeModel): MagnitudeModel {
       };
       const direct = await model.estimate(magnitude, channels, bins, frames);
       const swapped = await model.estimate(swap(magnitude), channels, bins, frames);
-      return direct.map((d, j) => {
-        const back = swap(swapped[j]);
-        return d.map((v, i) => 0.5 * (v + back[i]));
-      });
+      return meanOfEstimates([direct, swapped.map(swap)]);
     },
   };
 }

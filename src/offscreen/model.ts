@@ -17,9 +17,9 @@ import { mulberry32 } from '../core/random';
 import type { MagnitudeModel } from '../core/separator';
 import { SHIPPED_MODEL_PATH } from '../core/shipped-model';
 import {
-  createWebGpuModel,
+  createWebGpuEnsemble,
   engineFeatures,
-  umxWeightsFromOnnx,
+  umxMembersFromOnnx,
   type WebGpuMagnitudeModel,
 } from '../core/webgpu';
 import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
@@ -121,7 +121,7 @@ export async function calibrate(
       requiredFeatures: engineFeatures(adapter),
       requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
     });
-    gpu = await createWebGpuModel(device, config, umxWeightsFromOnnx(bytes).targets);
+    gpu = await createWebGpuEnsemble(device, umxMembersFromOnnx(bytes));
     const gpuRun = await timeEstimate(gpu, input, config.nbBins);
     return {
       calibration: {

@@ -26,7 +26,7 @@ import { Command } from 'commander';
 import { umxConfig } from '../../src/core/model/config';
 import { nodeGpuDevice } from '../../src/core/node/webgpu';
 import { mulberry32 } from '../../src/core/random';
-import { createWebGpuModel, umxWeightsFromOnnx } from '../../src/core/webgpu';
+import { createWebGpuEnsemble, umxMembersFromOnnx } from '../../src/core/webgpu';
 import { exportUmxOnnx } from '../export/onnx';
 import { randomUmxWeights } from '../export/test-weights';
 
@@ -146,9 +146,8 @@ async function child(dir: string): Promise<Record<Kind, ChildResult>> {
   const ort = await loadOrtWeb(true);
   const gpu = await nodeGpuDevice();
   if (!('device' in gpu)) throw new Error(gpu.unavailable);
-  const { config, targets } = umxWeightsFromOnnx(bytes);
   if (!['auto', 'on', 'off'].includes(opts.subgroups)) throw new Error('--subgroups: auto, on or off');
-  const model = await createWebGpuModel(gpu.device, config, targets, {
+  const model = await createWebGpuEnsemble(gpu.device, umxMembersFromOnnx(bytes), {
     subgroups: opts.subgroups === 'auto' ? undefined : opts.subgroups === 'on',
   });
   const session = (ep: string) =>
@@ -159,7 +158,7 @@ async function child(dir: string): Promise<Record<Kind, ChildResult>> {
     return (await s.run(feeds)).est.data as Float32Array;
   };
   const run: Record<Kind, () => Promise<Float32Array>> = {
-    engine: async () => (await model.estimate(input, config.nbChannels, config.nbBins, T))[0],
+    engine: async () => (await model.estimate(input, model.config.nbChannels, model.config.nbBins, T))[0],
     'ort-webgpu': () => runOrt(sessions['ort-webgpu']),
     wasm: () => runOrt(sessions.wasm),
   };

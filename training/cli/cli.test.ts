@@ -10,9 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { umxConfig } from '../../src/core/model/config';
 import { readWav, writeWav } from '../../src/core/node/audio-io';
+import { readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
 import { exportUmxOnnx } from '../export/onnx';
 import { randomUmxWeights } from '../export/test-weights';
+import { writeWeightsFile } from '../export/weights-file';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');
@@ -172,5 +174,72 @@ describe('separate and eval CLIs', () => {
     ]);
     expect(res.code).toBe(1);
     expect(res.err).toMatch(/subset folder not found/);
+  });
+});
+
+describe('export CLI', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'stemdeck-export-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--ensemble takes .umxw and exported .onnx members and writes their mean; bad combinations fail clearly', async () => {
+    const tiny = { nFft: 256, maxBin: 64, nbLayers: 1, targets: ['vocals', 'drums'] as const };
+    const a = join(dir, 'a.umxw');
+    await writeWeightsFile(
+      a,
+      randomUmxWeights(umxConfig({ ...tiny, hiddenSize: 8, targets: [...tiny.targets] }), 1),
+    );
+    const b = join(dir, 'b.onnx');
+    const mel = umxConfig({
+      ...tiny,
+      targets: [...tiny.targets],
+      hiddenSize: 12,
+      joint: true,
+      input: { kind: 'bands', scale: 'mel', bands: 16 },
+    });
+    writeFileSync(b, exportUmxOnnx(randomUmxWeights(mel, 2), { float16: true }));
+
+    const out = join(dir, 'ens.onnx');
+    const ok = run('export-onnx.ts', ['--ensemble', a, b, '--out', out, '--fp16']);
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(
+      /ensemble of 2, targets vocals, drums: hidden 8, .* \| hidden 12, .*16 mel input, joint/,
+    );
+    const members = readModelMembers(new Uint8Array(readFileSync(out)));
+    expect(members.map((m) => m.config.hiddenSize)).toEqual([8, 12]);
+
+    const subset = run('export-onnx.ts', [
+      '--ensemble',
+      a,
+      b,
+      '--targets',
+      'drums',
+      '--out',
+      join(dir, 'd.onnx'),
+    ]);
+    expect(subset.code).toBe(0);
+    expect(
+      readModelMembers(new Uint8Array(readFileSync(join(dir, 'd.onnx')))).map((m) => m.config.targets),
+    ).toEqual([['drums'], ['drums']]);
+
+    const both = run('export-onnx.ts', ['--weights', a, '--ensemble', a, b, '--out', join(dir, 'x.onnx')]);
+    expect(both.code).toBe(1);
+    expect(both.err).toMatch(/one of them/);
+    const lone = run('export-onnx.ts', ['--ensemble', a, '--out', join(dir, 'x.onnx')]);
+    expect(lone.code).toBe(1);
+    expect(lone.err).toMatch(/at least two models/);
+    const missing = run('export-onnx.ts', [
+      '--ensemble',
+      a,
+      join(dir, 'nope.onnx'),
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/nope.onnx: file not found/);
+    expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
   });
 });

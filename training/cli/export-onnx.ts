@@ -1,47 +1,104 @@
 /**
- * `npm run export` — a Stemdeck weights file (.umxw) to the ONNX graph the extension runs.
+ * `npm run export` — Stemdeck weights (.umxw) to the ONNX graph the extension runs.
  *
  *   npm run export -- --weights FILE.umxw [MORE.umxw…] --out models/X.onnx [--fp16] [--targets vocals,drums]
+ *   npm run export -- --ensemble A.umxw|A.onnx B.umxw|B.onnx… --out models/X.onnx [--fp16] [--targets …]
  *
- * Several weights files (e.g. targets trained in separate processes) are merged into one graph.
+ * Several --weights files (e.g. targets trained in separate processes) are merged into one model.
+ * --ensemble makes each file one member of an ensemble whose output is the mean of the members'
+ * (any configs with the same targets and STFT); a member may be an exported .onnx (its weights are
+ * read back, exactly for fp16 ones) — how the shipped ensemble was built from two shipped models.
  */
+import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import type { UmxWeights } from '../../src/core/model';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import { STEM_NAMES, type StemName } from '../../src/core/stems';
-import { exportUmxOnnx } from '../export/onnx';
+import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
+import { exportUmxEnsembleOnnx, exportUmxOnnx } from '../export/onnx';
 import { mergeWeights, readWeightsFile } from '../export/weights-file';
 
 const program = new Command('export')
   .description('Exports Open-Unmix weights (.umxw) as one ONNX graph: mix [1,C,bins,T] → est [J,1,C,bins,T].')
-  .requiredOption(
+  .option(
     '--weights <files...>',
     'Stemdeck weights file(s) (npm run import-umx, or the trainer); several are merged',
+  )
+  .option(
+    '--ensemble <files...>',
+    'one ensemble member per file (.umxw, or an exported .onnx); output = their mean',
   )
   .requiredOption('--out <file>', 'output .onnx file')
   .option('--fp16', 'store weights as float16 (half the size; computed in float32)', false)
   .option('--targets <list>', 'comma-separated subset of the weights’ targets, in output order')
   .parse();
 
-const opts = program.opts<{ weights: string[]; out: string; fp16: boolean; targets?: string }>();
+const opts = program.opts<{
+  weights?: string[];
+  ensemble?: string[];
+  out: string;
+  fp16: boolean;
+  targets?: string;
+}>();
+
+/** An ensemble member file: weights, or every member of an exported model. */
+async function readMembers(file: string): Promise<UmxWeights[]> {
+  if (!file.endsWith('.onnx')) return [await readWeightsFile(file)];
+  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
+  });
+  try {
+    return umxMembersFromOnnx(new Uint8Array(bytes));
+  } catch (err) {
+    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** `weights` cut to the --targets subset, in its order (the same subset for every member). */
+function selectTargets(weights: UmxWeights, source: string): UmxWeights {
+  if (!opts.targets) return weights;
+  const wanted = opts.targets.split(',').map((s) => s.trim());
+  const missing = wanted.filter((t) => !weights.config.targets.includes(t as StemName));
+  if (missing.length > 0 || wanted.some((t) => !(STEM_NAMES as readonly string[]).includes(t))) {
+    throw new Error(
+      `--targets: ${missing.join(', ')} not in ${source} (${weights.config.targets.join(', ')})`,
+    );
+  }
+  return { ...weights, config: { ...weights.config, targets: wanted as StemName[] } };
+}
+
+const describe = (w: UmxWeights) => {
+  const c = w.config;
+  return (
+    `hidden ${c.hiddenSize}, ${c.nbLayers} ${c.bidirectional ? 'bi' : 'uni'}directional LSTM layers, ` +
+    `${c.input.kind === 'linear' ? 'linear' : `${c.input.bands} ${c.input.scale}`} input${c.joint ? ', joint' : ''}`
+  );
+};
 
 try {
-  let weights = mergeWeights(await Promise.all(opts.weights.map((f) => readWeightsFile(f))), opts.weights);
-  if (opts.targets) {
-    const wanted = opts.targets.split(',').map((s) => s.trim());
-    const missing = wanted.filter((t) => !weights.config.targets.includes(t as StemName));
-    if (missing.length > 0 || wanted.some((t) => !(STEM_NAMES as readonly string[]).includes(t))) {
-      throw new Error(
-        `--targets: ${missing.join(', ')} not in ${opts.weights.join(', ')} (${weights.config.targets.join(', ')})`,
-      );
-    }
-    weights = { ...weights, config: { ...weights.config, targets: wanted as StemName[] } };
+  if (!opts.weights === !opts.ensemble)
+    throw new Error('give --weights FILE… or --ensemble FILE… (one of them)');
+  let bytes: Uint8Array;
+  let summary: string;
+  if (opts.weights) {
+    const files = opts.weights;
+    const weights = selectTargets(
+      mergeWeights(await Promise.all(files.map((f) => readWeightsFile(f))), files),
+      files.join(', '),
+    );
+    bytes = exportUmxOnnx(weights, { float16: opts.fp16 });
+    summary = `targets ${weights.config.targets.join(', ')}; ${describe(weights)}`;
+  } else {
+    const files = opts.ensemble!;
+    const members = (
+      await Promise.all(files.map(async (f) => (await readMembers(f)).map((w) => selectTargets(w, f))))
+    ).flat();
+    bytes = exportUmxEnsembleOnnx(members, { float16: opts.fp16 });
+    summary = `ensemble of ${members.length}, targets ${members[0].config.targets.join(', ')}: ${members.map(describe).join(' | ')}`;
   }
-  const bytes = exportUmxOnnx(weights, { float16: opts.fp16 });
   await writeFileAtomic(opts.out, bytes);
-  const c = weights.config;
   console.log(
-    `wrote ${opts.out} (${(bytes.length / 1e6).toFixed(1)} MB, ${opts.fp16 ? 'fp16' : 'fp32'} weights): ` +
-      `targets ${c.targets.join(', ')}; hidden ${c.hiddenSize}, ${c.nbLayers} ${c.bidirectional ? 'bi' : 'uni'}directional LSTM layers`,
+    `wrote ${opts.out} (${(bytes.length / 1e6).toFixed(1)} MB, ${opts.fp16 ? 'fp16' : 'fp32'} weights): ${summary}`,
   );
 } catch (err) {
   console.error(`export: ${err instanceof Error ? err.message : String(err)}`);

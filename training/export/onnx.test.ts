@@ -3,10 +3,17 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
 import { nodeGpuDevice } from '../../src/core/node/webgpu';
+import { readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
-import { createWebGpuModel } from '../../src/core/webgpu';
-import { umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
-import { exportUmxOnnx, float16BitsToFloat32, float32ToFloat16Bits, onnxGateOrder } from './onnx';
+import { createWebGpuEnsemble, createWebGpuModel } from '../../src/core/webgpu';
+import { umxMembersFromOnnx, umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
+import {
+  exportUmxEnsembleOnnx,
+  exportUmxOnnx,
+  float16BitsToFloat32,
+  float32ToFloat16Bits,
+  onnxGateOrder,
+} from './onnx';
 import { importUmxPth } from './pth';
 import { randomUmxWeights } from './test-weights';
 
@@ -178,6 +185,95 @@ describe('joint model export (one trunk, a head per target)', () => {
       'fc2.weight': weights.targets.drums!['fc2.weight'].map((v) => v + 1),
     };
     expect(() => exportUmxOnnx(weights)).toThrow(/"drums" has another "fc2.weight"/);
+  });
+});
+
+/** onnxruntime-node's `est` for one input ([1, C, bins, T] layout). */
+async function runOrt(bytes: Uint8Array, input: Float32Array, c: UmxConfig, frames: number) {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    const feeds = { mix: new ort.Tensor('float32', input, [1, c.nbChannels, c.nbBins, frames]) };
+    return (await session.run(feeds)).est.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+describe('ensemble export (members of different configs, output = their mean)', () => {
+  // Two members as different as the shipped ones: linear input vs mel bands, separate networks vs a
+  // joint trunk, different hidden sizes; the same targets and STFT.
+  const linear = small({ targets: ['vocals', 'drums'], hiddenSize: 16 });
+  const mel = small({
+    targets: ['vocals', 'drums'],
+    hiddenSize: 24,
+    joint: true,
+    input: { kind: 'bands', scale: 'mel', bands: 20 },
+  });
+  const members = [randomUmxWeights(linear, 11), randomUmxWeights(mel, 12)];
+  const frames = 11;
+  const random = mulberry32(5);
+  const input = Float32Array.from({ length: linear.nbChannels * linear.nbBins * frames }, () => 2 * random());
+
+  it('runs as the mean of its members, lists them in its metadata and reads back member by member', async () => {
+    const bytes = exportUmxEnsembleOnnx(members);
+    const [a, b] = await Promise.all(members.map((m) => runOrt(exportUmxOnnx(m), input, m.config, frames)));
+    const both = await runOrt(bytes, input, linear, frames);
+    expect(both).toHaveLength(a.length);
+    const mean = a.map((v, i) => 0.5 * (v + b[i]));
+    expect(maxAbsDiff(a, b)).toBeGreaterThan(0.1); // the members really differ
+    expect(maxAbsDiff(both, mean)).toBeLessThan(1e-5);
+
+    expect(readModelMembers(bytes).map((m) => [m.prefix, m.config.hiddenSize, m.config.input.kind])).toEqual([
+      ['m0/', 16, 'linear'],
+      ['m1/', 24, 'bands'],
+    ]);
+    expect(readModelMembers(exportUmxOnnx(members[0]))).toEqual([{ prefix: '', config: linear }]);
+    const back = umxMembersFromOnnx(bytes);
+    expect(back).toHaveLength(2);
+    const mix = Float32Array.from({ length: linear.nbChannels * frames * linear.nbBins }, () => random());
+    back.forEach((m, k) => {
+      for (const t of linear.targets) {
+        const want = umxReferenceForward(members[k].config, members[k].targets[t]!, mix, frames);
+        const got = umxReferenceForward(m.config, m.targets[t]!, mix, frames);
+        expect(maxAbsDiff(got, want), `member ${k} ${t}`).toBeLessThan(1e-4);
+      }
+    });
+    expect(() => umxWeightsFromOnnx(bytes)).toThrow(/an ensemble of 2 models/);
+  });
+
+  it('refuses members that disagree on the targets or the STFT, and a lone member', () => {
+    const other = randomUmxWeights(small({ targets: ['drums', 'vocals'], hiddenSize: 16 }), 13);
+    expect(() => exportUmxEnsembleOnnx([members[0], other])).toThrow(
+      /member 2 has other targets than member 1 \(drums,vocals vs vocals,drums\)/,
+    );
+    const hop = randomUmxWeights(small({ targets: ['vocals', 'drums'], hiddenSize: 16, hop: 32 }), 14);
+    expect(() => exportUmxEnsembleOnnx([members[0], hop])).toThrow(/member 2 has other hop/);
+    expect(() => exportUmxEnsembleOnnx([members[0]])).toThrow(/at least two models/);
+  });
+
+  it.skipIf(!gpuDevice)('runs on the WebGPU engine (the extension path) like onnxruntime', async () => {
+    const bytes = exportUmxEnsembleOnnx(members, { float16: true });
+    const model = await createWebGpuEnsemble(gpuDevice!, umxMembersFromOnnx(bytes));
+    try {
+      const est = await model.estimate(input.slice(), linear.nbChannels, linear.nbBins, frames);
+      const ortOut = await runOrt(bytes, input, linear, frames);
+      expect(est).toHaveLength(2);
+      expect(
+        maxAbsDiff(
+          est.flatMap((e) => [...e]),
+          ortOut,
+        ),
+      ).toBeLessThan(1e-4);
+      expect(model.dispatches(frames)).toBeGreaterThan(0);
+    } finally {
+      model.release();
+    }
   });
 });
 

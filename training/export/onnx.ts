@@ -14,6 +14,11 @@
  * Every BatchNorm (and the output affine) is folded into the preceding matrix as a per-column scale and
  * a bias, so each fc is one Gemm: fewer nodes, and nothing that depends on ORT's BN fusion.
  *
+ * An ensemble (`exportUmxEnsembleOnnx`) holds several such networks, of any configs that agree on the
+ * targets and the STFT, with their initializers under `m0/`, `m1/`, …, and outputs their mean: averaging
+ * the estimates of differently trained models is worth more on MUSDB18-7 than any single model we have
+ * trained (docs/BENCHMARKS.md). The `stemdeck.ensemble` metadata lists the members' configs.
+ *
  * fp16 (`float16: true`): the initializers are stored as float16 and each is Cast to float32 inside the
  * graph; all arithmetic stays float32. Why not a float16 graph: ORT's CPU/wasm EP has no float16 LSTM
  * kernel (and few float16 kernels at all), so a float16 graph would not run in the extension's default
@@ -34,6 +39,7 @@ import {
   type UmxWeights,
   validateUmxConfig,
 } from '../../src/core/model';
+import { ENSEMBLE_METADATA_KEY, type ModelMember } from '../../src/core/onnx-model';
 
 export { float16BitsToFloat32, float32ToFloat16Bits };
 
@@ -93,6 +99,17 @@ class GraphBuilder {
     return this.node('Cast', [stored], { to: FLOAT }, name);
   }
 
+  /** A float32 constant that stays float32 (no float16 storage): small, and exact as given. */
+  float32s(name: string, values: readonly number[]): string {
+    this.initializers.push({
+      name,
+      dims: [values.length],
+      dataType: FLOAT,
+      rawData: float32Bytes(Float32Array.from(values)),
+    });
+    return name;
+  }
+
   int64s(name: string, values: readonly number[]): string {
     const bytes = new Uint8Array(values.length * 8);
     const view = new DataView(bytes.buffer);
@@ -104,41 +121,106 @@ class GraphBuilder {
 
 /** Builds the ONNX model (serialised protobuf) for every target in `weights.config.targets`. */
 export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = {}): Uint8Array {
-  const c = weights.config;
-  validateUmxConfig(c);
+  validateUmxConfig(weights.config);
   const g = new GraphBuilder(options.float16 ?? false);
-  const nIn = inputFeatures(c);
+  const mixT = framesFirst(g);
+  networkEstimates(g, weights, '', mixT, 'est');
+  return encodeModel(g, weights.config, options, [
+    // The extension needs the targets' order and the STFT settings the model was trained with.
+    { key: 'stemdeck.config', value: JSON.stringify(weights.config) },
+  ]);
+}
 
-  // Shared by all targets: frames first, as open-unmix does (x.permute(3, 0, 1, 2)): [T, 1, C, nbBins].
-  const mixT = g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
-  let features: string;
-  if (c.input.kind === 'linear') {
-    features = g.node(
-      'Slice',
-      [mixT, g.int64s('crop_starts', [0]), g.int64s('crop_ends', [c.maxBin]), g.int64s('crop_axes', [3])],
-      {},
-      'mix_cropped',
-    );
-  } else {
-    const crop = g.node(
-      'Slice',
-      [mixT, g.int64s('crop_starts', [0]), g.int64s('crop_ends', [c.maxBin]), g.int64s('crop_axes', [3])],
-      {},
-      'mix_cropped',
-    );
-    features = g.node(
-      'MatMul',
-      [crop, g.weight('band_matrix', [c.maxBin, nIn], bandMatrix(c))],
-      {},
-      'mix_bands',
-    );
+/**
+ * Several models in one graph whose output is the mean of theirs, target by target. The members
+ * may differ in anything but what the separator around them sees: targets (same order), channels,
+ * sample rate and STFT. `stemdeck.config` holds the first member's config, so a reader that only
+ * needs the targets and the STFT reads an ensemble like one model.
+ */
+export function exportUmxEnsembleOnnx(
+  members: readonly UmxWeights[],
+  options: OnnxExportOptions = {},
+): Uint8Array {
+  if (members.length < 2) throw new Error('onnx export: an ensemble needs at least two models');
+  const first = members[0].config;
+  for (const [k, m] of members.entries()) {
+    validateUmxConfig(m.config);
+    const c = m.config;
+    const differs = (
+      [
+        ['targets', c.targets.join(','), first.targets.join(',')],
+        ['channels', c.nbChannels, first.nbChannels],
+        ['sample rate', c.sampleRate, first.sampleRate],
+        ['STFT size', c.nFft, first.nFft],
+        ['hop', c.hop, first.hop],
+        ['bins', c.nbBins, first.nbBins],
+      ] as const
+    ).find(([, a, b]) => a !== b);
+    if (differs) {
+      throw new Error(
+        `onnx export: ensemble member ${k + 1} has other ${differs[0]} than member 1 (${differs[1]} vs ${differs[2]})`,
+      );
+    }
   }
+  const g = new GraphBuilder(options.float16 ?? false);
+  const mixT = framesFirst(g);
+  const prefixes = members.map((_, k) => `m${k}/`);
+  const outputs = members.map((m, k) => networkEstimates(g, m, prefixes[k], mixT, `${prefixes[k]}est`));
+  g.node('Mul', [g.node('Sum', outputs), g.float32s('ensemble_weight', [1 / members.length])], {}, 'est');
+  return encodeModel(g, first, options, [
+    { key: 'stemdeck.config', value: JSON.stringify(first) },
+    {
+      key: ENSEMBLE_METADATA_KEY,
+      value: JSON.stringify(members.map((m, k): ModelMember => ({ prefix: prefixes[k], config: m.config }))),
+    },
+  ]);
+}
+
+/** `mix` with frames first, as open-unmix does (x.permute(3, 0, 1, 2)): [T, 1, C, nbBins]. */
+function framesFirst(g: GraphBuilder): string {
+  return g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
+}
+
+/**
+ * One model's networks, every name under `prefix`: mixture (frames first) → `output`, the estimates
+ * [J, 1, C, nbBins, T] in config.targets order.
+ */
+function networkEstimates(
+  g: GraphBuilder,
+  weights: UmxWeights,
+  prefix: string,
+  mixT: string,
+  output: string,
+): string {
+  const c = weights.config;
+  const nIn = inputFeatures(c);
+  const n = (name: string) => `${prefix}${name}`;
+  const crop = g.node(
+    'Slice',
+    [
+      mixT,
+      g.int64s(n('crop_starts'), [0]),
+      g.int64s(n('crop_ends'), [c.maxBin]),
+      g.int64s(n('crop_axes'), [3]),
+    ],
+    {},
+    n('mix_cropped'),
+  );
+  const features =
+    c.input.kind === 'linear'
+      ? crop
+      : g.node(
+          'MatMul',
+          [crop, g.weight(n('band_matrix'), [c.maxBin, nIn], bandMatrix(c))],
+          {},
+          n('mix_bands'),
+        );
   const shapes = {
-    flatIn: g.int64s('shape_flat_in', [-1, c.nbChannels * nIn]),
-    seq: g.int64s('shape_seq', [-1, 1, c.hiddenSize]),
-    flatHidden: g.int64s('shape_flat_hidden', [-1, c.hiddenSize]),
-    out: g.int64s('shape_out', [-1, 1, c.nbChannels, c.nbBins]),
-    axis0: g.int64s('axes_0', [0]),
+    flatIn: g.int64s(n('shape_flat_in'), [-1, c.nbChannels * nIn]),
+    seq: g.int64s(n('shape_seq'), [-1, 1, c.hiddenSize]),
+    flatHidden: g.int64s(n('shape_flat_hidden'), [-1, c.hiddenSize]),
+    out: g.int64s(n('shape_out'), [-1, 1, c.nbChannels, c.nbBins]),
+    axis0: g.int64s(n('axes_0'), [0]),
   };
 
   const estimates: string[] = [];
@@ -150,17 +232,25 @@ export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = 
   checkJointWeights(weights);
   // A joint model's trunk once, from the first target's set (all sets share it).
   const joint = c.joint
-    ? trunkNetwork(g, c, weights.targets[c.targets[0]]!, 'joint', features, shapes)
+    ? trunkNetwork(g, c, weights.targets[c.targets[0]]!, n('joint'), features, shapes)
     : null;
   for (const target of c.targets) {
     const w = weights.targets[target]!;
-    const h2 = joint ?? trunkNetwork(g, c, w, target, features, shapes);
-    const est = headNetwork(g, c, w, target, h2, mixT, shapes);
-    estimates.push(g.node('Unsqueeze', [est, shapes.axis0], {}, `${target}_est`));
+    const h2 = joint ?? trunkNetwork(g, c, w, n(target), features, shapes);
+    const est = headNetwork(g, c, w, n(target), h2, mixT, shapes);
+    estimates.push(g.node('Unsqueeze', [est, shapes.axis0], {}, n(`${target}_est`)));
   }
-  if (estimates.length === 1) g.node('Identity', estimates, {}, 'est');
-  else g.node('Concat', estimates, { axis: 0 }, 'est');
+  if (estimates.length === 1) return g.node('Identity', estimates, {}, output);
+  return g.node('Concat', estimates, { axis: 0 }, output);
+}
 
+/** The model around the graph: `mix` in, `est` out (T dynamic), opset and metadata. */
+function encodeModel(
+  g: GraphBuilder,
+  c: UmxConfig,
+  options: OnnxExportOptions,
+  metadataProps: { key: string; value: string }[],
+): Uint8Array {
   const T = { dimParam: 'T' };
   const tensorType = (dims: onnxProto.onnx.TensorShapeProto.IDimension[]) => ({
     tensorType: { elemType: FLOAT, shape: { dim: dims } },
@@ -194,8 +284,7 @@ export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = 
     producerName: 'stemdeck',
     docString: options.docString ?? 'Open-Unmix (Stemdeck export)',
     graph,
-    // The extension needs the targets' order and the STFT settings the model was trained with.
-    metadataProps: [{ key: 'stemdeck.config', value: JSON.stringify(c) }],
+    metadataProps,
   });
   return onnx.ModelProto.encode(model).finish();
 }
@@ -271,17 +360,17 @@ function trunkNetwork(
   ]);
 }
 
-/** fc3 + bn3 + output affine → mask → · mix: the target's estimate [1, C, nbBins, T]. Names `<target>.*`. */
+/** fc3 + bn3 + output affine → mask → · mix: the target's estimate [1, C, nbBins, T]. Names `<prefix>.*`. */
 function headNetwork(
   g: GraphBuilder,
   c: UmxConfig,
   w: UmxTargetWeights,
-  target: string,
+  prefix: string,
   h2: string,
   mixT: string,
   shapes: Shapes,
 ): string {
-  const p = (n: string) => `${target}.${n}`;
+  const p = (n: string) => `${prefix}.${n}`;
   const H = c.hiddenSize;
   const C = c.nbChannels;
   const bn3 = bnAffine(w, 'bn3', c.bnEps);

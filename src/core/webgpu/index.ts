@@ -4,4 +4,5 @@ export {
   type WebGpuMagnitudeModel,
   type WebGpuModelOptions,
 } from './engine';
-export { umxWeightsFromOnnx } from './onnx-weights';
+export { createWebGpuEnsemble } from './ensemble';
+export { umxMembersFromOnnx, umxWeightsFromOnnx } from './onnx-weights';

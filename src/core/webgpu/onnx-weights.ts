@@ -1,6 +1,7 @@
 /**
  * Weights for the WebGPU engine from an exported Stemdeck ONNX model (`npm run export`, also the
- * shipped models/*.onnx): the config from its `stemdeck.config` metadata and, per target, tensors by
+ * shipped models/*.onnx): the config from its `stemdeck.config` metadata (each member's, for an
+ * ensemble: `stemdeck.ensemble`) and, per target, tensors by
  * state_dict name recovered from the graph's initializers (float32, or float16 stored, decoded here).
  *
  * The exporter folds each BatchNorm (and the output scale/mean) into the preceding matrix, so the
@@ -11,9 +12,9 @@
  */
 import onnxProto from 'onnx-proto';
 import { float16BitsToFloat32 } from '../float16';
-import { inputFeatures, lstmDirections, lstmHiddenPerDirection } from '../model/config';
+import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from '../model/config';
 import type { UmxTargetWeights, UmxWeights } from '../model/parameters';
-import { readModelConfig } from '../onnx-model';
+import { readModelMembers } from '../onnx-model';
 
 const { onnx } = onnxProto;
 const FLOAT = 1;
@@ -59,15 +60,29 @@ function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   return out;
 }
 
+/** The weights of a plain (one-member) model file; an ensemble's are `umxMembersFromOnnx`'s. */
 export function umxWeightsFromOnnx(bytes: Uint8Array): UmxWeights {
-  const config = readModelConfig(bytes);
+  const members = umxMembersFromOnnx(bytes);
+  if (members.length !== 1) {
+    throw new Error(`ONNX model: an ensemble of ${members.length} models (read it with umxMembersFromOnnx)`);
+  }
+  return members[0];
+}
+
+/** Each network set of a model file: one for a plain model, one per member of an ensemble. */
+export function umxMembersFromOnnx(bytes: Uint8Array): UmxWeights[] {
   const model = onnx.ModelProto.decode(bytes);
   const inits = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
-  const get = (name: string): Float32Array => {
-    const t = inits.get(name) ?? inits.get(`${name}_f16`);
-    if (!t) throw new Error(`ONNX model: no initializer "${name}"`);
-    return tensorValues(t);
-  };
+  return readModelMembers(bytes).map(({ prefix, config }) =>
+    memberWeights(config, (name) => {
+      const t = inits.get(`${prefix}${name}`) ?? inits.get(`${prefix}${name}_f16`);
+      if (!t) throw new Error(`ONNX model: no initializer "${prefix}${name}"`);
+      return tensorValues(t);
+    }),
+  );
+}
+
+function memberWeights(config: UmxConfig, get: (name: string) => Float32Array): UmxWeights {
   const H = config.hiddenSize;
   const C = config.nbChannels;
   const bins = config.nbBins;
