@@ -37,7 +37,11 @@ export interface OnnxMagnitudeModel extends MagnitudeModel {
 /** Metadata key of an ensemble's members (`npm run export -- --ensemble`): `ModelMember[]` as JSON. */
 export const ENSEMBLE_METADATA_KEY = 'stemdeck.ensemble';
 
-/** One network set of a model file: its config and the prefix of its initializers' names. */
+/**
+ * One network set of a model file: its config and the prefix of its initializers' names. An
+ * ensemble member may have only some of the model's targets; each target's estimate is the mean
+ * over the members that have it.
+ */
 export interface ModelMember {
   readonly prefix: string;
   readonly config: UmxConfig;
@@ -73,11 +77,9 @@ export function readModelMembers(bytes: Uint8Array): ModelMember[] {
     throw new Error(`${ENSEMBLE_METADATA_KEY}: no members`);
   for (const m of members) {
     if (typeof m.prefix !== 'string') throw new Error(`${ENSEMBLE_METADATA_KEY}: a member without a prefix`);
-    validateUmxConfig(m.config);
-    if (m.config.targets.join(',') !== config.targets.join(',') || m.config.nbBins !== config.nbBins) {
-      throw new Error(
-        `${ENSEMBLE_METADATA_KEY}: member "${m.prefix}" has other targets or bins than the model`,
-      );
+    validateUmxConfig(m.config, config.targets);
+    if (m.config.targets.some((t) => !config.targets.includes(t)) || m.config.nbBins !== config.nbBins) {
+      throw new Error(`${ENSEMBLE_METADATA_KEY}: member "${m.prefix}" has targets or bins the model lacks`);
     }
   }
   return members;

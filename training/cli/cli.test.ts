@@ -225,6 +225,12 @@ describe('export CLI', () => {
       readModelMembers(new Uint8Array(readFileSync(join(dir, 'd.onnx')))).map((m) => m.config.targets),
     ).toEqual([['drums'], ['drums']]);
 
+    // A member with some of the targets, picked with FILE:target (as merge.ts takes them).
+    const picked = run('export-onnx.ts', ['--ensemble', a, `${b}:drums`, '--out', join(dir, 'p.onnx')]);
+    expect(picked.code).toBe(0);
+    expect(
+      readModelMembers(new Uint8Array(readFileSync(join(dir, 'p.onnx')))).map((m) => m.config.targets),
+    ).toEqual([['vocals', 'drums'], ['drums']]);
     const both = run('export-onnx.ts', ['--weights', a, '--ensemble', a, b, '--out', join(dir, 'x.onnx')]);
     expect(both.code).toBe(1);
     expect(both.err).toMatch(/one of them/);

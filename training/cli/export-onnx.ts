@@ -1,13 +1,14 @@
 /**
  * `npm run export` — Stemdeck weights (.umxw) to the ONNX graph the extension runs.
  *
- *   npm run export -- --weights FILE.umxw [MORE.umxw…] --out models/X.onnx [--fp16] [--targets vocals,drums]
- *   npm run export -- --ensemble A.umxw|A.onnx B.umxw|B.onnx… --out models/X.onnx [--fp16] [--targets …]
+ *   npm run export -- --weights FILE.umxw [MORE.umxw…] --out models/X.onnx [--fp16] [--int8] [--targets vocals,drums]
+ *   npm run export -- --ensemble A.umxw|A.onnx B.umxw|B.onnx[:target,old=new…]… --out models/X.onnx [--fp16] [--int8] [--targets …]
  *
  * Several --weights files (e.g. targets trained in separate processes) are merged into one model.
- * --ensemble makes each file one member of an ensemble whose output is the mean of the members'
- * (any configs with the same targets and STFT); a member may be an exported .onnx (its weights are
- * read back, exactly for fp16 ones) — how the shipped ensemble was built from two shipped models.
+ * --ensemble makes each file one member of an ensemble whose output, per target, is the mean over the
+ * members that have it (any configs with the same STFT; the first member's targets are the model's);
+ * a member may be an exported .onnx (its weights are read back, exactly for fp16 and int8 ones) — how
+ * the shipped ensembles were built from shipped models.
  */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
@@ -17,6 +18,7 @@ import { STEM_NAMES, type StemName } from '../../src/core/stems';
 import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxEnsembleOnnx, exportUmxOnnx } from '../export/onnx';
 import { mergeWeights, readWeightsFile } from '../export/weights-file';
+import { pickTargets } from '../train/merge';
 
 const program = new Command('export')
   .description('Exports Open-Unmix weights (.umxw) as one ONNX graph: mix [1,C,bins,T] → est [J,1,C,bins,T].')
@@ -26,10 +28,15 @@ const program = new Command('export')
   )
   .option(
     '--ensemble <files...>',
-    'one ensemble member per file (.umxw, or an exported .onnx); output = their mean',
+    'one ensemble member per file (.umxw or exported .onnx, [:target,old=new…]); output = the mean per target',
   )
   .requiredOption('--out <file>', 'output .onnx file')
   .option('--fp16', 'store weights as float16 (half the size; computed in float32)', false)
+  .option(
+    '--int8',
+    'store the weight matrices as int8 with a float32 scale per channel (computed in float32)',
+    false,
+  )
   .option('--targets <list>', 'comma-separated subset of the weights’ targets, in output order')
   .parse();
 
@@ -38,11 +45,23 @@ const opts = program.opts<{
   ensemble?: string[];
   out: string;
   fp16: boolean;
+  int8: boolean;
   targets?: string;
 }>();
 
-/** An ensemble member file: weights, or every member of an exported model. */
-async function readMembers(file: string): Promise<UmxWeights[]> {
+/**
+ * An ensemble member argument: a file (weights, or every member of an exported model), optionally
+ * `:target,…` to take only those targets, `name=newName` to take one under another name (as in
+ * merge.ts) — e.g. `umx4.onnx:vocals,drums,bass,other=guitar+piano+other` beside a 6-stem model.
+ */
+async function readMembers(arg: string): Promise<UmxWeights[]> {
+  const m = /^(.*\.(?:umxw|onnx)):([a-z,=+]+)$/.exec(arg);
+  const file = m ? m[1] : arg;
+  const members = await readMemberFile(file);
+  return m ? members.map((w) => pickTargets(w, m[2].split(','), file)) : members;
+}
+
+async function readMemberFile(file: string): Promise<UmxWeights[]> {
   if (!file.endsWith('.onnx')) return [await readWeightsFile(file)];
   const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
@@ -54,7 +73,7 @@ async function readMembers(file: string): Promise<UmxWeights[]> {
   }
 }
 
-/** `weights` cut to the --targets subset, in its order (the same subset for every member). */
+/** `weights` cut to the --targets subset, in its order. */
 function selectTargets(weights: UmxWeights, source: string): UmxWeights {
   if (!opts.targets) return weights;
   const wanted = opts.targets.split(',').map((s) => s.trim());
@@ -71,7 +90,8 @@ const describe = (w: UmxWeights) => {
   const c = w.config;
   return (
     `hidden ${c.hiddenSize}, ${c.nbLayers} ${c.bidirectional ? 'bi' : 'uni'}directional LSTM layers, ` +
-    `${c.input.kind === 'linear' ? 'linear' : `${c.input.bands} ${c.input.scale}`} input${c.joint ? ', joint' : ''}`
+    `${c.input.kind === 'linear' ? 'linear' : `${c.input.bands} ${c.input.scale}`} input${c.joint ? ', joint' : ''}` +
+    ` (${w.config.targets.length} targets)`
   );
 };
 
@@ -86,19 +106,26 @@ try {
       mergeWeights(await Promise.all(files.map((f) => readWeightsFile(f))), files),
       files.join(', '),
     );
-    bytes = exportUmxOnnx(weights, { float16: opts.fp16 });
+    bytes = exportUmxOnnx(weights, { float16: opts.fp16, int8: opts.int8 });
     summary = `targets ${weights.config.targets.join(', ')}; ${describe(weights)}`;
   } else {
     const files = opts.ensemble!;
-    const members = (
-      await Promise.all(files.map(async (f) => (await readMembers(f)).map((w) => selectTargets(w, f))))
-    ).flat();
-    bytes = exportUmxEnsembleOnnx(members, { float16: opts.fp16 });
-    summary = `ensemble of ${members.length}, targets ${members[0].config.targets.join(', ')}: ${members.map(describe).join(' | ')}`;
+    const [first, ...rest] = (await Promise.all(files.map(readMembers))).flat();
+    // --targets: the first member defines the model's targets; the others keep those of theirs in it.
+    const model = selectTargets(first, files[0]);
+    const others = rest
+      .map((w) => {
+        const targets = w.config.targets.filter((t) => model.config.targets.includes(t));
+        return { ...w, config: { ...w.config, targets } };
+      })
+      .filter((w) => w.config.targets.length > 0);
+    const members = [model, ...others];
+    bytes = exportUmxEnsembleOnnx(members, { float16: opts.fp16, int8: opts.int8 });
+    summary = `ensemble of ${members.length}, targets ${model.config.targets.join(', ')}: ${members.map(describe).join(' | ')}`;
   }
   await writeFileAtomic(opts.out, bytes);
   console.log(
-    `wrote ${opts.out} (${(bytes.length / 1e6).toFixed(1)} MB, ${opts.fp16 ? 'fp16' : 'fp32'} weights): ${summary}`,
+    `wrote ${opts.out} (${(bytes.length / 1e6).toFixed(1)} MB, ${opts.int8 ? 'int8 matrices, ' : ''}${opts.fp16 ? 'fp16' : 'fp32'} weights): ${summary}`,
   );
 } catch (err) {
   console.error(`export: ${err instanceof Error ? err.message : String(err)}`);

@@ -13,6 +13,7 @@ import {
   float16BitsToFloat32,
   float32ToFloat16Bits,
   onnxGateOrder,
+  quantizeInt8,
 } from './onnx';
 import { importUmxPth } from './pth';
 import { randomUmxWeights } from './test-weights';
@@ -247,18 +248,54 @@ describe('ensemble export (members of different configs, output = their mean)', 
     expect(() => umxWeightsFromOnnx(bytes)).toThrow(/an ensemble of 2 models/);
   });
 
+  it('averages each target over the members that have it (a member with some of the targets)', async () => {
+    // Member 2 has only drums, in a model whose targets are vocals and drums (as a 4-stem model's
+    // "other" beside a 6-stem model's group network): vocals is member 1's alone, drums the mean.
+    const drumsOnly = randomUmxWeights(small({ targets: ['drums'], hiddenSize: 12 }), 15);
+    const bytes = exportUmxEnsembleOnnx([members[0], drumsOnly]);
+    const a = await runOrt(exportUmxOnnx(members[0]), input, linear, frames);
+    const b = await runOrt(exportUmxOnnx(drumsOnly), input, drumsOnly.config, frames);
+    const both = await runOrt(bytes, input, linear, frames);
+    const size = a.length / 2;
+    expect(maxAbsDiff(both.subarray(0, size), a.subarray(0, size))).toBeLessThan(1e-6);
+    const drumsMean = a.subarray(size).map((v, i) => 0.5 * (v + b[i]));
+    expect(maxAbsDiff(both.subarray(size), drumsMean)).toBeLessThan(1e-5);
+    expect(readModelMembers(bytes).map((m) => m.config.targets)).toEqual([['vocals', 'drums'], ['drums']]);
+    if (gpuDevice) {
+      const model = await createWebGpuEnsemble(gpuDevice, umxMembersFromOnnx(bytes));
+      try {
+        const est = await model.estimate(input.slice(), linear.nbChannels, linear.nbBins, frames);
+        expect(
+          maxAbsDiff(
+            est.flatMap((e) => [...e]),
+            both,
+          ),
+        ).toBeLessThan(1e-4);
+      } finally {
+        model.release();
+      }
+    }
+  });
+
   it('refuses members that disagree on the targets or the STFT, and a lone member', () => {
-    const other = randomUmxWeights(small({ targets: ['drums', 'vocals'], hiddenSize: 16 }), 13);
+    const other = randomUmxWeights(small({ targets: ['drums', 'bass'], hiddenSize: 16 }), 13);
     expect(() => exportUmxEnsembleOnnx([members[0], other])).toThrow(
-      /member 2 has other targets than member 1 \(drums,vocals vs vocals,drums\)/,
+      /member 2 has targets member 1 lacks: bass \(member 1: vocals, drums\)/,
     );
     const hop = randomUmxWeights(small({ targets: ['vocals', 'drums'], hiddenSize: 16, hop: 32 }), 14);
     expect(() => exportUmxEnsembleOnnx([members[0], hop])).toThrow(/member 2 has other hop/);
     expect(() => exportUmxEnsembleOnnx([members[0]])).toThrow(/at least two models/);
   });
 
-  it.skipIf(!gpuDevice)('runs on the WebGPU engine (the extension path) like onnxruntime', async () => {
-    const bytes = exportUmxEnsembleOnnx(members, { float16: true });
+  it.skipIf(!gpuDevice)(
+    'runs on the WebGPU engine (the extension path) like onnxruntime, int8 too',
+    async () => {
+      for (const int8 of [false, true]) await ensembleOnWebGpu(int8);
+    },
+  );
+
+  async function ensembleOnWebGpu(int8: boolean) {
+    const bytes = exportUmxEnsembleOnnx(members, { float16: true, int8 });
     const model = await createWebGpuEnsemble(gpuDevice!, umxMembersFromOnnx(bytes));
     try {
       const est = await model.estimate(input.slice(), linear.nbChannels, linear.nbBins, frames);
@@ -269,11 +306,71 @@ describe('ensemble export (members of different configs, output = their mean)', 
           est.flatMap((e) => [...e]),
           ortOut,
         ),
+        `int8 ${int8}`,
       ).toBeLessThan(1e-4);
       expect(model.dispatches(frames)).toBeGreaterThan(0);
     } finally {
       model.release();
     }
+  }
+});
+
+describe('int8 weight matrices (--int8)', () => {
+  it('quantizeInt8: symmetric per row or per column, error at most half a step, zero channels kept', () => {
+    const data = Float32Array.from([1, -0.5, 0, 0.25, 2, 0, 0.001, -4, 0]); // [3, 3], last column 0
+    for (const perRow of [true, false]) {
+      const { values, scales } = quantizeInt8(data, 3, 3, perRow);
+      const q = new Int8Array(values.buffer);
+      expect(scales).toHaveLength(3);
+      for (let r = 0; r < 3; r++) {
+        for (let c = 0; c < 3; c++) {
+          const scale = scales[perRow ? r : c];
+          expect(Math.abs(q[r * 3 + c] * scale - data[r * 3 + c])).toBeLessThanOrEqual(scale / 2 + 1e-9);
+        }
+      }
+      expect(Math.max(...q.map(Math.abs))).toBe(127); // each channel's largest value uses the full range
+    }
+    expect([...quantizeInt8(data, 3, 3, false).scales][2]).toBe(1); // an all-zero column
+  });
+
+  it('runs close to the float model in less space than float16, and reads back as what the graph computes', async () => {
+    const weights = randomUmxWeights(small({ hiddenSize: 32 }), 21);
+    const f16 = await exportAndCompare(weights, true);
+    const bytes = exportUmxOnnx(weights, { float16: true, int8: true });
+    // The matrices halve; the recurrent R (float16) and the graph are a larger share at this tiny size.
+    expect(bytes.length).toBeLessThan(0.75 * f16.size);
+    const c = weights.config;
+    const random = mulberry32(3);
+    const mix = Float32Array.from({ length: c.nbChannels * FRAMES * c.nbBins }, () => 2 * random());
+    const input = new Float32Array(mix.length);
+    for (let ch = 0; ch < c.nbChannels; ch++)
+      for (let t = 0; t < FRAMES; t++)
+        for (let k = 0; k < c.nbBins; k++)
+          input[(ch * c.nbBins + k) * FRAMES + t] = mix[(ch * FRAMES + t) * c.nbBins + k];
+    const ortOut = await runOrt(bytes, input, c, FRAMES);
+    const back = umxWeightsFromOnnx(bytes);
+    let errFloat = 0;
+    let errBack = 0;
+    let maxRef = 0;
+    c.targets.forEach((t, j) => {
+      const float = umxReferenceForward(c, weights.targets[t]!, mix, FRAMES);
+      const fromFile = umxReferenceForward(back.config, back.targets[t]!, mix, FRAMES);
+      for (let ch = 0; ch < c.nbChannels; ch++)
+        for (let f = 0; f < FRAMES; f++)
+          for (let k = 0; k < c.nbBins; k++) {
+            const i = (ch * FRAMES + f) * c.nbBins + k;
+            const o = ortOut[((j * c.nbChannels + ch) * c.nbBins + k) * FRAMES + f];
+            errFloat = Math.max(errFloat, Math.abs(float[i] - o));
+            errBack = Math.max(errBack, Math.abs(fromFile[i] - o));
+            maxRef = Math.max(maxRef, Math.abs(float[i]));
+          }
+    });
+    console.log(
+      `int8 export: max abs error ${errFloat.toExponential(2)} against float (output max ${maxRef.toFixed(2)})`,
+    );
+    expect(errFloat).toBeGreaterThan(f16.maxErr); // really quantized
+    expect(errFloat / maxRef).toBeLessThan(3e-2);
+    expect(errBack).toBeLessThan(1e-4); // the WebGPU engine's loader sees the dequantized matrices
   });
 });
 

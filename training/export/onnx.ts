@@ -51,6 +51,7 @@ export const ONNX_OPSET = 17;
 const IR_VERSION = 8;
 
 const FLOAT = 1;
+const INT8 = 3;
 const INT64 = 7;
 const FLOAT16 = 10;
 
@@ -61,6 +62,13 @@ const ATTR_INTS = 7;
 export interface OnnxExportOptions {
   /** Store weights as float16 (Cast to float32 in the graph). Default false. */
   readonly float16?: boolean;
+  /**
+   * Store the weight matrices (fc1–fc3, LSTM W, the band matrix) as int8 with one float32 scale per
+   * output channel (symmetric; cast and scaled in the graph); the rest as `float16` says. The LSTM's
+   * recurrent R stays float16: it is small, every step reads it, and the WebGPU engine keeps it as
+   * packed float16 only where every value is one (src/core/webgpu). Default false.
+   */
+  readonly int8?: boolean;
   /** Written to the model's doc_string. */
   readonly docString?: string;
 }
@@ -73,7 +81,10 @@ class GraphBuilder {
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private count = 0;
 
-  constructor(private readonly float16: boolean) {}
+  constructor(
+    private readonly float16: boolean,
+    private readonly int8 = false,
+  ) {}
 
   node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, output?: string): string {
     const out = output ?? `${op.toLowerCase()}_${this.count++}`;
@@ -99,6 +110,34 @@ class GraphBuilder {
     return this.node('Cast', [stored], { to: FLOAT }, name);
   }
 
+  /**
+   * A weight matrix: `weight` unless int8 storage is on. Then the values, seen as [rows, cols] (all
+   * axes but the last as rows), are stored as int8 with a symmetric scale per row (`perRow`: the LSTM
+   * gate rows) or per column (a Gemm's output columns): Cast to float32 × scale ([rows, 1] or
+   * [1, cols]) in the graph and, for more than two axes, reshaped back. Constant inputs only, so ORT
+   * folds it at session creation. Not DequantizeLinear: ORT reads that as a quantized-model pattern
+   * and fused it with the Gemm into an approximate integer kernel (errors of 1e-3 of the output).
+   */
+  matrix(name: string, dims: readonly number[], data: Float32Array, perRow: boolean): string {
+    if (!this.int8) return this.weight(name, dims, data);
+    const cols = dims[dims.length - 1];
+    const rows = data.length / cols;
+    if (!Number.isInteger(rows) || rows * cols !== dims.reduce((a, b) => a * b, 1))
+      throw new Error(`onnx export: ${name} size mismatch`);
+    const { values, scales } = quantizeInt8(data, rows, cols, perRow);
+    this.initializers.push({ name: `${name}_q`, dims: [rows, cols], dataType: INT8, rawData: values });
+    this.initializers.push({
+      name: `${name}_scale`,
+      dims: perRow ? [rows, 1] : [1, cols],
+      dataType: FLOAT,
+      rawData: float32Bytes(scales),
+    });
+    const cast = this.node('Cast', [`${name}_q`], { to: FLOAT });
+    if (dims.length === 2) return this.node('Mul', [cast, `${name}_scale`], {}, name);
+    const flat = this.node('Mul', [cast, `${name}_scale`]);
+    return this.node('Reshape', [flat, this.int64s(`${name}_shape`, dims)], {}, name);
+  }
+
   /** A float32 constant that stays float32 (no float16 storage): small, and exact as given. */
   float32s(name: string, values: readonly number[]): string {
     this.initializers.push({
@@ -122,9 +161,13 @@ class GraphBuilder {
 /** Builds the ONNX model (serialised protobuf) for every target in `weights.config.targets`. */
 export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = {}): Uint8Array {
   validateUmxConfig(weights.config);
-  const g = new GraphBuilder(options.float16 ?? false);
+  const g = new GraphBuilder(options.float16 ?? false, options.int8 ?? false);
   const mixT = framesFirst(g);
-  networkEstimates(g, weights, '', mixT, 'est');
+  const estimates = networkEstimates(g, weights, '', mixT);
+  concatTargets(
+    g,
+    weights.config.targets.map((t) => estimates.get(t)!),
+  );
   return encodeModel(g, weights.config, options, [
     // The extension needs the targets' order and the STFT settings the model was trained with.
     { key: 'stemdeck.config', value: JSON.stringify(weights.config) },
@@ -132,10 +175,13 @@ export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = 
 }
 
 /**
- * Several models in one graph whose output is the mean of theirs, target by target. The members
- * may differ in anything but what the separator around them sees: targets (same order), channels,
- * sample rate and STFT. `stemdeck.config` holds the first member's config, so a reader that only
- * needs the targets and the STFT reads an ensemble like one model.
+ * Several models in one graph whose output is the mean of theirs, target by target. The first
+ * member's targets are the model's; another member may have only some of them (e.g. a 4-stem model
+ * whose "other" is taken as a 6-stem model's `guitar+piano+other` group network), and each target's
+ * estimate is the mean over the members that have it. The members may differ in anything but what
+ * the separator around them sees: channels, sample rate and STFT. `stemdeck.config` holds the first
+ * member's config, so a reader that only needs the targets and the STFT reads an ensemble like one
+ * model.
  */
 export function exportUmxEnsembleOnnx(
   members: readonly UmxWeights[],
@@ -144,11 +190,16 @@ export function exportUmxEnsembleOnnx(
   if (members.length < 2) throw new Error('onnx export: an ensemble needs at least two models');
   const first = members[0].config;
   for (const [k, m] of members.entries()) {
-    validateUmxConfig(m.config);
     const c = m.config;
+    const foreign = c.targets.filter((t) => !first.targets.includes(t));
+    if (foreign.length > 0) {
+      throw new Error(
+        `onnx export: ensemble member ${k + 1} has targets member 1 lacks: ${foreign.join(', ')} (member 1: ${first.targets.join(', ')})`,
+      );
+    }
+    validateUmxConfig(c, first.targets);
     const differs = (
       [
-        ['targets', c.targets.join(','), first.targets.join(',')],
         ['channels', c.nbChannels, first.nbChannels],
         ['sample rate', c.sampleRate, first.sampleRate],
         ['STFT size', c.nFft, first.nFft],
@@ -162,11 +213,19 @@ export function exportUmxEnsembleOnnx(
       );
     }
   }
-  const g = new GraphBuilder(options.float16 ?? false);
+  const g = new GraphBuilder(options.float16 ?? false, options.int8 ?? false);
   const mixT = framesFirst(g);
   const prefixes = members.map((_, k) => `m${k}/`);
-  const outputs = members.map((m, k) => networkEstimates(g, m, prefixes[k], mixT, `${prefixes[k]}est`));
-  g.node('Mul', [g.node('Sum', outputs), g.float32s('ensemble_weight', [1 / members.length])], {}, 'est');
+  const outputs = members.map((m, k) => networkEstimates(g, m, prefixes[k], mixT));
+  concatTargets(
+    g,
+    first.targets.map((t) => {
+      const have = outputs.flatMap((o) => o.get(t) ?? []);
+      if (have.length === 1) return have[0];
+      const weight = g.float32s(`ensemble_${t}_weight`, [1 / have.length]);
+      return g.node('Mul', [g.node('Sum', have), weight], {}, `ensemble_${t}_est`);
+    }),
+  );
   return encodeModel(g, first, options, [
     { key: 'stemdeck.config', value: JSON.stringify(first) },
     {
@@ -181,17 +240,22 @@ function framesFirst(g: GraphBuilder): string {
   return g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
 }
 
+/** The model's output `est` [J, 1, C, nbBins, T]: the targets' estimates stacked in order. */
+function concatTargets(g: GraphBuilder, estimates: readonly string[]): string {
+  if (estimates.length === 1) return g.node('Identity', [...estimates], {}, 'est');
+  return g.node('Concat', [...estimates], { axis: 0 }, 'est');
+}
+
 /**
- * One model's networks, every name under `prefix`: mixture (frames first) → `output`, the estimates
- * [J, 1, C, nbBins, T] in config.targets order.
+ * One model's networks, every name under `prefix`: mixture (frames first) → per target its estimate
+ * [1, 1, C, nbBins, T], by target name in config.targets order.
  */
 function networkEstimates(
   g: GraphBuilder,
   weights: UmxWeights,
   prefix: string,
   mixT: string,
-  output: string,
-): string {
+): Map<string, string> {
   const c = weights.config;
   const nIn = inputFeatures(c);
   const n = (name: string) => `${prefix}${name}`;
@@ -206,12 +270,15 @@ function networkEstimates(
     {},
     n('mix_cropped'),
   );
+  // The band matrix's nonzeros are 1/width per column (band): with int8 storage they come back
+  // exact to float32 rounding (the runtimes that recompute it from the config agree), where float16
+  // rounds them by up to 2^-11.
   const features =
     c.input.kind === 'linear'
       ? crop
       : g.node(
           'MatMul',
-          [crop, g.weight(n('band_matrix'), [c.maxBin, nIn], bandMatrix(c))],
+          [crop, g.matrix(n('band_matrix'), [c.maxBin, nIn], bandMatrix(c), false)],
           {},
           n('mix_bands'),
         );
@@ -223,7 +290,7 @@ function networkEstimates(
     axis0: g.int64s(n('axes_0'), [0]),
   };
 
-  const estimates: string[] = [];
+  const estimates = new Map<string, string>();
   for (const target of c.targets) {
     const w = weights.targets[target];
     if (!w) throw new Error(`onnx export: no weights for target "${target}"`);
@@ -238,10 +305,9 @@ function networkEstimates(
     const w = weights.targets[target]!;
     const h2 = joint ?? trunkNetwork(g, c, w, n(target), features, shapes);
     const est = headNetwork(g, c, w, n(target), h2, mixT, shapes);
-    estimates.push(g.node('Unsqueeze', [est, shapes.axis0], {}, n(`${target}_est`)));
+    estimates.set(target, g.node('Unsqueeze', [est, shapes.axis0], {}, n(`${target}_est`)));
   }
-  if (estimates.length === 1) return g.node('Identity', estimates, {}, output);
-  return g.node('Concat', estimates, { axis: 0 }, output);
+  return estimates;
 }
 
 /** The model around the graph: `mix` in, `est` out (T dynamic), opset and metadata. */
@@ -314,7 +380,7 @@ function trunkNetwork(
   const fc1 = foldLinear(w['fc1.weight'], H, C * nIn, bnAffine(w, 'bn1', c.bnEps));
   const h1 = g.node(
     'Tanh',
-    [g.node('Gemm', [x, g.weight(p('fc1.w'), [C * nIn, H], fc1.w), g.weight(p('fc1.b'), [H], fc1.b)])],
+    [g.node('Gemm', [x, g.matrix(p('fc1.w'), [C * nIn, H], fc1.w, false), g.weight(p('fc1.b'), [H], fc1.b)])],
     {},
     p('h1'),
   );
@@ -341,7 +407,7 @@ function trunkNetwork(
       'LSTM',
       [
         seq,
-        g.weight(`${name}.W`, [dirs, 4 * hd, inSize], W),
+        g.matrix(`${name}.W`, [dirs, 4 * hd, inSize], W, true),
         g.weight(`${name}.R`, [dirs, 4 * hd, hd], R),
         g.weight(`${name}.B`, [dirs, 8 * hd], B),
       ],
@@ -356,7 +422,7 @@ function trunkNetwork(
   const cat = g.node('Concat', [h1, g.node('Reshape', [seq, shapes.flatHidden])], { axis: 1 });
   const fc2 = foldLinear(w['fc2.weight'], H, 2 * H, bnAffine(w, 'bn2', c.bnEps));
   return g.node('Relu', [
-    g.node('Gemm', [cat, g.weight(p('fc2.w'), [2 * H, H], fc2.w), g.weight(p('fc2.b'), [H], fc2.b)]),
+    g.node('Gemm', [cat, g.matrix(p('fc2.w'), [2 * H, H], fc2.w, false), g.weight(p('fc2.b'), [H], fc2.b)]),
   ]);
 }
 
@@ -385,7 +451,7 @@ function headNetwork(
   const fc3 = foldLinear(w['fc3.weight'], C * c.nbBins, H, bn3);
   const h3 = g.node('Gemm', [
     h2,
-    g.weight(p('fc3.w'), [H, C * c.nbBins], fc3.w),
+    g.matrix(p('fc3.w'), [H, C * c.nbBins], fc3.w, false),
     g.weight(p('fc3.b'), [C * c.nbBins], fc3.b),
   ]);
   // Mask: ReLU, times the mixture, back to [1, C, nbBins, T].
@@ -440,6 +506,35 @@ export function onnxGateOrder(pt: Float32Array, hd: number, cols: number): Float
   out.set(f, 2 * block);
   out.set(g, 3 * block);
   return out;
+}
+
+/**
+ * Symmetric int8 of a row-major [rows, cols] matrix, one scale per row or per column (max |v| / 127;
+ * an all-zero channel gets scale 1): value ≈ q · scale, |error| ≤ scale / 2.
+ */
+export function quantizeInt8(
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  perRow: boolean,
+): { values: Uint8Array; scales: Float32Array } {
+  const scales = new Float32Array(perRow ? rows : cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const k = perRow ? r : c;
+      scales[k] = Math.max(scales[k], Math.abs(data[r * cols + c]));
+    }
+  }
+  for (let k = 0; k < scales.length; k++) scales[k] = scales[k] > 0 ? scales[k] / 127 : 1;
+  const values = new Uint8Array(rows * cols);
+  const q = new Int8Array(values.buffer);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c;
+      q[i] = Math.max(-127, Math.min(127, Math.round(data[i] / scales[perRow ? r : c])));
+    }
+  }
+  return { values, scales };
 }
 
 function float32Bytes(data: Float32Array): Uint8Array {

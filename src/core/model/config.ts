@@ -77,7 +77,11 @@ export function umxConfig(overrides: Partial<UmxConfig> = {}): UmxConfig {
   return config;
 }
 
-export function validateUmxConfig(c: UmxConfig): void {
+/**
+ * Throws on an invalid config. `modelTargets`: for an ensemble member that has some of a model's
+ * targets (e.g. only a group network), the model's — groups are checked against them.
+ */
+export function validateUmxConfig(c: UmxConfig, modelTargets: readonly string[] = c.targets): void {
   const fail = (msg: string): never => {
     throw new Error(`UmxConfig: ${msg}`);
   };
@@ -93,7 +97,10 @@ export function validateUmxConfig(c: UmxConfig): void {
   if (c.bidirectional && c.hiddenSize % 2 !== 0) fail(`bidirectional needs an even hiddenSize`);
   if (c.targets.length === 0) fail('no targets');
   try {
-    networkGroups(c.targets);
+    networkGroups(modelTargets);
+    if (new Set(c.targets).size !== c.targets.length) throw new Error('duplicate targets');
+    const foreign = c.targets.filter((t) => !modelTargets.includes(t));
+    if (foreign.length > 0) throw new Error(`targets not in the model: ${foreign.join(', ')}`);
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }

@@ -2,7 +2,8 @@
 /**
  * An ensemble model file (`npm run export -- --ensemble`) on the WebGPU engine: one engine per
  * member, since members may differ in size, input representation or joint trunk, which the engine
- * batches only within one config; the estimate is their mean, as in the ONNX graph.
+ * batches only within one config; each target's estimate is the mean over the members that have it,
+ * as in the ONNX graph.
  */
 import type { UmxWeights } from '../model/parameters';
 import { meanOfEstimates } from '../separator';
@@ -24,6 +25,12 @@ export async function createWebGpuEnsemble(
   }
   if (models.length === 1) return models[0];
   const [first] = models;
+  // Per target of the first member, the members that have it and where: the mean is over those.
+  const sources = first.targets.map((t) =>
+    models.flatMap((m, k) => (m.targets.includes(t) ? [[k, m.targets.indexOf(t)] as const] : [])),
+  );
+  const byTarget = (estimates: Float32Array[][]): Float32Array[] =>
+    sources.map((from) => meanOfEstimates(from.map(([k, j]) => [estimates[k][j]]))[0]);
   return {
     config: first.config,
     targets: first.targets,
@@ -34,7 +41,7 @@ export async function createWebGpuEnsemble(
       // One after another: each member's command buffer fills the GPU on its own.
       const estimates: Float32Array[][] = [];
       for (const m of models) estimates.push(await m.estimate(magnitude, channels, bins, frames));
-      return meanOfEstimates(estimates);
+      return byTarget(estimates);
     },
     dispatches: (frames) => models.reduce((sum, m) => sum + m.dispatches(frames), 0),
     async profile(frames) {
@@ -50,7 +57,7 @@ export async function createWebGpuEnsemble(
         async estimate(magnitude, channels, bins, frames) {
           const estimates: Float32Array[][] = [];
           for (const s of streams) estimates.push(await s.estimate(magnitude, channels, bins, frames));
-          return meanOfEstimates(estimates);
+          return byTarget(estimates);
         },
         reset: () => {
           for (const s of streams) s.reset();

@@ -18,6 +18,7 @@ import { readModelMembers } from '../onnx-model';
 
 const { onnx } = onnxProto;
 const FLOAT = 1;
+const INT8 = 3;
 const FLOAT16 = 10;
 
 function tensorValues(t: onnxProto.onnx.ITensorProto): Float32Array {
@@ -38,6 +39,27 @@ function tensorValues(t: onnxProto.onnx.ITensorProto): Float32Array {
       for (let i = 0; i < n; i++) out[i] = float16BitsToFloat32(bits[i]);
     }
   } else throw new Error(`initializer ${t.name}: data type ${t.dataType} is not float32/float16`);
+  return out;
+}
+
+/**
+ * An int8-stored matrix (`npm run export -- --int8`): `<name>_q` [rows, cols] int8 times
+ * `<name>_scale`, float32 [rows, 1] (per row) or [1, cols] (per column); flat values.
+ */
+function dequantized(q: onnxProto.onnx.ITensorProto, scaleTensor: onnxProto.onnx.ITensorProto): Float32Array {
+  const [rows, cols] = (q.dims ?? []).map(Number);
+  const raw = q.rawData;
+  if (q.dataType !== INT8 || !raw || raw.length !== rows * cols)
+    throw new Error(`initializer ${q.name}: not an int8 matrix`);
+  const scale = tensorValues(scaleTensor);
+  const perRow = Number((scaleTensor.dims ?? [])[1]) === 1 && cols !== 1;
+  if (scale.length !== (perRow ? rows : cols))
+    throw new Error(`initializer ${scaleTensor.name}: ${scale.length} scales for [${rows}, ${cols}]`);
+  const values = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[r * cols + c] = values[r * cols + c] * scale[perRow ? r : c];
+  }
   return out;
 }
 
@@ -75,9 +97,13 @@ export function umxMembersFromOnnx(bytes: Uint8Array): UmxWeights[] {
   const inits = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
   return readModelMembers(bytes).map(({ prefix, config }) =>
     memberWeights(config, (name) => {
-      const t = inits.get(`${prefix}${name}`) ?? inits.get(`${prefix}${name}_f16`);
-      if (!t) throw new Error(`ONNX model: no initializer "${prefix}${name}"`);
-      return tensorValues(t);
+      const full = `${prefix}${name}`;
+      const t = inits.get(full) ?? inits.get(`${full}_f16`);
+      if (t) return tensorValues(t);
+      const q = inits.get(`${full}_q`);
+      const scale = inits.get(`${full}_scale`);
+      if (q && scale) return dequantized(q, scale);
+      throw new Error(`ONNX model: no initializer "${full}"`);
     }),
   );
 }
