@@ -77,9 +77,11 @@ export function readModelMembers(bytes: Uint8Array): ModelMember[] {
     throw new Error(`${ENSEMBLE_METADATA_KEY}: no members`);
   for (const m of members) {
     if (typeof m.prefix !== 'string') throw new Error(`${ENSEMBLE_METADATA_KEY}: a member without a prefix`);
-    validateUmxConfig(m.config, config.targets);
-    if (m.config.targets.some((t) => !config.targets.includes(t)) || m.config.nbBins !== config.nbBins) {
-      throw new Error(`${ENSEMBLE_METADATA_KEY}: member "${m.prefix}" has targets or bins the model lacks`);
+    validateUmxConfig(m.config, config.targets); // its targets are the model's
+    if (m.config.nbBins !== config.nbBins || m.config.nbChannels !== config.nbChannels) {
+      throw new Error(
+        `${ENSEMBLE_METADATA_KEY}: member "${m.prefix}" has other bins or channels than the model`,
+      );
     }
   }
   return members;

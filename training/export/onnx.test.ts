@@ -277,6 +277,28 @@ describe('ensemble export (members of different configs, output = their mean)', 
     }
   });
 
+  it('a file whose ensemble metadata does not fit the model is refused with the reason', () => {
+    const model = onnx.ModelProto.decode(exportUmxEnsembleOnnx(members));
+    const withMembers = (value: unknown) => {
+      const m = onnx.ModelProto.create({
+        ...model,
+        metadataProps: model.metadataProps!.map((p) =>
+          p.key === 'stemdeck.ensemble' ? { key: p.key, value: JSON.stringify(value) } : p,
+        ),
+      });
+      return onnx.ModelProto.encode(m).finish();
+    };
+    const listed = readModelMembers(exportUmxEnsembleOnnx(members));
+    const bass = { ...listed[1], config: { ...listed[1].config, targets: ['bass'] } };
+    expect(() => readModelMembers(withMembers([listed[0], bass]))).toThrow(/targets not in the model: bass/);
+    const mono = { ...listed[1], config: { ...listed[1].config, nbChannels: 1 } };
+    expect(() => readModelMembers(withMembers([listed[0], mono]))).toThrow(/other bins or channels/);
+    expect(() => readModelMembers(withMembers([]))).toThrow(/no members/);
+    expect(() => umxMembersFromOnnx(withMembers([listed[0], { ...listed[1], prefix: 'm9/' }]))).toThrow(
+      /no initializer "m9\//,
+    );
+  });
+
   it('refuses members that disagree on the targets or the STFT, and a lone member', () => {
     const other = randomUmxWeights(small({ targets: ['drums', 'bass'], hiddenSize: 16 }), 13);
     expect(() => exportUmxEnsembleOnnx([members[0], other])).toThrow(
