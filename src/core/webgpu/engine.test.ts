@@ -107,7 +107,7 @@ async function compare(
 
 /** Wraps a device so that compute dispatches and queue submits are counted. */
 function countingDevice(real: GPUDevice) {
-  const counts = { dispatches: 0, submits: 0 };
+  const counts = { dispatches: 0, submits: 0, workgroups: 0 };
   const wrap = <T extends object>(target: T, overrides: Record<string, unknown>): T =>
     new Proxy(target, {
       get(t, key) {
@@ -132,6 +132,7 @@ function countingDevice(real: GPUDevice) {
           return wrap(pass, {
             dispatchWorkgroups: (x: number, y?: number, z?: number) => {
               counts.dispatches++;
+              counts.workgroups += x * (y ?? 1) * (z ?? 1);
               pass.dispatchWorkgroups(x, y, z);
             },
             dispatchWorkgroupsIndirect: (b: GPUBuffer, o: number) => {
@@ -322,6 +323,44 @@ describe.skipIf(!device)('WebGPU engine vs the plain-TS reference', () => {
     expect(perCall[0]).toBe(perCall[1]);
     expect(perCall[1]).toBe(model.dispatches(256));
     expect(perCall[1] / networks).toBeLessThanOrEqual(64);
+  });
+
+  it("runs a joint model's shared trunk once, not once per target, with the same result", async () => {
+    const c = umxConfig({
+      nFft: 256,
+      maxBin: 100,
+      hiddenSize: 32,
+      targets: ['vocals', 'drums', 'bass', 'other'],
+      joint: true,
+      input: { kind: 'bands', scale: 'mel', bands: 24 },
+    });
+    // Every target's weight set carries the same trunk (as umxWeightsFromOnnx gives a joint model).
+    const w = randomWeights(c, 31);
+    const trunk = Object.keys(w.targets.vocals!).filter(
+      (k) => !/^(fc3|bn3)\./.test(k) && !k.startsWith('output_'),
+    );
+    for (const t of c.targets) for (const k of trunk) w.targets[t]![k] = w.targets.vocals![k];
+    const frames = 40;
+    const mag = randomMix(c, frames, 2);
+    const run = async (joint: boolean) => {
+      const { device: counted, counts } = countingDevice(device!);
+      const model = await createWebGpuModel(counted, { ...c, joint }, w.targets);
+      const before = counts.workgroups;
+      const est = await model.estimate(mag.slice(), c.nbChannels, c.nbBins, frames);
+      model.release();
+      return { est, workgroups: counts.workgroups - before };
+    };
+    const shared = await run(true);
+    const each = await run(false); // the same networks, the trunk computed per target
+    let maxErr = 0;
+    shared.est.forEach((e, j) => {
+      for (let i = 0; i < e.length; i++) maxErr = Math.max(maxErr, Math.abs(e[i] - each.est[j][i]));
+    });
+    console.log(
+      `joint trunk: ${shared.workgroups} workgroups against ${each.workgroups} per target; max difference ${maxErr.toExponential(2)}`,
+    );
+    expect(maxErr).toBeLessThan(1e-5);
+    expect(shared.workgroups).toBeLessThan(each.workgroups);
   });
 
   it('streams a unidirectional model block by block with the LSTM state kept on the GPU: equal to one whole estimate', async () => {

@@ -10,6 +10,7 @@
  *   fc3+bn3+output affine+ReLU+× mixture (1)
  * = 4 + 2·layers dispatches (10 for the shipped 3-layer model, for any number of targets), then one
  * readback of [J][C][bins][T]. ORT's WebGPU EP needs ~1,560 per target for the same network.
+ * A joint model (`config.joint`) runs its shared trunk once (grid z = 1) and its J heads on it.
  */
 import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from '../model/config';
 import type { UmxTargetWeights } from '../model/parameters';
@@ -146,6 +147,9 @@ export async function createWebGpuModel(
     throw new Error('webgpu engine: subgroups asked for, but the device lacks the "subgroups" feature');
   if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new Error('maxStepsPerDispatch must be ≥ 1');
   const J = targets.length;
+  // A joint model's targets share everything up to fc2 (their weight sets hold equal copies of it):
+  // the trunk runs once (grid z = 1, the first target's copy) and every head reads its output.
+  const trunkZ = config.joint ? 1 : J;
   const H = config.hiddenSize;
   const C = config.nbChannels;
   const bins = config.nbBins;
@@ -260,6 +264,8 @@ export async function createWebGpuModel(
       });
     };
     interface Mm {
+      /** Grid z: the targets this matmul runs for (J, or 1 for a joint trunk). */
+      z: number;
       M: number;
       N: number;
       K: number;
@@ -277,11 +283,11 @@ export async function createWebGpuModel(
     const maskGrid = (m: Mm): [number, number, number] => [
       Math.ceil(m.N / maskCols(subgroups)),
       Math.ceil(m.M / (MATMUL_WG * MASK_ROWS)),
-      J,
+      m.z,
     ];
     const matmulGrid = (m: Mm): [number, number, number] => {
       const { wg, cols, rows } = matmulBlocking(m.N, subgroups);
-      return [Math.ceil(m.N / (wg * cols)), Math.ceil(m.M / rows), J];
+      return [Math.ceil(m.N / (wg * cols)), Math.ceil(m.M / rows), m.z];
     };
     const matmul = (label: string, pipe: GPUComputePipeline, m: Mm, extra: GPUBuffer[] = []) =>
       add(
@@ -300,6 +306,7 @@ export async function createWebGpuModel(
     ]);
     // fc1 (+ input affine, bn1) → tanh, into cat[:, 0:H].
     matmul('fc1', mmTanh, {
+      z: trunkZ,
       M: T,
       N: H,
       K: k1,
@@ -316,6 +323,7 @@ export async function createWebGpuModel(
       const input =
         l === 0 ? { a: cat, lda: 2 * hp, aZ: T * 2 * hp } : { a: seq[(l - 1) % 2]!, lda: hp, aZ: T * hp };
       matmul(`lstm${l}.input`, mmNone, {
+        z: trunkZ,
         M: T,
         N: D * g4,
         K: hp,
@@ -336,12 +344,13 @@ export async function createWebGpuModel(
           lstm,
           [T, s0, n, s0 === 0 && !carried ? 1 : 0, T * D * g4, outStride, outOff, outZ],
           [g, w.layers[l].whh, hout, carried ? carried[l] : state!],
-          [D, J, 1],
+          [D, trunkZ, 1],
         );
       }
     }
     // fc2 (+ bn2) → ReLU on the skip concat [fc1 | LSTM].
     matmul('fc2', mmRelu, {
+      z: trunkZ,
       M: T,
       N: H,
       K: 2 * hp,
@@ -359,12 +368,13 @@ export async function createWebGpuModel(
       'fc3',
       mmMask,
       {
+        z: J,
         M: T,
         N: C * bins,
         K: hp,
         a: h2,
         lda: hp,
-        aZ: T * hp,
+        aZ: config.joint ? 0 : T * hp, // a joint model's heads all read the one trunk output
         b: w.w3,
         bias: w.b3,
         c: out,
