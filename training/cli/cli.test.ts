@@ -3,7 +3,7 @@
  * writes stems and survives a bad input with a non-zero exit, eval scores folders and whole subsets.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,6 +161,37 @@ describe('separate and eval CLIs', () => {
     expect(summary.targets.vocals.SIR).toBeLessThan(5);
     expect(readFileSync(join(report, 'plots', 'SDR.svg'), 'utf8')).toContain('<svg');
     expect(readFileSync(join(report, 'index.md'), 'utf8')).toContain('Tiny Track');
+  });
+
+  it('eval --split CACHE:valid scores only the validation side of a preprocessed split', () => {
+    // Two copies of the tiny track, split one and one by `npm run preprocess`.
+    const root = join(dir, 'musdb-split');
+    for (const name of ['Tiny A', 'Tiny B']) cpSync(track, join(root, 'test', name), { recursive: true });
+    const cacheRoot = join(dir, 'cache');
+    const pre = run('preprocess.ts', [
+      ...['--dataset', 'musdb18', '--root', root, '--subset', 'test', '--cache', cacheRoot],
+      ...['--split', 'seeded', '--valid-fraction', '0.5'],
+    ]);
+    expect(pre.code, pre.err).toBe(0);
+    const [cache] = readdirSync(cacheRoot).map((d) => join(cacheRoot, d));
+    const { valid } = JSON.parse(readFileSync(join(cache, 'index.json'), 'utf8')).split;
+    expect(valid).toHaveLength(1);
+    const evalSplit = (split: string, report: string) =>
+      run('eval.ts', [
+        ...['--musdb', root, '--subset', 'test', '--oracle', 'mix', '--jobs', '1'],
+        ...['--split', split, '--report', join(dir, report)],
+      ]);
+    const res = evalSplit(`${cache}:valid`, 'r-valid');
+    expect(res.code, res.err).toBe(0);
+    const summary = JSON.parse(readFileSync(join(dir, 'r-valid', 'summary.json'), 'utf8'));
+    expect(summary.tracks).toBe(1);
+    expect(readFileSync(join(dir, 'r-valid', 'index.md'), 'utf8')).toContain(valid[0]);
+    const side = evalSplit(`${cache}:test`, 'r-bad');
+    expect(side.code).toBe(1);
+    expect(side.err).toMatch(/expected CACHE_DIR:train or CACHE_DIR:valid/);
+    const notCache = evalSplit(`${root}:valid`, 'r-bad');
+    expect(notCache.code).toBe(1);
+    expect(notCache.err).toMatch(/--split: .*not a preprocessed dataset/);
   });
 
   it('eval fails clearly on a missing MUSDB subset', () => {

@@ -12,6 +12,7 @@ import { SAMPLE_RATE } from '../../src/core/audio';
 import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import { ORACLE_KINDS, type OracleKind } from '../../src/core/oracle';
+import { openCache } from '../data/cache';
 import type { EvalJob } from '../eval/job';
 import { runPool } from '../eval/pool';
 import { formatSummaryTable, METRICS, summarize, toJson, trackMedians, writeReport } from '../eval/report';
@@ -35,6 +36,10 @@ const program = new Command('eval')
     (v: string, prev: StemGroups) => parseStemGroup(v, prev),
     {},
   )
+  .option(
+    '--split <cache:side>',
+    "only one side of a preprocessed cache's train/validation split, e.g. .cache/stemdeck/X:valid",
+  )
   .option('--limit <n>', 'only the first n tracks', positiveInt)
   .option('--jobs <n>', 'worker threads', positiveInt, Math.max(1, availableParallelism()))
   .option('--win <samples>', 'window length', positiveInt, 44_100)
@@ -52,6 +57,7 @@ interface Options {
   estimatesRoot?: string;
   report?: string;
   saveEstimates?: string;
+  split?: string;
   limit?: number;
   group: StemGroups;
   jobs: number;
@@ -88,6 +94,22 @@ async function evalFolders(opts: Options): Promise<number> {
   return 0;
 }
 
+/** The track names of one side (`train` or `valid`) of a preprocessed cache's split. */
+async function splitTracks(arg: string): Promise<string[]> {
+  const at = arg.lastIndexOf(':');
+  const [dir, side] = at > 0 ? [arg.slice(0, at), arg.slice(at + 1)] : [arg, ''];
+  if (side !== 'train' && side !== 'valid') {
+    throw new InvalidArgumentError(`--split: expected CACHE_DIR:train or CACHE_DIR:valid, got "${arg}"`);
+  }
+  const index = (
+    await openCache(resolve(dir)).catch((err: Error) => {
+      throw new InvalidArgumentError(`--split: ${err.message}`);
+    })
+  ).index;
+  if (!index.split) throw new InvalidArgumentError(`--split: ${dir} has no train/validation split`);
+  return [...index.split[side]];
+}
+
 async function evalMusdb(opts: Options): Promise<number> {
   if (!opts.musdb) throw new InvalidArgumentError('--musdb is required');
   if (!opts.report) throw new InvalidArgumentError('--report DIR is required with --musdb');
@@ -95,6 +117,16 @@ async function evalMusdb(opts: Options): Promise<number> {
     throw new InvalidArgumentError('give exactly one of --oracle or --estimates-root');
   }
   let tracks = await listMusdbTracks(resolve(opts.musdb), opts.subset);
+  if (opts.split) {
+    const names = await splitTracks(opts.split);
+    const missing = names.filter((n) => !tracks.some((t) => t.name === n));
+    if (missing.length > 0) {
+      throw new InvalidArgumentError(
+        `--split: ${missing.length} track(s) of the split are not in ${opts.musdb}/${opts.subset}, e.g. "${missing[0]}"`,
+      );
+    }
+    tracks = tracks.filter((t) => names.includes(t.name));
+  }
   if (opts.limit) tracks = tracks.slice(0, opts.limit);
   const estimates: EvalJob['estimates'] = opts.oracle
     ? { oracle: opts.oracle }
