@@ -15,7 +15,8 @@
  * a bias, so each fc is one Gemm: fewer nodes, and nothing that depends on ORT's BN fusion.
  *
  * An ensemble (`exportUmxEnsembleOnnx`) holds several such networks, of any configs that agree on the
- * targets and the STFT, with their initializers under `m0/`, `m1/`, …, and outputs their mean: averaging
+ * STFT, with their initializers under `m0/`, `m1/`, …, and outputs per target the mean of the members
+ * that have it (the first has all the model's targets): averaging
  * the estimates of differently trained models is worth more on MUSDB18-7 than any single model we have
  * trained (docs/BENCHMARKS.md). The `stemdeck.ensemble` metadata lists the members' configs.
  *
@@ -115,8 +116,9 @@ class GraphBuilder {
    * axes but the last as rows), are stored as int8 with a symmetric scale per row (`perRow`: the LSTM
    * gate rows) or per column (a Gemm's output columns): Cast to float32 × scale ([rows, 1] or
    * [1, cols]) in the graph and, for more than two axes, reshaped back. Constant inputs only, so ORT
-   * folds it at session creation. Not DequantizeLinear: ORT reads that as a quantized-model pattern
-   * and fused it with the Gemm into an approximate integer kernel (errors of 1e-3 of the output).
+   * folds it at session creation. Not DequantizeLinear: with it, ORT's output differed from what the
+   * dequantized weights compute by about 1e-3 of the output (its quantized-model graph rewrites,
+   * presumably), and the WebGPU engine could not match it.
    */
   matrix(name: string, dims: readonly number[], data: Float32Array, perRow: boolean): string {
     if (!this.int8) return this.weight(name, dims, data);
