@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignRecording, errorDb } from './signal';
+import { alignRecording, alignRecordingPieces, errorDb, gather } from './signal';
 
 /** Deterministic noise (a linear congruential generator): a track with no repeats to confuse `locate`. */
 function noise(n: number, seed: number, gain = 1): Float32Array {
@@ -48,5 +48,26 @@ describe('alignRecording', () => {
     expect(at.offset).toBe(1 * rate + at.start);
     expect(at.length / rate).toBeGreaterThan(3.8);
     expect(at.correlation).toBeGreaterThan(0.9999);
+  });
+
+  it('alignRecordingPieces: every matching part of a recording with dropouts and the track end in it', () => {
+    // 2.0–3.5 s, a 50-ms dropout, 3.55–5.0 s, a 100-ms dropout, 5.1–7.0 s, then on from the track's
+    // start (the page plays it looped, seamlessly) to 1.5 s.
+    const at = (a: number, b: number) => track.slice(Math.round(a * rate), Math.round(b * rate));
+    const parts = [at(2, 3.5), at(3.55, 5), at(5.1, 7), at(0, 1.5)];
+    const recording = Float32Array.from(parts.flatMap((p) => [...p]));
+    const remixed = Array.from(recording, () => 1);
+    const longest = alignRecording([Array.from(recording)], remixed, track, rate);
+    expect(longest.length / rate).toBeLessThan(3.5); // one span alone: about half of it
+
+    const al = alignRecordingPieces([Array.from(recording)], remixed, track, rate);
+    expect(al.length / rate).toBeGreaterThan(5.5); // of 6.35 s, less a window at each break
+    expect(al.pieces.length).toBeGreaterThanOrEqual(4);
+    for (let i = 1; i < al.pieces.length; i++) {
+      expect(al.pieces[i].start).toBeGreaterThanOrEqual(al.pieces[i - 1].start + al.pieces[i - 1].length);
+    }
+    const rec = gather([recording], al.pieces, 'start');
+    const ref = gather([track], al.pieces, 'offset');
+    expect(errorDb(rec, ref)).toBeLessThan(-60); // exact copies: every piece is where it belongs
   });
 });

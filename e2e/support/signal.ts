@@ -144,18 +144,139 @@ export function alignRecording(
   return spans.reduce((a, b) => (b.length > a.length ? b : a));
 }
 
-/** `length` samples of each channel from `at` (a copy). */
-export function span(channels: readonly ArrayLike<number>[], at: number, length: number): Float32Array[] {
-  return channels.map((ch) => Float32Array.from({ length }, (_, i) => ch[at + i]));
+/** A part of a recording that is the track's audio: recording[start + i] ≈ track[offset + i]. */
+export interface Piece {
+  start: number;
+  offset: number;
+  length: number;
 }
 
-/** Σ of several multichannel signals over `length` samples from `at`, channel by channel. */
-export function sumSpan(
-  signals: readonly (readonly ArrayLike<number>[])[],
-  at: number,
-  length: number,
+export interface AlignedPieces {
+  /** In recording order, each at least `minSeconds` long. */
+  pieces: Piece[];
+  /** Samples in all pieces. */
+  length: number;
+  /** The anchor snippet's correlation with the track (1 = identical up to gain). */
+  correlation: number;
+  runSeconds: number;
+}
+
+/**
+ * Every part of a recording of a looping track that matches the track, not only the longest: on a
+ * loaded machine the capture drops audio now and then (seen: 1.8 s the longest of 9 s), and each
+ * dropout moves the recording against the track. From the longest span (`alignRecording`) the
+ * recording is walked window by window (0.1 s) both ways; where a window stops matching, its place
+ * is searched again within ±0.3 s of where it was expected (and across the track's end), and a new
+ * piece starts. Pieces shorter than `minSeconds` are dropped.
+ */
+export function alignRecordingPieces(
+  original: readonly (readonly number[])[],
+  remixed: readonly number[],
+  track: Float32Array,
+  sampleRate: number,
+  minSeconds = 0.5,
+): AlignedPieces {
+  const L = track.length;
+  const rec = original[0];
+  const [from, to] = longestRun(remixed);
+  const W = Math.round(sampleRate / 10);
+  const R = Math.round(0.3 * sampleRate);
+  const anchor = alignRecording(original, remixed, track, sampleRate);
+  const matches = (rs: number, ts: number) => {
+    if (ts < 0 || ts + W > L) return false;
+    const a = [Array.from(rec.slice(rs, rs + W))];
+    const b = [Array.from(track.subarray(ts, ts + W))];
+    return errorDb(a, b) < MATCH_DB;
+  };
+  // The best place for recording window rs within ±R of `expected` (wrapping), if it matches there.
+  const relocate = (rs: number, expected: number): number | null => {
+    let best = { ts: -1, corr: 0 };
+    let recEnergy = 0;
+    for (let i = 0; i < W; i++) recEnergy += rec[rs + i] ** 2;
+    if (recEnergy === 0) return null;
+    for (let c = expected - R; c <= expected + R; c++) {
+      const ts = ((c % L) + L) % L;
+      if (ts + W > L) continue;
+      let dot = 0;
+      let energy = 0;
+      for (let i = 0; i < W; i++) {
+        dot += rec[rs + i] * track[ts + i];
+        energy += track[ts + i] ** 2;
+      }
+      const corr = dot / Math.sqrt(recEnergy * energy + 1e-20);
+      if (corr > best.corr) best = { ts, corr };
+    }
+    return best.ts >= 0 && matches(rs, best.ts) ? best.ts : null;
+  };
+  const pieces: Piece[] =
+    anchor.length > 0 ? [{ start: anchor.start, offset: anchor.offset, length: anchor.length }] : [];
+  // Walks from the anchor's end (d = +1) or start (d = −1), window by window.
+  const walk = (d: 1 | -1) => {
+    let cur: Piece | null = null;
+    let rs = d > 0 ? anchor.start + anchor.length : anchor.start - W;
+    let expected = d > 0 ? anchor.offset + anchor.length : anchor.offset - W;
+    while (rs >= from && rs + W <= to) {
+      const wrapped = ((expected % L) + L) % L;
+      const ts = matches(rs, wrapped) ? wrapped : relocate(rs, expected);
+      if (ts === null) {
+        cur = null;
+        expected += d * W;
+      } else {
+        const joins =
+          cur !== null &&
+          (d > 0
+            ? cur.start + cur.length === rs && cur.offset + cur.length === ts
+            : cur.start === rs + W && cur.offset === ts + W);
+        if (joins && cur) {
+          if (d < 0) {
+            cur.start = rs;
+            cur.offset = ts;
+          }
+          cur.length += W;
+        } else {
+          cur = { start: rs, offset: ts, length: W };
+          pieces.push(cur);
+        }
+        expected = ts + d * W;
+      }
+      rs += d * W;
+    }
+  };
+  if (anchor.length > 0) {
+    walk(1);
+    walk(-1);
+  }
+  const kept = pieces.filter((p) => p.length >= minSeconds * sampleRate).sort((a, b) => a.start - b.start);
+  return {
+    pieces: kept,
+    length: kept.reduce((n, p) => n + p.length, 0),
+    correlation: anchor.correlation,
+    runSeconds: anchor.runSeconds,
+  };
+}
+
+/** The pieces of each channel, back to back: by their recording start or by their track offset. */
+export function gather(
+  channels: readonly ArrayLike<number>[],
+  pieces: readonly Piece[],
+  by: 'start' | 'offset',
 ): Float32Array[] {
-  return signals[0].map((_, c) =>
-    Float32Array.from({ length }, (_, i) => signals.reduce((s, x) => s + x[c][at + i], 0)),
-  );
+  return channels.map((ch) => {
+    const out = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of pieces) {
+      for (let i = 0; i < p.length; i++) out[o + i] = ch[p[by] + i];
+      o += p.length;
+    }
+    return out;
+  });
+}
+
+/** Σ of several multichannel signals of equal length, channel by channel. */
+export function sumSignals(signals: readonly (readonly Float32Array[])[]): Float32Array[] {
+  return signals[0].map((first, c) => {
+    const out = Float32Array.from(first);
+    for (const s of signals.slice(1)) for (let i = 0; i < out.length; i++) out[i] += s[c][i];
+    return out;
+  });
 }
