@@ -93,8 +93,14 @@ async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | Off
     case 'offscreen/fault':
       if (!RECORD) return { ok: false, error: 'fault injection exists in test builds only' };
       if (!session) return { ok: false, error: 'no remix is running' };
-      session.injectFault(msg.fault);
-      return { ok: true, tabId: session.tabId, status: session.status() };
+      {
+        // Reply first, then fault: an ended capture ends the session at once, and the worker may
+        // close this document before a reply sent after it arrives ("message channel closed").
+        const s = session;
+        const reply = { ok: true, tabId: s.tabId, status: s.status() } as const;
+        setTimeout(() => s.injectFault(msg.fault), 0);
+        return reply;
+      }
     case 'offscreen/tap': {
       if (!RECORD) return { ok: false, error: 'the recording tap exists in test builds only' };
       const tap = session?.takeTap(msg.clear) ?? null;
