@@ -15,10 +15,14 @@ describe('pace', () => {
     // Even far behind, the first step is to degrade, not to give up.
     expect(pace({ ...calm, backlogSeconds: 5, lateSeconds: 3 })).toBe('degrade');
   });
-  it('while warming up, degrades only for audio that was really late', () => {
+  it('while warming up, degrades only for audio that was really late, or a backlog far beyond a slow start', () => {
     const warm = { ...calm, warmingUp: true };
     expect(pace({ ...warm, load: 0.9, backlogSeconds: 2.5 })).toBe('keep');
+    expect(pace({ ...warm, load: 1.7, backlogSeconds: 5.9 })).toBe('keep');
     expect(pace({ ...warm, lateSeconds: 0.01 })).toBe('degrade');
+    expect(pace({ ...warm, load: 1.7, backlogSeconds: 6.5 })).toBe('degrade');
+    // …and, degraded and still that far behind, it gives the audio back.
+    expect(pace({ ...warm, degraded: true, load: 1.7, backlogSeconds: 6.5 })).toBe('give-up');
   });
   it('gives the audio back only when degraded and still behind', () => {
     const degraded = { ...calm, degraded: true, load: 0.9 };

@@ -26,12 +26,21 @@ export const DEGRADE_LOAD = 0.6;
 export const DEGRADE_BACKLOG_S = 1.5;
 export const GIVE_UP_BACKLOG_S = 3;
 export const GIVE_UP_LATE_S = 1.5;
+/**
+ * While warming up, a backlog this long is no slow start but a machine that cannot keep up: while
+ * the first segments are still being separated the page's own audio plays, nothing is late, and
+ * without this the session could sit in "buffering" for the whole warm-up (seen once in e2e under
+ * load: 20 s at load 1.7).
+ */
+export const WARM_UP_BACKLOG_S = 6;
 
 export function pace(p: PacingInput): PacingDecision {
   const behind = p.backlogSeconds > GIVE_UP_BACKLOG_S || p.lateSeconds > GIVE_UP_LATE_S;
   if (!p.degraded) {
     const slow =
-      !p.warmingUp && ((p.load !== null && p.load > DEGRADE_LOAD) || p.backlogSeconds > DEGRADE_BACKLOG_S);
+      (!p.warmingUp &&
+        ((p.load !== null && p.load > DEGRADE_LOAD) || p.backlogSeconds > DEGRADE_BACKLOG_S)) ||
+      p.backlogSeconds > WARM_UP_BACKLOG_S;
     return slow || p.lateSeconds > 0 ? 'degrade' : 'keep';
   }
   return behind ? 'give-up' : 'keep';
