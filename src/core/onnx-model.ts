@@ -47,7 +47,9 @@ export interface ModelMember {
   readonly config: UmxConfig;
 }
 
-function metadata(bytes: Uint8Array): { key?: string | null; value?: string | null }[] {
+type MetadataEntry = { key?: string | null; value?: string | null };
+
+function metadata(bytes: Uint8Array): MetadataEntry[] {
   try {
     return onnx.ModelProto.decode(bytes).metadataProps ?? [];
   } catch (err) {
@@ -55,22 +57,34 @@ function metadata(bytes: Uint8Array): { key?: string | null; value?: string | nu
   }
 }
 
-/**
- * Reads `stemdeck.config` from the model bytes; throws a plain-words error for anything else. For an
- * ensemble this is its first member's config, which has the targets and STFT all members share.
- */
-export function readModelConfig(bytes: Uint8Array): UmxConfig {
-  const entry = metadata(bytes).find((p) => p.key === 'stemdeck.config');
+function configFrom(meta: readonly MetadataEntry[]): UmxConfig {
+  const entry = meta.find((p) => p.key === 'stemdeck.config');
   if (!entry?.value) throw new Error('no stemdeck.config metadata (not exported by `npm run export`?)');
   const config = JSON.parse(entry.value) as UmxConfig;
   validateUmxConfig(config);
   return config;
 }
 
+/**
+ * Reads `stemdeck.config` from the model bytes; throws a plain-words error for anything else. For an
+ * ensemble this is its first member's config, which has the targets and STFT all members share.
+ */
+export function readModelConfig(bytes: Uint8Array): UmxConfig {
+  return configFrom(metadata(bytes));
+}
+
 /** The network sets in the file: one with prefix '' for a plain model, each member of an ensemble. */
 export function readModelMembers(bytes: Uint8Array): ModelMember[] {
-  const config = readModelConfig(bytes);
-  const entry = metadata(bytes).find((p) => p.key === ENSEMBLE_METADATA_KEY);
+  return modelMembers(metadata(bytes));
+}
+
+/**
+ * `readModelMembers` from a model's already decoded metadata (decoding a shipped model's protobuf
+ * takes a while: readers that decode it anyway pass theirs).
+ */
+export function modelMembers(meta: readonly MetadataEntry[]): ModelMember[] {
+  const config = configFrom(meta);
+  const entry = meta.find((p) => p.key === ENSEMBLE_METADATA_KEY);
   if (!entry?.value) return [{ prefix: '', config }];
   const members = JSON.parse(entry.value) as ModelMember[];
   if (!Array.isArray(members) || members.length === 0)

@@ -28,18 +28,17 @@ export interface MagnitudeModel {
   estimate(magnitude: Float32Array, channels: number, bins: number, frames: number): Promise<Float32Array[]>;
 }
 
+/** The element-wise mean of arrays of one length. */
+export function meanOf(arrays: readonly Float32Array[]): Float32Array {
+  const out = Float32Array.from(arrays[0]);
+  for (const a of arrays.slice(1)) for (let i = 0; i < out.length; i++) out[i] += a[i];
+  for (let i = 0; i < out.length; i++) out[i] /= arrays.length;
+  return out;
+}
+
 /** The element-wise mean of several models' estimates, target by target. */
 export function meanOfEstimates(estimates: readonly (readonly Float32Array[])[]): Float32Array[] {
-  const n = estimates.length;
-  return estimates[0].map((first, j) => {
-    const out = Float32Array.from(first);
-    for (let k = 1; k < n; k++) {
-      const e = estimates[k][j];
-      for (let i = 0; i < out.length; i++) out[i] += e[i];
-    }
-    for (let i = 0; i < out.length; i++) out[i] /= n;
-    return out;
-  });
+  return estimates[0].map((_, j) => meanOf(estimates.map((e) => e[j])));
 }
 
 /**

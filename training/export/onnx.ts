@@ -128,12 +128,7 @@ class GraphBuilder {
       throw new Error(`onnx export: ${name} size mismatch`);
     const { values, scales } = quantizeInt8(data, rows, cols, perRow);
     this.initializers.push({ name: `${name}_q`, dims: [rows, cols], dataType: INT8, rawData: values });
-    this.initializers.push({
-      name: `${name}_scale`,
-      dims: perRow ? [rows, 1] : [1, cols],
-      dataType: FLOAT,
-      rawData: float32Bytes(scales),
-    });
+    this.float32s(`${name}_scale`, scales, perRow ? [rows, 1] : [1, cols]);
     const cast = this.node('Cast', [`${name}_q`], { to: FLOAT });
     if (dims.length === 2) return this.node('Mul', [cast, `${name}_scale`], {}, name);
     const flat = this.node('Mul', [cast, `${name}_scale`]);
@@ -141,10 +136,10 @@ class GraphBuilder {
   }
 
   /** A float32 constant that stays float32 (no float16 storage): small, and exact as given. */
-  float32s(name: string, values: readonly number[]): string {
+  float32s(name: string, values: ArrayLike<number>, dims: readonly number[] = [values.length]): string {
     this.initializers.push({
       name,
-      dims: [values.length],
+      dims: [...dims],
       dataType: FLOAT,
       rawData: float32Bytes(Float32Array.from(values)),
     });

@@ -235,12 +235,13 @@ export async function createWebGpuModel(
     };
     const mix = buf(C * bins * T, 'mix');
     const x = buf(T * k1, 'x');
-    const cat = buf(J * T * 2 * hp, 'cat');
-    const g = buf(J * T * D * g4, 'gates');
-    const seq = [L > 1 ? buf(J * T * hp, 'seq0') : null, L > 2 ? buf(J * T * hp, 'seq1') : null];
+    // The trunk's buffers hold trunkZ networks (one for a joint model); fc3 writes all J targets.
+    const cat = buf(trunkZ * T * 2 * hp, 'cat');
+    const g = buf(trunkZ * T * D * g4, 'gates');
+    const seq = [L > 1 ? buf(trunkZ * T * hp, 'seq0') : null, L > 2 ? buf(trunkZ * T * hp, 'seq1') : null];
     // h and c between the recurrence dispatches of one layer; a stream carries its own per layer.
-    const state = carried ? null : buf(J * D * 2 * hd, 'state');
-    const h2 = buf(J * T * hp, 'h2');
+    const state = carried ? null : buf(trunkZ * D * 2 * hd, 'state');
+    const h2 = buf(trunkZ * T * hp, 'h2');
     const out = buf(J * C * bins * T, 'est', COPY_SRC);
     const read = device.createBuffer({ size: out.size, usage: MAP_READ | COPY_DST, label: 'readback' });
     buffers.push(read);
@@ -481,7 +482,7 @@ export async function createWebGpuModel(
     stream() {
       if (D !== 1) throw new Error('webgpu engine: streaming needs a unidirectional model');
       const carried = Array.from({ length: L }, (_, l) => {
-        const b = storage(J * 2 * hd, `stream-state${l}`);
+        const b = storage(trunkZ * 2 * hd, `stream-state${l}`);
         owned.push(b);
         return b;
       });

@@ -6,7 +6,7 @@
  * as in the ONNX graph.
  */
 import type { UmxWeights } from '../model/parameters';
-import { meanOfEstimates } from '../separator';
+import { meanOf } from '../separator';
 import { createWebGpuModel, type WebGpuMagnitudeModel, type WebGpuModelOptions } from './engine';
 
 /** The engine for a model file's network sets (`umxMembersFromOnnx`): one, or the mean of several. */
@@ -30,7 +30,7 @@ export async function createWebGpuEnsemble(
     models.flatMap((m, k) => (m.targets.includes(t) ? [[k, m.targets.indexOf(t)] as const] : [])),
   );
   const byTarget = (estimates: Float32Array[][]): Float32Array[] =>
-    sources.map((from) => meanOfEstimates(from.map(([k, j]) => [estimates[k][j]]))[0]);
+    sources.map((from) => meanOf(from.map(([k, j]) => estimates[k][j])));
   return {
     config: first.config,
     targets: first.targets,

@@ -14,7 +14,7 @@ import onnxProto from 'onnx-proto';
 import { float16BitsToFloat32 } from '../float16';
 import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from '../model/config';
 import type { UmxTargetWeights, UmxWeights } from '../model/parameters';
-import { readModelMembers } from '../onnx-model';
+import { modelMembers } from '../onnx-model';
 
 const { onnx } = onnxProto;
 const FLOAT = 1;
@@ -95,7 +95,7 @@ export function umxWeightsFromOnnx(bytes: Uint8Array): UmxWeights {
 export function umxMembersFromOnnx(bytes: Uint8Array): UmxWeights[] {
   const model = onnx.ModelProto.decode(bytes);
   const inits = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
-  return readModelMembers(bytes).map(({ prefix, config }) =>
+  return modelMembers(model.metadataProps ?? []).map(({ prefix, config }) =>
     memberWeights(config, (name) => {
       const full = `${prefix}${name}`;
       const t = inits.get(full) ?? inits.get(`${full}_f16`);
