@@ -39,15 +39,20 @@ export function repeat(channels: readonly Float32Array[], times: number): Float3
 
 /**
  * Where `snippet` (mono) starts inside the looping `track` (mono): the lag with the largest
- * normalised correlation, and that correlation (1 = identical up to gain).
+ * normalised correlation, and that correlation (1 = identical up to gain). `lags`: the candidates
+ * (default: every position of the track).
  */
-export function locate(snippet: Float32Array, track: Float32Array): { offset: number; correlation: number } {
+export function locate(
+  snippet: Float32Array,
+  track: Float32Array,
+  lags: Iterable<number> = track.keys(),
+): { offset: number; correlation: number } {
   const n = snippet.length;
   const L = track.length;
   let snippetEnergy = 0;
   for (const v of snippet) snippetEnergy += v * v;
   let best = { offset: 0, correlation: -1 };
-  for (let lag = 0; lag < L; lag++) {
+  for (const lag of lags) {
     let dot = 0;
     let energy = 0;
     for (let i = 0; i < n; i++) {
@@ -78,6 +83,11 @@ export function longestRun(mask: readonly number[]): [number, number] {
 
 /** Recording vs track error under which a 0.1-s window counts as the same audio. */
 const MATCH_DB = -15;
+
+/** Whether recording samples [rs, rs + W) are the track's [ts, ts + W): within MATCH_DB. */
+function sameAudio(rec: readonly number[], rs: number, track: Float32Array, ts: number, W: number): boolean {
+  return errorDb([rec.slice(rs, rs + W)], [track.subarray(ts, ts + W)]) < MATCH_DB;
+}
 
 /** A span of a recording that is the track's audio: recording[start + i] ≈ track[offset + i]. */
 export interface AlignedSpan {
@@ -114,12 +124,12 @@ export function alignRecording(
   const W = Math.round(sampleRate / 10);
   const spanAround = (mid: number, offset: number, correlation: number): AlignedSpan => {
     const posOf = (i: number) => (((offset + i - mid) % L) + L) % L;
-    const matches = (w0: number) => {
-      if (w0 < from || w0 + W > to || posOf(w0) + W > L || posOf(w0) > posOf(w0 + W - 1)) return false;
-      const rec = [Array.from(original[0].slice(w0, w0 + W))];
-      const ref = [Array.from(track.subarray(posOf(w0), posOf(w0) + W))];
-      return errorDb(rec, ref) < MATCH_DB;
-    };
+    const matches = (w0: number) =>
+      w0 >= from &&
+      w0 + W <= to &&
+      posOf(w0) + W <= L &&
+      posOf(w0) <= posOf(w0 + W - 1) &&
+      sameAudio(original[0], w0, track, posOf(w0), W);
     const mid0 = from + Math.floor((mid - from) / W) * W;
     let start = mid0;
     while (matches(start - W)) start -= W;
@@ -182,31 +192,18 @@ export function alignRecordingPieces(
   const W = Math.round(sampleRate / 10);
   const R = Math.round(0.3 * sampleRate);
   const anchor = alignRecording(original, remixed, track, sampleRate);
-  const matches = (rs: number, ts: number) => {
-    if (ts < 0 || ts + W > L) return false;
-    const a = [Array.from(rec.slice(rs, rs + W))];
-    const b = [Array.from(track.subarray(ts, ts + W))];
-    return errorDb(a, b) < MATCH_DB;
-  };
-  // The best place for recording window rs within ±R of `expected` (wrapping), if it matches there.
+  const matches = (rs: number, ts: number) => ts >= 0 && ts + W <= L && sameAudio(rec, rs, track, ts, W);
+  // The best place for recording window rs within ±R of `expected` (wrapping; a window does not
+  // wrap), if it matches there.
   const relocate = (rs: number, expected: number): number | null => {
-    let best = { ts: -1, corr: 0 };
-    let recEnergy = 0;
-    for (let i = 0; i < W; i++) recEnergy += rec[rs + i] ** 2;
-    if (recEnergy === 0) return null;
+    const lags: number[] = [];
     for (let c = expected - R; c <= expected + R; c++) {
       const ts = ((c % L) + L) % L;
-      if (ts + W > L) continue;
-      let dot = 0;
-      let energy = 0;
-      for (let i = 0; i < W; i++) {
-        dot += rec[rs + i] * track[ts + i];
-        energy += track[ts + i] ** 2;
-      }
-      const corr = dot / Math.sqrt(recEnergy * energy + 1e-20);
-      if (corr > best.corr) best = { ts, corr };
+      if (ts + W <= L) lags.push(ts);
     }
-    return best.ts >= 0 && matches(rs, best.ts) ? best.ts : null;
+    if (lags.length === 0) return null;
+    const { offset } = locate(Float32Array.from(rec.slice(rs, rs + W)), track, lags);
+    return matches(rs, offset) ? offset : null;
   };
   const pieces: Piece[] =
     anchor.length > 0 ? [{ start: anchor.start, offset: anchor.offset, length: anchor.length }] : [];

@@ -12,6 +12,7 @@ import {
   exportUmxOnnx,
   float16BitsToFloat32,
   float32ToFloat16Bits,
+  type OnnxExportOptions,
   onnxGateOrder,
   quantizeInt8,
 } from './onnx';
@@ -23,8 +24,16 @@ const FRAMES = 9;
 const gpu = await nodeGpuDevice();
 const gpuDevice = 'device' in gpu ? gpu.device : null;
 
-/** Runs the exported graph in onnxruntime-node and returns the max abs error against the reference. */
-async function exportAndCompare(weights: UmxWeights, float16 = false, frames = FRAMES) {
+/**
+ * Runs the exported graph in onnxruntime-node and returns the max abs error against the reference
+ * forward of `reference` (default: the exported weights).
+ */
+async function exportAndCompare(
+  weights: UmxWeights,
+  options: OnnxExportOptions = {},
+  frames = FRAMES,
+  reference: UmxWeights = weights,
+) {
   const c = weights.config;
   const random = mulberry32(99);
   // Reference layout [channel][frame][bin]; the graph's input is [1, channel, bin, frame].
@@ -37,7 +46,7 @@ async function exportAndCompare(weights: UmxWeights, float16 = false, frames = F
       }
     }
   }
-  const bytes = exportUmxOnnx(weights, { float16 });
+  const bytes = exportUmxOnnx(weights, options);
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
     const feeds = { mix: new ort.Tensor('float32', input, [1, c.nbChannels, c.nbBins, frames]) };
@@ -47,7 +56,7 @@ async function exportAndCompare(weights: UmxWeights, float16 = false, frames = F
     let maxErr = 0;
     let maxRef = 0;
     c.targets.forEach((target, j) => {
-      const ref = umxReferenceForward(c, weights.targets[target]!, mix, frames);
+      const ref = umxReferenceForward(reference.config, reference.targets[target]!, mix, frames);
       for (let ch = 0; ch < c.nbChannels; ch++) {
         for (let t = 0; t < frames; t++) {
           for (let k = 0; k < c.nbBins; k++) {
@@ -91,7 +100,7 @@ describe('exportUmxOnnx (onnxruntime-node vs the plain-TS reference)', () => {
     });
     const w = randomUmxWeights(c, 3);
     for (const frames of [1, 17]) {
-      const { maxErr } = await exportAndCompare(w, false, frames);
+      const { maxErr } = await exportAndCompare(w, {}, frames);
       expect(maxErr).toBeLessThan(1e-4);
     }
   });
@@ -107,7 +116,7 @@ describe('exportUmxOnnx (onnxruntime-node vs the plain-TS reference)', () => {
   it('fp16 weights: half the size, error of float16 rounding only (measured, logged)', async () => {
     const w = randomUmxWeights(small(), 4);
     const fp32 = await exportAndCompare(w);
-    const fp16 = await exportAndCompare(w, true);
+    const fp16 = await exportAndCompare(w, { float16: true });
     expect(fp16.size).toBeLessThan(0.6 * fp32.size); // graph structure is a fixed overhead at this size
     // Relative to the output's range; float16 keeps ~3 significant digits per weight.
     console.log(
@@ -357,36 +366,18 @@ describe('int8 weight matrices (--int8)', () => {
 
   it('runs close to the float model in less space than float16, and reads back as what the graph computes', async () => {
     const weights = randomUmxWeights(small({ hiddenSize: 32 }), 21);
-    const f16 = await exportAndCompare(weights, true);
-    const bytes = exportUmxOnnx(weights, { float16: true, int8: true });
+    const f16 = await exportAndCompare(weights, { float16: true });
+    const options = { float16: true, int8: true };
+    const q = await exportAndCompare(weights, options);
     // The matrices halve; the recurrent R (float16) and the graph are a larger share at this tiny size.
-    expect(bytes.length).toBeLessThan(0.75 * f16.size);
-    const c = weights.config;
-    const random = mulberry32(3);
-    const mix = Float32Array.from({ length: c.nbChannels * FRAMES * c.nbBins }, () => 2 * random());
-    const input = new Float32Array(mix.length);
-    for (let ch = 0; ch < c.nbChannels; ch++)
-      for (let t = 0; t < FRAMES; t++)
-        for (let k = 0; k < c.nbBins; k++)
-          input[(ch * c.nbBins + k) * FRAMES + t] = mix[(ch * FRAMES + t) * c.nbBins + k];
-    const ortOut = await runOrt(bytes, input, c, FRAMES);
-    const back = umxWeightsFromOnnx(bytes);
-    let errFloat = 0;
-    let errBack = 0;
-    let maxRef = 0;
-    c.targets.forEach((t, j) => {
-      const float = umxReferenceForward(c, weights.targets[t]!, mix, FRAMES);
-      const fromFile = umxReferenceForward(back.config, back.targets[t]!, mix, FRAMES);
-      for (let ch = 0; ch < c.nbChannels; ch++)
-        for (let f = 0; f < FRAMES; f++)
-          for (let k = 0; k < c.nbBins; k++) {
-            const i = (ch * FRAMES + f) * c.nbBins + k;
-            const o = ortOut[((j * c.nbChannels + ch) * c.nbBins + k) * FRAMES + f];
-            errFloat = Math.max(errFloat, Math.abs(float[i] - o));
-            errBack = Math.max(errBack, Math.abs(fromFile[i] - o));
-            maxRef = Math.max(maxRef, Math.abs(float[i]));
-          }
-    });
+    expect(q.size).toBeLessThan(0.75 * f16.size);
+    const back = await exportAndCompare(
+      weights,
+      options,
+      FRAMES,
+      umxWeightsFromOnnx(exportUmxOnnx(weights, options)),
+    );
+    const [errFloat, errBack, maxRef] = [q.maxErr, back.maxErr, q.maxRef];
     console.log(
       `int8 export: max abs error ${errFloat.toExponential(2)} against float (output max ${maxRef.toFixed(2)})`,
     );
