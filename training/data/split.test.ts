@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasFullMusdbTrainSet, MUSDB_VALIDATION_TRACKS } from './musdb';
-import { chooseSplit, officialMusdbSplit, seededSplit } from './split';
+import { chooseSplit, officialMusdbSplit, seededSplit, trainingSubset } from './split';
 
 const auto = { split: 'auto', seed: 42, validFraction: 0.14 } as const;
 /** 86 made-up train names plus the 14 official validation names: a "full" train subset. */
@@ -35,6 +35,19 @@ describe('splits', () => {
     expect(seededSplit(full, 2, 0.2).valid).not.toEqual(a.valid);
     expect(a.valid).toHaveLength(20);
     expect(a.train.filter((n) => a.valid.includes(n))).toEqual([]);
+  });
+
+  it('draws nested training subsets by seed (learning curves) and refuses impossible counts', () => {
+    const small = trainingSubset(full, 20, 5);
+    const large = trainingSubset([...full].reverse(), 40, 5);
+    expect(small).toHaveLength(20);
+    expect(large).toHaveLength(40);
+    expect(small.every((n) => large.includes(n))).toBe(true);
+    expect(small).toEqual([...small].sort());
+    expect(trainingSubset(full, 20, 6)).not.toEqual(small);
+    expect(trainingSubset(full, full.length, 5)).toEqual([...full].sort());
+    expect(() => trainingSubset(full, 0, 5)).toThrow(/positive integer/);
+    expect(() => trainingSubset(['a', 'b'], 3, 5)).toThrow(/3 tracks asked for, the split has only 2/);
   });
 
   it('keeps at least one validation track and never splits the test subset', () => {

@@ -37,12 +37,7 @@ export function seededSplit(names: readonly string[], seed: number, validFractio
   if (!(validFraction >= 0 && validFraction < 1)) {
     throw new Error(`validation fraction must be in [0, 1), got ${validFraction}`);
   }
-  const order = [...names].sort();
-  const rand = mulberry32(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = seededShuffle(names, seed);
   let k = Math.round(order.length * validFraction);
   if (k === 0 && validFraction > 0 && order.length >= 2) k = 1;
   return {
@@ -80,4 +75,30 @@ export function chooseSplit(
   }
   if (method === 'none') return { method: 'none', train: [...names].sort(), valid: [] };
   return seededSplit(names, opts.seed, opts.validFraction);
+}
+
+/** The sorted names in a mulberry32(seed) Fisher–Yates order (input order does not matter). */
+function seededShuffle(names: readonly string[], seed: number): string[] {
+  const order = [...names].sort();
+  const rand = mulberry32(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/**
+ * `count` of the training tracks, drawn by seed, for learning curves (`data.trainTracks`): the same
+ * seed gives nested subsets (the 20 tracks of a 20-track run are among the 40 of a 40-track run), so a
+ * curve over the count varies the amount of data and nothing else. Sorted.
+ */
+export function trainingSubset(names: readonly string[], count: number, seed: number): string[] {
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`training subset: count must be a positive integer, got ${count}`);
+  if (count > names.length)
+    throw new Error(
+      `training subset: ${count} tracks asked for, the split has only ${names.length} training tracks`,
+    );
+  return seededShuffle(names, seed).slice(0, count).sort();
 }

@@ -31,6 +31,12 @@ export interface TrainConfig {
     readonly samplesPerEpoch: number;
     readonly randomTrackMix: boolean;
     /**
+     * Train on only this many of the cache's training tracks, drawn by `seed` (nested: a smaller count
+     * takes a subset of a larger one's tracks) — for learning curves over the amount of data.
+     * Validation keeps the whole validation split. 0 or absent: all.
+     */
+    readonly trainTracks?: number;
+    /**
      * More training data beside `cache` (validation stays on `cache`'s own split): each entry's train
      * split is a pool drawn `weight` times as often as `cache`'s (weight 1), with `stems` summing its
      * stems into the targets' names, e.g. generated 6-stem songs as 4-stem ones with
@@ -118,7 +124,7 @@ export function trainConfig(partial: DeepPartial<TrainConfig> = {}): TrainConfig
     const known = new Set([
       ...Object.keys(TRAIN_DEFAULTS[k]),
       ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps', 'joint'] : []),
-      ...(k === 'data' ? ['extra'] : []),
+      ...(k === 'data' ? ['extra', 'trainTracks'] : []),
     ]);
     for (const key of Object.keys(given))
       if (!known.has(key)) throw new Error(`TrainConfig: unknown key "${k}.${key}"`);
@@ -173,6 +179,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(d.chunkSeconds > 0)) fail('data.chunkSeconds must be positive');
   if (!posInt(d.batchSize)) fail('data.batchSize must be a positive integer');
   if (!posInt(d.samplesPerEpoch)) fail('data.samplesPerEpoch must be a positive integer');
+  if (d.trainTracks !== undefined && !nonNegInt(d.trainTracks))
+    fail('data.trainTracks must be an integer ≥ 0 (0: all training tracks)');
   if (d.extra !== undefined && !Array.isArray(d.extra)) fail('data.extra must be a list');
   for (const [i, e] of (d.extra ?? []).entries()) {
     const at = `data.extra[${i}]`;

@@ -29,6 +29,7 @@ import type { NetworkName } from '../../src/core/stems';
 import { frameCount } from '../../src/core/stft';
 import { type CachedDataset, openCache } from '../data/cache';
 import { createSampler } from '../data/sampler';
+import { trainingSubset } from '../data/split';
 import { concatTables, groupedTable } from '../data/table';
 import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
@@ -134,7 +135,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const units = trainingUnits(c);
   const { data: d, optim: o } = config;
   const data = await openCache(d.cache);
-  const trainTracks = data.index.split.train.map((n) => data.trackIndex(n));
+  const trainNames = d.trainTracks
+    ? trainingSubset(data.index.split.train, d.trainTracks, d.seed)
+    : data.index.split.train;
+  if (d.trainTracks)
+    print(
+      `training on ${trainNames.length} of ${data.index.split.train.length} training tracks (data.trainTracks)`,
+    );
+  const trainTracks = trainNames.map((n) => data.trackIndex(n));
   const validTracks = data.index.split.valid.map((n) => data.trackIndex(n));
   const extra = await Promise.all(
     (d.extra ?? []).map(async (e) => {

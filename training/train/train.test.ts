@@ -300,6 +300,31 @@ describe('train', () => {
     ).rejects.toThrow(/nope: not a preprocessed dataset/);
   });
 
+  it('trains on a seeded subset of the training tracks (data.trainTracks) and refuses more than there are', async () => {
+    const base = tinyConfig({ maxEpochs: 1 });
+    const subset = trainConfig({ ...base, data: { ...base.data, trainTracks: 1 } });
+    const all = trainConfig({ ...base, data: { ...base.data, trainTracks: 0 } });
+    const lines: string[] = [];
+    await train(subset, { out: join(dir, 'subset'), print: (l) => lines.push(l) });
+    await train(all, { out: join(dir, 'subset-all') });
+    expect(lines.join('\n')).toMatch(/training on 1 of 3 training tracks/);
+    const fc1 = async (run: string) =>
+      (await readCheckpoint(outPaths(join(dir, run)).checkpoint)).weights.targets.vocals?.['fc1.weight'];
+    const [a, b] = [await fc1('subset'), await fc1('subset-all')];
+    // Same seed and config but for the pool of tracks: the batches, hence the weights, must differ.
+    expect(a && b && a.length === b.length).toBe(true);
+    expect(a && b && sameBytes(a, b)).toBe(false);
+    await expect(
+      train(trainConfig({ ...base, data: { ...base.data, trainTracks: 4 } }), { out: join(dir, 'subset-4') }),
+    ).rejects.toThrow(/4 tracks asked for, the split has only 3 training tracks/);
+    expect(() => trainConfig({ ...base, data: { ...base.data, trainTracks: -1 } })).toThrow(
+      /data\.trainTracks/,
+    );
+    expect(() => trainConfig({ ...base, data: { ...base.data, trainTracks: 1.5 } })).toThrow(
+      /data\.trainTracks/,
+    );
+  });
+
   it('merges the best weights of runs on different targets into one model', async () => {
     const best = await readWeightsFile(outPaths(join(dir, 'straight')).best);
     const only = (t: 'vocals' | 'bass') => ({
