@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import type { Split } from './split';
@@ -105,15 +105,25 @@ function slug(text: string): string {
   );
 }
 
-/** `<cacheRoot>/<dataset>-<root folder>[-<subset>]-<hash of the absolute root>`. */
+/**
+ * `<cacheRoot>/<dataset>-<root folder>[-<subset>]-<hash of the track names>`. The name depends on the
+ * data, not on where it lies: every checkout that preprocesses the same dataset gets the same folder,
+ * so a committed training config (`data.cache`) works wherever the repository and the data are.
+ */
 export function datasetCacheDir(
   cacheRoot: string,
   dataset: DatasetKind,
   root: string,
-  subset?: string,
+  subset: string | undefined,
+  trackNames: readonly string[],
 ): string {
-  const abs = resolve(root);
-  const parts = [dataset, slug(basename(abs)), ...(subset ? [slug(subset)] : []), shortHash(abs)];
+  const listing = [...trackNames].sort().join('\n');
+  const parts = [
+    dataset,
+    slug(basename(resolve(root))),
+    ...(subset ? [slug(subset)] : []),
+    shortHash(listing),
+  ];
   return join(resolve(cacheRoot), parts.join('-'));
 }
 
@@ -122,13 +132,23 @@ export function trackDirName(name: string): string {
   return `${slug(name)}-${shortHash(name)}`;
 }
 
-export async function stampFiles(files: readonly string[]): Promise<SourceStamp[]> {
+/** Size and mtime of each source file, by its path relative to the dataset root (POSIX separators). */
+export async function stampFiles(files: readonly string[], root: string): Promise<SourceStamp[]> {
   const stamps: SourceStamp[] = [];
   for (const f of files) {
     const s = await stat(f);
-    stamps.push({ path: resolve(f), size: s.size, mtimeMs: s.mtimeMs });
+    stamps.push({ path: stampPath(f, root), size: s.size, mtimeMs: s.mtimeMs });
   }
   return stamps;
+}
+
+/**
+ * A source's key in a manifest: relative to the dataset root, so a moved checkout or data folder keeps
+ * its cache. Entries written before (absolute paths) compare after the same mapping.
+ */
+function stampPath(file: string, root: string): string {
+  const rel = relative(resolve(root), resolve(file));
+  return sep === '/' ? rel : rel.split(sep).join('/');
 }
 
 export type CacheCheck =
@@ -184,19 +204,32 @@ async function checkEntry(dir: string): Promise<CacheCheck> {
   return { ok: true, manifest };
 }
 
-/** Valid and built from exactly these source files (same paths, sizes, mtimes)? */
-export async function checkTrackCache(dir: string, sources: readonly string[]): Promise<CacheCheck> {
+/**
+ * Valid and built from exactly these source files (same paths under the dataset root, sizes, mtimes)
+ * and holding every required target?
+ */
+export async function checkTrackCache(
+  dir: string,
+  sources: readonly string[],
+  root: string,
+  required: readonly string[] = [],
+): Promise<CacheCheck> {
   const entry = await checkEntry(dir);
   if (!entry.ok) return entry;
-  const now = await stampFiles(sources).catch(() => null);
+  const missing = required.filter((t) => !(t in entry.manifest.stems));
+  if (missing.length > 0)
+    return { ok: false, reason: `cached without the required target(s) ${missing.join(', ')}`, exists: true };
+  const now = await stampFiles(sources, root).catch(() => null);
   if (!now) return { ok: false, reason: 'a source file is gone', exists: true };
-  const before = new Map(entry.manifest.sources.map((s) => [s.path, s]));
+  const keyOf = (path: string) => (isAbsolute(path) ? stampPath(path, root) : path);
+  const before = new Map(entry.manifest.sources.map((s) => [keyOf(s.path), s]));
   if (now.length !== before.size)
     return { ok: false, reason: 'the set of source files changed', exists: true };
   for (const s of now) {
     const old = before.get(s.path);
     if (!old) return { ok: false, reason: `new source file ${s.path}`, exists: true };
-    if (old.size !== s.size || old.mtimeMs !== s.mtimeMs) {
+    // To the millisecond: copies that keep timestamps (cp -p, fs.cp) round them to it.
+    if (old.size !== s.size || Math.abs(old.mtimeMs - s.mtimeMs) >= 1) {
       return { ok: false, reason: `source changed: ${s.path}`, exists: true };
     }
   }

@@ -3,7 +3,7 @@
  * or rebuilt, the statistics over the train split, and the bad-data policies.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile, truncate, utimes, writeFile } from 'node:fs/promises';
+import { cp, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,33 @@ describe('preprocess (stems folders)', () => {
     await expect(openCache(res.dir)).rejects.toThrow(/vocals\.f32 is 8 bytes.*npm run preprocess/);
     await preprocess(options(root));
     await expect(openCache(join(dir, 'nothing'))).rejects.toThrow(/not a preprocessed dataset/);
+  });
+  it('names the cache by the data, not by where it lies: a dataset seen from another checkout keeps its cache', async () => {
+    const here = await preprocess(options(root));
+    const moved = join(dir, 'elsewhere', 'stems');
+    await cp(root, moved, { recursive: true, preserveTimestamps: true });
+    const there = await preprocess(options(moved));
+    expect(there.dir).toBe(here.dir);
+    expect(there).toMatchObject({ built: 0, cached: 4, rebuilt: [] });
+    // Entries written with absolute source paths (before paths were relative) stay valid.
+    const cache = await openCache(here.dir);
+    const manifestFile = join(here.dir, 'tracks', cache.tracks[0].dir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    const absolute = manifest.sources.map((s: { path: string }) => ({ ...s, path: join(root, s.path) }));
+    expect(absolute[0].path.startsWith(root)).toBe(true);
+    await writeFile(manifestFile, JSON.stringify({ ...manifest, sources: absolute }));
+    expect(await preprocess(options(root))).toMatchObject({ cached: 4, rebuilt: [] });
+    // Other tracks are another data set: another folder.
+    await writeStemsTrack(moved, 'song9', ['vocals'], 99, 0.5);
+    expect((await preprocess(options(moved))).dir).not.toBe(here.dir);
+  });
+
+  it('checks the required targets of cached tracks too (--targets)', async () => {
+    const res = await preprocess(options(root, { required: ['piano'], split: 'none' }));
+    expect(res.cached).toBe(1); // only song3 has piano
+    expect(res.skipped.map((s) => s.name)).toEqual(['song0', 'song1', 'song2']);
+    expect(res.skipped[0].message).toMatch(/song0.*piano/);
+    expect((await openCache(res.dir)).tracks.map((t) => t.name)).toEqual(['song3']);
   });
 });
 

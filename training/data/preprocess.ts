@@ -78,8 +78,16 @@ export interface PreprocessResult {
 export async function preprocess(opts: PreprocessOptions): Promise<PreprocessResult> {
   const adapter = DATASETS[opts.dataset];
   const subset = opts.dataset === 'musdb18' ? (opts.subset ?? 'train') : undefined;
-  const dir = datasetCacheDir(opts.cacheRoot, opts.dataset, opts.root, subset);
-  let refs = await adapter.list(resolve(opts.root), subset);
+  const root = resolve(opts.root);
+  let refs = await adapter.list(root, subset);
+  // Named by the whole listing, so a `--limit` run fills the same cache as the full one.
+  const dir = datasetCacheDir(
+    opts.cacheRoot,
+    opts.dataset,
+    root,
+    subset,
+    refs.map((r) => r.name),
+  );
   if (opts.limit !== undefined) refs = refs.slice(0, opts.limit);
 
   const manifests = new Map<string, { dirName: string; manifest: TrackManifest }>();
@@ -119,7 +127,7 @@ export async function preprocess(opts: PreprocessOptions): Promise<PreprocessRes
     const trackDir = join(dir, 'tracks', dirName);
     try {
       const sources = await adapter.sourceFiles(ref);
-      const check = await checkTrackCache(trackDir, sources);
+      const check = await checkTrackCache(trackDir, sources, root, opts.required);
       if (check.ok && !opts.force) {
         manifests.set(ref.name, { dirName, manifest: check.manifest });
         cached++;
@@ -127,7 +135,7 @@ export async function preprocess(opts: PreprocessOptions): Promise<PreprocessRes
         continue;
       }
       const track: Track = await adapter.load(ref, opts.required);
-      const stamps = await stampFiles(track.files);
+      const stamps = await stampFiles(track.files, root);
       const moments = magnitudeMoments(track.mixture ?? sumSignals(Object.values(track.stems), track.length));
       const manifest = await writeTrackCache(trackDir, track, moments, stamps);
       manifests.set(ref.name, { dirName, manifest });
