@@ -5,7 +5,8 @@
  *   npm run train -- --config training/configs/X.json [--out DIR] [--resume] [--targets vocals,drums]
  *
  * Ctrl-C (SIGINT) or SIGTERM: the current batch finishes, a checkpoint is written, exit code 130;
- * a second signal exits at once. `--resume` continues bit-for-bit from `<out>/checkpoint.ckpt`.
+ * a second signal (more than a second after the first) exits at once. `--resume` continues bit-for-bit
+ * from `<out>/checkpoint.ckpt`. package.json runs this with `node --import tsx` (see training/README.md).
  */
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -39,12 +40,18 @@ async function main(): Promise<number> {
     );
   const out = resolve(opts.out ?? resolve(REPO_ROOT, 'out/train', basename(opts.config, '.json')));
   const controller = new AbortController();
+  let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) {
+      // One Ctrl-C often arrives twice (from the terminal, and relayed by npm): a repeat within a
+      // second of the first is the same request. A step blocks the event loop for seconds, so both
+      // are handled back to back when it ends.
+      if (performance.now() - firstSignalAt < 1000) return;
       console.error(`\n${sig} again: exiting without a checkpoint`);
       process.exit(130);
     }
     console.error(`\n${sig}: finishing the current batch, then writing a checkpoint (again to exit at once)`);
+    firstSignalAt = performance.now();
     controller.abort();
   };
   process.on('SIGINT', onSignal);

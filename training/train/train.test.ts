@@ -475,4 +475,35 @@ describe('train', () => {
     expect(ck.state.epoch).toBe(0);
     expect(ck.state.stepInEpoch).toBeGreaterThan(0);
   });
+  it('CLI: Ctrl-C to `npm run train` (the whole process group, as a terminal sends it) writes the checkpoint', async () => {
+    const config = { ...tinyConfig(), data: { ...tinyConfig().data, samplesPerEpoch: 10_000 } };
+    const file = join(dir, 'npm-sigint.json');
+    writeFileSync(file, JSON.stringify(config));
+    const out = join(dir, 'npm-sigint');
+    // npm's own process group (detached), so the signal can go to the group as from a terminal.
+    const child = spawn(
+      'npm',
+      ['run', '-s', 'train', '--', '--config', file, '--out', out, '--no-progress'],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (b) => (output += b));
+    child.stderr.on('data', (b) => (output += b));
+    const exited = new Promise<void>((res) => child.on('exit', () => res()));
+    for (let i = 0; i < 600 && !existsSync(outPaths(out).log); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    process.kill(-child.pid!, 'SIGINT');
+    await exited;
+    // npm may exit before its script does: wait for the checkpoint the training process writes.
+    for (let i = 0; i < 600 && !output.includes('stopped; resume with'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(output).toMatch(/SIGINT: finishing the current batch/);
+    expect(output).not.toMatch(/again: exiting/);
+    const ck = await readCheckpoint(outPaths(out).checkpoint);
+    expect(ck.state.stepInEpoch).toBeGreaterThan(0);
+  }, 60_000);
 });
