@@ -12,7 +12,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
 import { decodeAudio, writeWav } from '../../src/core/node/audio-io';
 import { ORACLE_KINDS, type OracleKind, oracleSeparate } from '../../src/core/oracle';
@@ -29,10 +29,15 @@ function parseOutputStems(text: string): string[] {
     .split(',')
     .map((n) => n.trim())
     .filter((n) => n.length > 0);
-  return [
-    ...parseStemList(names.filter((n) => n !== 'residual').join(',')),
-    ...names.filter((n) => n === 'residual'),
-  ];
+  try {
+    return [
+      ...parseStemList(names.filter((n) => n !== 'residual').join(',')),
+      ...names.filter((n) => n === 'residual'),
+    ];
+  } catch (err) {
+    // commander prints this as a one-line usage error instead of a stack trace.
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 const program = new Command('separate')
@@ -54,7 +59,7 @@ const program = new Command('separate')
   .option('--references <dir>', 'true <stem>.wav files for a plain audio input (oracle mode)')
   .option(
     '--stems <list>',
-    'comma-separated stems to write (default: all; `residual` with --residual)',
+    'comma-separated stems to write (default: all; with --residual also residual)',
     parseOutputStems,
   )
   .showHelpAfterError();
@@ -184,7 +189,11 @@ async function main(): Promise<void> {
           model,
           join(resolve(opts.out), inputName(input)),
           {
-            stems: opts.stems,
+            // --residual asks for residual.wav: written even when --stems does not list it.
+            stems:
+              opts.stems && opts.residual && !opts.stems.includes('residual')
+                ? [...opts.stems, 'residual']
+                : opts.stems,
             wienerIterations: opts.wiener,
             softmask: opts.softmask ?? false,
             residual: opts.residual ?? false,

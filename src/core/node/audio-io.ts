@@ -224,17 +224,26 @@ function checkLength(path: string, audio: AudioBuffer32, expected: number | unde
   const n = audioLength(audio);
   if (n === 0) throw new AudioInputError(path, 'decoded zero audio samples (empty, truncated or corrupt)');
   if (expected === undefined) return audio;
-  const missing = expected - n;
-  if (missing > TRUNCATION_TOLERANCE_S * SAMPLE_RATE && missing > 0.1 * expected) {
-    // Truncated MP3s decode without an ffmpeg error; only the declared duration gives them away.
-    const got = (n / SAMPLE_RATE).toFixed(2);
-    const want = (expected / SAMPLE_RATE).toFixed(2);
-    throw new AudioInputError(path, `truncated: decoded ${got} s of the ${want} s the file declares`);
-  }
+  checkNotTruncated(path, n, expected);
   return n > expected && n - expected <= MAX_PADDING_SAMPLES ? sliceAudio(audio, expected) : audio;
 }
 
-function expectedSamples(info: AudioStreamInfo, probe: AudioProbe): number | undefined {
+/**
+ * Throws when `decoded` samples fall well short of the `expected` the file declares (more than 0.5 s
+ * and 10 %): truncated MP3s and WAVs decode without an ffmpeg error, only the declared duration gives
+ * them away.
+ */
+export function checkNotTruncated(path: string, decoded: number, expected: number | undefined): void {
+  if (expected === undefined) return;
+  const missing = expected - decoded;
+  if (missing > TRUNCATION_TOLERANCE_S * SAMPLE_RATE && missing > 0.1 * expected) {
+    const got = (decoded / SAMPLE_RATE).toFixed(2);
+    const want = (expected / SAMPLE_RATE).toFixed(2);
+    throw new AudioInputError(path, `truncated: decoded ${got} s of the ${want} s the file declares`);
+  }
+}
+
+export function expectedSamples(info: AudioStreamInfo, probe: AudioProbe): number | undefined {
   const seconds = info.duration ?? probe.duration;
   return seconds === undefined ? undefined : Math.round(seconds * SAMPLE_RATE);
 }

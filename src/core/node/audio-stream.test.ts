@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,32 @@ describe('decodeAudioBlocks', () => {
     expect(joined.length).toBeGreaterThanOrEqual(whole.channels[0].length);
     for (let i = 0; i < whole.channels[0].length; i += 997)
       expect(joined[i]).toBeCloseTo(whole.channels[1][i], 6);
+  });
+
+  it('rejects truncated files after the last block (a cut WAV, a cut MP3 that decodes cleanly)', async () => {
+    const drain = async (file: string) => {
+      for await (const _ of decodeAudioBlocks(file, 10_000)) void _;
+    };
+    for (const ext of ['wav', 'mp3']) {
+      const whole = join(dir, `whole.${ext}`);
+      execFileSync('ffmpeg', [
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:duration=3',
+        whole,
+      ]);
+      const cut = join(dir, `cut.${ext}`);
+      const bytes = readFileSync(whole);
+      writeFileSync(cut, bytes.subarray(0, bytes.length >> 2));
+      await expect(drain(cut)).rejects.toThrow(AudioInputError);
+      await expect(drain(cut)).rejects.toThrow(new RegExp(`cut\\.${ext}.*truncated`));
+      await drain(whole);
+    }
   });
 
   it('fails with the file name on a file that is not audio', async () => {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { CHANNELS, SAMPLE_RATE } from '../audio';
-import { AudioInputError, probeAudio } from './audio-io';
+import { AudioInputError, checkNotTruncated, expectedSamples, probeAudio } from './audio-io';
 
 const FFMPEG = process.env['STEMDECK_FFMPEG'] ?? 'ffmpeg';
 
@@ -22,7 +22,18 @@ export async function* decodeAudioBlocks(
   const info = probe.audioStreams[0];
   if (!info) throw new AudioInputError(path, 'no audio stream');
   const sourceChannels = info.channels === 1 ? 1 : CHANNELS;
-  const args = ['-nostdin', '-hide_banner', '-v', 'error', '-i', `file:${resolve(path)}`, '-map', '0:a:0'];
+  // -xerror: a cut WAV's last packet is an error, not a quiet end (as in decodeAudio).
+  const args = [
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-xerror',
+    '-i',
+    `file:${resolve(path)}`,
+    '-map',
+    '0:a:0',
+  ];
   args.push(
     '-f',
     'f32le',
@@ -75,6 +86,8 @@ export async function* decodeAudioBlocks(
       total += whole / frameBytes;
     }
     if (total === 0) throw new AudioInputError(path, 'decoded to zero samples');
+    // After the last block: a caller writing atomically (npm run separate) then writes nothing.
+    checkNotTruncated(path, total, expectedSamples(info, probe));
   } finally {
     if (child.exitCode === null) child.kill();
   }
