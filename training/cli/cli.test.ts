@@ -265,6 +265,29 @@ describe('export CLI', () => {
     const both = run('export-onnx.ts', ['--weights', a, '--ensemble', a, b, '--out', join(dir, 'x.onnx')]);
     expect(both.code).toBe(1);
     expect(both.err).toMatch(/one of them/);
+    // A member naming a target the first lacks, or keeping none of --targets: an error that names it.
+    const foreign = run('export-onnx.ts', [
+      '--ensemble',
+      a,
+      `${b}:drums=guitar`,
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(foreign.code).toBe(1);
+    expect(foreign.err).toMatch(
+      /b\.onnx:drums=guitar: guitar is not a target of the first member \(vocals, drums\)/,
+    );
+    const idle = run('export-onnx.ts', [
+      '--ensemble',
+      a,
+      `${b}:drums`,
+      '--targets',
+      'vocals',
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(idle.code).toBe(1);
+    expect(idle.err).toMatch(/none of its targets \(drums\) is among the model's \(vocals\)/);
     const lone = run('export-onnx.ts', ['--ensemble', a, '--out', join(dir, 'x.onnx')]);
     expect(lone.code).toBe(1);
     expect(lone.err).toMatch(/at least two models/);

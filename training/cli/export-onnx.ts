@@ -110,15 +110,27 @@ try {
     summary = `targets ${weights.config.targets.join(', ')}; ${describe(weights)}`;
   } else {
     const files = opts.ensemble!;
-    const [first, ...rest] = (await Promise.all(files.map(readMembers))).flat();
-    // --targets: the first member defines the model's targets; the others keep those of theirs in it.
+    const tagged = (await Promise.all(files.map(readMembers))).flatMap((ws, k) =>
+      ws.map((w) => ({ w, file: files[k] })),
+    );
+    const [{ w: first }, ...rest] = tagged;
+    // The first member's targets are the model's (--targets: a subset of them); every other member
+    // must name only those, and keeps the ones --targets keeps — a member that would add nothing is
+    // an error, not silently left out.
     const model = selectTargets(first, files[0]);
-    const others = rest
-      .map((w) => {
-        const targets = w.config.targets.filter((t) => model.config.targets.includes(t));
-        return { ...w, config: { ...w.config, targets } };
-      })
-      .filter((w) => w.config.targets.length > 0);
+    const others = rest.map(({ w, file }) => {
+      const foreign = w.config.targets.filter((t) => !first.config.targets.includes(t));
+      if (foreign.length > 0)
+        throw new Error(
+          `--ensemble ${file}: ${foreign.join(', ')} ${foreign.length > 1 ? 'are not targets' : 'is not a target'} of the first member (${first.config.targets.join(', ')}); pick or rename targets with FILE:target,old=new`,
+        );
+      const targets = w.config.targets.filter((t) => model.config.targets.includes(t));
+      if (targets.length === 0)
+        throw new Error(
+          `--ensemble ${file}: none of its targets (${w.config.targets.join(', ')}) is among the model's (${model.config.targets.join(', ')})`,
+        );
+      return { ...w, config: { ...w.config, targets } };
+    });
     const members = [model, ...others];
     bytes = exportUmxEnsembleOnnx(members, { float16: opts.fp16, int8: opts.int8 });
     summary = `ensemble of ${members.length}, targets ${model.config.targets.join(', ')}: ${members.map(describe).join(' | ')}`;
