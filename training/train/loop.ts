@@ -110,26 +110,48 @@ export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights>
   return { config: c, targets };
 }
 
-function sameConfig(a: TrainConfig, b: TrainConfig): boolean {
-  // maxEpochs may be raised to train longer; everything else must match. Both pass through
-  // trainConfig first, so a checkpoint written before a config key existed (`init`, `data.extra`)
-  // compares equal to today's defaults; an empty extra list is the same as none.
-  const strip = (x: TrainConfig) => {
+/**
+ * The config keys (dotted paths) in which a checkpoint's config and the given one differ; empty when
+ * the run may resume. maxEpochs may be raised to train longer; everything else must match. Both pass
+ * through trainConfig first, so a checkpoint written before a config key existed (`init`,
+ * `data.extra`, `data.trainTracks`) compares equal to today's defaults; an empty extra list is the
+ * same as none, and trainTracks 0 the same as absent.
+ */
+export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
+  const normal = (x: TrainConfig): unknown => {
     const c = trainConfig(x);
-    const { extra, ...data } = c.data;
-    return JSON.stringify({
-      ...c,
-      data: extra?.length ? { ...data, extra } : data,
-      optim: { ...c.optim, maxEpochs: 0 },
-    });
+    const { extra, trainTracks, ...data } = c.data;
+    return JSON.parse(
+      JSON.stringify({
+        ...c,
+        data: { ...data, ...(extra?.length ? { extra } : {}), ...(trainTracks ? { trainTracks } : {}) },
+        optim: { ...c.optim, maxEpochs: 0 },
+      }),
+    );
   };
-  return strip(a) === strip(b);
+  const out: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (isObject(x) && isObject(y)) {
+      const keys = new Set([...Object.keys(x as object), ...Object.keys(y as object)]);
+      for (const k of [...keys].sort())
+        walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) {
+      out.push(`${path} (${JSON.stringify(x) ?? 'absent'} → ${JSON.stringify(y) ?? 'absent'})`);
+    }
+  };
+  walk(normal(a), normal(b), '');
+  return out;
 }
 
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   await useBackend('wasm');
   const print = opts.print ?? (() => undefined);
   const paths = outPaths(opts.out);
+  if (opts.resume && !existsSync(paths.checkpoint))
+    throw new Error(
+      `--resume: there is no checkpoint at ${paths.checkpoint} (leave out --resume to start the run)`,
+    );
   const c = umxOf(config);
   const targets = [...c.targets];
   const units = trainingUnits(c);
@@ -175,9 +197,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   let ck: Checkpoint;
   if (opts.resume) {
     ck = await readCheckpoint(paths.checkpoint);
-    if (!sameConfig(ck.config, config)) {
+    const differences = configDifferences(ck.config, config);
+    if (differences.length > 0) {
       throw new Error(
-        `${paths.checkpoint} was written with another config (see ${paths.config}); only optim.maxEpochs may change on --resume`,
+        `${paths.checkpoint} was written with another config (see ${paths.config}); only optim.maxEpochs may change on --resume. Differs: ${differences.join('; ')}`,
       );
     }
     print(`resuming from ${paths.checkpoint}: epoch ${ck.state.epoch} done, step ${ck.state.globalStep}`);

@@ -18,7 +18,7 @@ import { AdamW } from './adamw';
 import { readCheckpoint, writeCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig, umxOf } from './config';
 import { ScalarLog } from './log';
-import { outPaths, train, warmStartWeights } from './loop';
+import { configDifferences, outPaths, train, warmStartWeights } from './loop';
 import { mergeWeights, pickTargets } from './merge';
 import { validate } from './validate';
 
@@ -408,12 +408,26 @@ describe('train', () => {
     for (const n of notes) expect(n).toMatch(/validation SDR skipped for "t\d"/);
   });
 
-  it('refuses to overwrite a run without --resume and a resume with another config', async () => {
+  it('refuses to overwrite a run without --resume, a resume with another config (naming the keys) and a resume of nothing', async () => {
     const out = join(dir, 'straight');
     await expect(train(tinyConfig(), { out, epochs: 1 })).rejects.toThrow(/--resume/);
     await expect(train(tinyConfig({ lr: 0.5 }), { out, resume: true, epochs: 1 })).rejects.toThrow(
-      /another config/,
+      /another config.*Differs: optim\.lr \(0\.01 → 0\.5\)$/,
     );
+    // Raising maxEpochs is allowed; so is a key the checkpoint predates, at its default.
+    expect(configDifferences(tinyConfig(), tinyConfig({ maxEpochs: 99 }))).toEqual([]);
+    const base = tinyConfig();
+    expect(configDifferences(base, trainConfig({ ...base, data: { ...base.data, trainTracks: 0 } }))).toEqual(
+      [],
+    );
+    expect(configDifferences(base, trainConfig({ ...base, data: { ...base.data, trainTracks: 2 } }))).toEqual(
+      ['data.trainTracks (absent → 2)'],
+    );
+    const nowhere = join(dir, 'never-started');
+    await expect(train(tinyConfig(), { out: nowhere, resume: true })).rejects.toThrow(
+      /--resume: there is no checkpoint at .*never-started.*leave out --resume/,
+    );
+    expect(existsSync(nowhere)).toBe(false);
   });
 
   it('resumes a checkpoint written before a config key existed (no "init" in its config)', async () => {
