@@ -2,7 +2,7 @@
  * `npm run insights` — genre insights on GTZAN (or any folder of that shape): separates each clip with
  * a model and reports per-genre stem energy shares, with plots.
  *
- *   npm run insights -- --root DIR [--model models/stemdeck-umx4.onnx] [--out out/insights] [--limit N]
+ *   npm run insights -- --root DIR [--model models/X.onnx (default: the 6-stem model)] [--out out/insights] [--limit N]
  *
  * Writes `<out>/report.md`, `report.json`, `plots/*.svg` and one `clips/<genre>/<clip>.json` per clip;
  * a rerun reuses the clip files made with the same model (resume). See training/README.md.

@@ -196,8 +196,12 @@ describe('runInsights with a band-split model', () => {
     expect(stored.shares.bass).toBe(clip(report, 'lowrock.00000').shares.bass);
 
     // Resume: the same model reuses every stored clip; the corrupt one is tried (and fails) again.
+    // A per-stem plot of a stem this model lacks (left by a 6-stem run) goes; its own plots stay.
+    await writeFile(join(out, 'plots', 'share-guitar.svg'), '<svg/>');
     const again = bandModel();
     const second = await runInsights({ root, out, model: again, modelId: 'band-v1', limit: 5 });
+    expect(existsSync(join(out, 'plots', 'share-guitar.svg'))).toBe(false);
+    expect(existsSync(join(out, 'plots', 'share-vocals.svg'))).toBe(true);
     expect(again.calls).toBe(0);
     expect(second.cached).toBe(4);
     expect(second.failed).toHaveLength(1);

@@ -3,6 +3,7 @@
  * Markdown table (`report.md`) and Vega-Lite plots rendered to SVG (`plots/shares.svg`: stacked mean
  * shares per genre; `plots/share-<stem>.svg`: each clip's share by genre, box plot + points).
  */
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as vl from 'vega-lite';
 import { writeFileAtomic } from '../../src/core/node/atomic';
@@ -286,6 +287,12 @@ export async function writeInsightsReport(dir: string, report: InsightsReport): 
   };
   await put('report.json', toJson(report));
   const plots = plotFiles(report);
+  // A rerun with another model (4 stems after 6) must not leave the old model's per-stem plots beside
+  // the new ones.
+  const stale = (await readdir(join(dir, 'plots')).catch(() => [] as string[]))
+    .map((f) => `plots/${f}`)
+    .filter((f) => /^plots\/share-.*\.svg$/.test(f) && !plots.includes(f));
+  for (const f of stale) await rm(join(dir, f), { force: true });
   if (report.clips.length > 0) {
     await put(plots[0], await renderSvg(sharesSpec(report)));
     for (const [i, stem] of report.stems.entries()) {
