@@ -9,20 +9,26 @@ import { createWavWriter, decodeAudioBlocks } from './audio-stream';
 const dir = mkdtempSync(join(tmpdir(), 'stemdeck-stream-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A 440-Hz tone from ffmpeg's lavfi `sine` source (`options`: e.g. `duration=3`) in `dir/name`. */
+function sine(name: string, options: string): string {
+  const file = join(dir, name);
+  execFileSync('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:${options}`,
+    file,
+  ]);
+  return file;
+}
+
 describe('decodeAudioBlocks', () => {
   it('yields the same samples as decodeAudio, block by block (48 kHz mono FLAC → 44.1 kHz stereo)', async () => {
-    const file = join(dir, 'tone.flac');
-    execFileSync('ffmpeg', [
-      '-nostdin',
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=48000:duration=3',
-      file,
-    ]);
+    const file = sine('tone.flac', 'sample_rate=48000:duration=3');
     const whole = await decodeAudio(file);
     const blocks: Float32Array[][] = [];
     for await (const b of decodeAudioBlocks(file, 10_000)) blocks.push(b);
@@ -38,18 +44,7 @@ describe('decodeAudioBlocks', () => {
       for await (const _ of decodeAudioBlocks(file, 10_000)) void _;
     };
     for (const ext of ['wav', 'mp3']) {
-      const whole = join(dir, `whole.${ext}`);
-      execFileSync('ffmpeg', [
-        '-nostdin',
-        '-v',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:duration=3',
-        whole,
-      ]);
+      const whole = sine(`whole.${ext}`, 'duration=3');
       const cut = join(dir, `cut.${ext}`);
       const bytes = readFileSync(whole);
       writeFileSync(cut, bytes.subarray(0, bytes.length >> 2));
