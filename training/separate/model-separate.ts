@@ -3,6 +3,7 @@
  * they fill (ChunkedSeparator), append the finished samples to one WAV writer per stem. Memory is
  * bounded by the segment length, not the file length.
  */
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { probeAudio } from '../../src/core/node/audio-io';
@@ -51,6 +52,8 @@ export async function separateFileWithModel(
     for (const writer of writers.values()) await writer.close();
   } catch (err) {
     await Promise.all([...writers.values()].map((w) => w.abort()));
+    // The folder the writers made, if nothing else is in it (rmdir refuses a non-empty one).
+    await rmdir(outDir).catch(() => undefined);
     throw err;
   }
   return wanted.map((s) => join(outDir, `${s}.wav`));
