@@ -129,9 +129,9 @@ export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
       }),
     );
   };
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   const out: string[] = [];
   const walk = (x: unknown, y: unknown, path: string) => {
-    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
     if (isObject(x) && isObject(y)) {
       const keys = new Set([...Object.keys(x as object), ...Object.keys(y as object)]);
       for (const k of [...keys].sort())
@@ -157,13 +157,13 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const units = trainingUnits(c);
   const { data: d, optim: o } = config;
   const data = await openCache(d.cache);
-  const trainNames = d.trainTracks
-    ? trainingSubset(data.index.split.train, d.trainTracks, d.seed)
-    : data.index.split.train;
-  if (d.trainTracks)
+  let trainNames = data.index.split.train;
+  if (d.trainTracks) {
+    trainNames = trainingSubset(trainNames, d.trainTracks, d.seed);
     print(
       `training on ${trainNames.length} of ${data.index.split.train.length} training tracks (data.trainTracks)`,
     );
+  }
   const trainTracks = trainNames.map((n) => data.trackIndex(n));
   const validTracks = data.index.split.valid.map((n) => data.trackIndex(n));
   const extra = await Promise.all(
