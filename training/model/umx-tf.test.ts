@@ -309,4 +309,53 @@ describe('UmxTf.jointGrads (one head at a time)', () => {
     model.clearStats();
     model.dispose();
   });
+  it('with sumLossWeight μ: the gradients of Σ MSE(ŷ_j − y_j) + μ · MSE(Σ_j (ŷ_j − y_j)) in one tape', async () => {
+    const c = small({ joint: true, targets: ['vocals', 'drums', 'bass'], nbLayers: 2, lstmDropout: 0 });
+    const byTarget = Object.fromEntries(c.targets.map((t, j) => [t, randomWeights(c, 70 + j)]));
+    for (const t of c.targets.slice(1)) {
+      for (const name of Object.keys(byTarget.vocals))
+        if (!isHeadParameter(name)) byTarget[t][name] = byTarget.vocals[name];
+    }
+    const model = new UmxTf(c, byTarget, c.targets);
+    const r = mulberry32(23);
+    const shape: [number, number, number, number] = [2, 5, 2, c.nbBins];
+    const n = shape.reduce((p, q) => p * q);
+    const mix = tf.tensor4d(randomMags(r, n), shape);
+    const targets = c.targets.map(() => tf.tensor4d(randomMags(r, n), shape));
+    const mu = 0.7;
+    const keys = [...model.params.keys()];
+    // The reference: the combined loss written out on the heads' estimates in one tape, with tfjs'
+    // own gradients (the training path registers only the few it needs; this is the file's last test).
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+    const oneTape = grads(() => {
+      const errors = model.forwardHeads(mix, { training: true }).map((y, j) => tf.sub(y, targets[j]));
+      const mse = (e: tf.Tensor) => tf.mean(tf.square(e));
+      const sum = errors.reduce((a, b) => tf.add(a, b));
+      return tf.add(
+        errors.map(mse).reduce((a, b) => tf.add(a, b)),
+        tf.mul(mu, mse(sum)),
+      ) as tf.Scalar;
+    }, [...model.params.values()]);
+    model.clearStats();
+    const split = model.jointGrads(mix, targets, 5, {}, mu);
+    expect(split.losses).toHaveLength(3);
+    expect(split.sumLoss).toBeGreaterThan(0);
+    const total = split.losses.reduce((a, b) => a + b, 0) + mu * (split.sumLoss ?? Number.NaN);
+    expect(Math.abs(total - oneTape.loss) / oneTape.loss).toBeLessThan(1e-5);
+    keys.forEach((k, i) => {
+      const scale = Math.max(1e-3, ...oneTape.g[i].map(Math.abs));
+      expect(maxAbsDiff(split.grads[k].dataSync(), oneTape.g[i]) / scale, k).toBeLessThan(1e-4);
+    });
+    // The term changes the gradients: without it they differ.
+    model.clearStats();
+    const plain = model.jointGrads(mix, targets, 5);
+    expect(plain.sumLoss).toBeUndefined();
+    expect(
+      maxAbsDiff(plain.grads['fc1.weight'].dataSync(), split.grads['fc1.weight'].dataSync()),
+    ).toBeGreaterThan(1e-3 * Math.max(...split.grads['fc1.weight'].dataSync().map(Math.abs)));
+    expect(() => model.jointGrads(mix, targets, 5, {}, -1)).toThrow(/sumLossWeight/);
+    tf.dispose([mix, ...targets, ...Object.values(split.grads), ...Object.values(plain.grads)]);
+    model.clearStats();
+    model.dispose();
+  });
 });

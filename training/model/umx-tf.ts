@@ -397,28 +397,59 @@ export class UmxTf {
    * twice with the same dropout masks (`seed`): forward for its output a2; each head's loss and
    * gradients (its parameters and a2) follow; then the trunk's gradients are those of Σ a2 · ∂L/∂a2.
    * Returns each head's loss and the gradients by parameter key (the caller disposes them).
+   *
+   * `sumLossWeight` μ > 0 adds μ · MSE(Σ_j (ŷ_j − y_j)), the error of the heads' summed estimate:
+   * with the per-head MSEs it spans CrossNet-Open-Unmix's combination loss (its sums over pairs and
+   * triples of targets are Σ MSE_j and this term in fixed proportions). Its gradient on head j's
+   * estimate is 2μS/N with S = Σ_j e_j, so a first pass computes S and each head then trains on
+   * the target y_j − μS: the fused per-head loss gives exactly the combined gradient, one head's
+   * activations at a time as before. `losses` stay the heads' plain MSEs; `sumLoss` is MSE(S).
    */
   jointGrads(
     mix: tf.Tensor4D,
     targets: readonly tf.Tensor4D[],
     seed: number,
     opts: Omit<ForwardOptions, 'training'> = {},
-  ): { losses: number[]; grads: Record<string, tf.Tensor> } {
+    sumLossWeight = 0,
+  ): { losses: number[]; sumLoss?: number; grads: Record<string, tf.Tensor> } {
     this.targetsPerHead(targets);
+    if (!(sumLossWeight >= 0)) throw new Error(`UmxTf: sumLossWeight must be ≥ 0, got ${sumLossWeight}`);
     const o: ForwardOptions = { ...opts, training: true };
     const a2 = withSeededRandom(seed, () => tf.tidy(() => this.trunk(mix, o)));
     const grads: Record<string, tf.Tensor> = {};
     const losses: number[] = [];
+    let errorSum: tf.Tensor4D | null = null;
+    let sumLoss: number | undefined;
+    if (sumLossWeight > 0) {
+      const plain: number[] = [];
+      this.headNames().forEach((h, j) => {
+        const e = tf.tidy(
+          () => tf.sub(this.outputMask(this.fc3(a2, h), mix, o, h), targets[j]) as tf.Tensor4D,
+        );
+        plain.push(tf.tidy(() => tf.mean(tf.square(e))).dataSync()[0]);
+        const next: tf.Tensor4D = errorSum ? tf.add(errorSum, e) : e;
+        if (errorSum) tf.dispose([errorSum, e]);
+        errorSum = next;
+      });
+      const s = errorSum as unknown as tf.Tensor4D;
+      sumLoss = tf.tidy(() => tf.mean(tf.square(s))).dataSync()[0];
+      errorSum = tf.tidy(() => tf.mul(s, sumLossWeight) as tf.Tensor4D);
+      s.dispose();
+      losses.push(...plain);
+    }
     let upstream: tf.Tensor2D | null = null;
     this.headNames().forEach((h, j) => {
       const params = HEAD_TRAINABLE.map((n) => this.p(this.key(h, n)));
+      const shift = errorSum as tf.Tensor4D | null;
+      const target = shift ? (tf.sub(targets[j], shift) as tf.Tensor4D) : targets[j];
       const { value, grads: g } = tf.tidy(() =>
-        tf.valueAndGrads((x: tf.Tensor, ...own: tf.Tensor[]) => this.headLoss(h, x, mix, targets[j], own))([
+        tf.valueAndGrads((x: tf.Tensor, ...own: tf.Tensor[]) => this.headLoss(h, x, mix, target, own))([
           a2,
           ...params,
         ]),
       );
-      losses.push(value.dataSync()[0]);
+      if (shift) target.dispose();
+      else losses.push(value.dataSync()[0]);
       value.dispose();
       const [da2, ...dparams] = g;
       HEAD_TRAINABLE.forEach((n, k) => {
@@ -444,7 +475,8 @@ export class UmxTf {
     const byVar = new Map([...this.params].map(([k, v]) => [v.name, k]));
     for (const [name, g] of Object.entries(trunk.grads)) grads[byVar.get(name)!] = g;
     tf.dispose([trunk.value, a2, dA2]);
-    return { losses, grads };
+    if (errorSum) (errorSum as tf.Tensor).dispose();
+    return sumLoss === undefined ? { losses, grads } : { losses, sumLoss, grads };
   }
 
   private isHeadKey(key: string): boolean {

@@ -60,6 +60,12 @@ export interface TrainConfig {
     /** A target stops training after this many epochs without a new best validation loss. */
     readonly earlyStopPatience: number;
     readonly maxEpochs: number;
+    /**
+     * A joint network only: weight μ of a combination-loss term, μ · MSE of the heads' summed
+     * estimate against the summed targets (CrossNet-Open-Unmix's idea; UmxTf.jointGrads). 0 or
+     * absent: Open-Unmix's plain per-target MSE.
+     */
+    readonly sumLossWeight?: number;
   };
   /**
    * Warm start (fine-tuning): every target's network, input/output scalers included, starts from a
@@ -125,6 +131,7 @@ export function trainConfig(partial: DeepPartial<TrainConfig> = {}): TrainConfig
       ...Object.keys(TRAIN_DEFAULTS[k]),
       ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps', 'joint'] : []),
       ...(k === 'data' ? ['extra', 'trainTracks'] : []),
+      ...(k === 'optim' ? ['sumLossWeight'] : []),
     ]);
     for (const key of Object.keys(given))
       if (!known.has(key)) throw new Error(`TrainConfig: unknown key "${k}.${key}"`);
@@ -202,6 +209,11 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(o.lrFactor > 0 && o.lrFactor <= 1)) fail('optim.lrFactor must be in (0, 1]');
   if (!nonNegInt(o.lrPatience) || !nonNegInt(o.earlyStopPatience)) fail('patiences must be integers ≥ 0');
   if (!posInt(o.maxEpochs)) fail('optim.maxEpochs must be a positive integer');
+  if (o.sumLossWeight !== undefined) {
+    if (!(o.sumLossWeight >= 0) || !Number.isFinite(o.sumLossWeight)) fail('optim.sumLossWeight must be ≥ 0');
+    if (o.sumLossWeight > 0 && !c.model.joint)
+      fail('optim.sumLossWeight needs a joint network (model.joint: true): it couples the heads');
+  }
   for (const t of Object.keys(c.init?.from ?? {}))
     if (!c.model.targets.includes(t as StemName)) fail(`init.from names "${t}", which is not a target`);
   if (!nonNegInt(v.sdrEvery) || !nonNegInt(v.sdrTracks) || !nonNegInt(v.wienerIterations))

@@ -321,9 +321,20 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           let byParam: Record<string, tf.Tensor>;
           if (unit.heads) {
             // The joint network trains on the sum of its targets' losses, one head at a time.
-            const r = model.jointGrads(mix, tensors, seed);
+            const r = model.jointGrads(mix, tensors, seed, {}, o.sumLossWeight ?? 0);
             values = r.losses;
             byParam = r.grads;
+            if (r.sumLoss !== undefined) {
+              if (!Number.isFinite(r.sumLoss))
+                throw new Error(`non-finite summed-estimate loss at step ${state.globalStep + 1}`);
+              scalars.push({
+                step: state.globalStep + 1,
+                epoch,
+                tag: `train/sum_loss/${unit.name}`,
+                value: r.sumLoss,
+                wall: 0,
+              });
+            }
           } else {
             const { value, grads } = withSeededRandom(seed, () =>
               tf.variableGrads(() => model.loss(mix, tensors[0]), [...model.params.values()]),

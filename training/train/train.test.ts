@@ -260,6 +260,27 @@ describe('train', () => {
     expect(perTarget.config.joint).toBeUndefined();
   });
 
+  it('joint network with optim.sumLossWeight: trains on the summed-estimate term too and logs it', async () => {
+    const plainOut = join(dir, 'joint-plain-1');
+    const sumOut = join(dir, 'joint-sum-1');
+    await train(tinyConfig({}, true), { out: plainOut, epochs: 1 });
+    await train(tinyConfig({ sumLossWeight: 1 }, true), { out: sumOut, epochs: 1 });
+    const plain = await snapshot(plainOut);
+    const withSum = await snapshot(sumOut);
+    const tags = (log: typeof plain.log) => new Set(log.map((s) => s.tag));
+    expect(tags(withSum.log)).toContain('train/sum_loss/joint');
+    expect(tags(plain.log)).not.toContain('train/sum_loss/joint');
+    const sumLosses = withSum.log.filter((s) => s.tag === 'train/sum_loss/joint').map((s) => s.value);
+    expect(sumLosses.length).toBeGreaterThan(0);
+    expect(sumLosses.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+    // Same seed and data: only the loss differs, so the weights do.
+    const fc1 = (s: typeof plain) => s.ck.weights.targets.vocals!['fc1.weight'];
+    expect(sameBytes(fc1(plain), fc1(withSum))).toBe(false);
+    expect(withSum.ck.config.optim.sumLossWeight).toBe(1);
+    expect(() => tinyConfig({ sumLossWeight: 1 })).toThrow(/sumLossWeight needs a joint network/);
+    expect(() => tinyConfig({ sumLossWeight: -0.5 }, true)).toThrow(/sumLossWeight must be ≥ 0/);
+  });
+
   it('trains on extra data sets with stems summed into the targets, and checks their config', async () => {
     const six = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
     const extraCache = await stemsCache('six', 'six', six, 3, 10, 0.34);
