@@ -271,19 +271,26 @@ describe('UmxTf joint network (shared trunk, a head per target)', () => {
 });
 
 describe('UmxTf.jointGrads (one head at a time)', () => {
-  it('equals the gradients of the summed loss taken in one tape, with dropout', () => {
-    const c = small({ joint: true, targets: ['vocals', 'drums', 'bass'], nbLayers: 3, lstmDropout: 0.3 });
-    const byTarget = Object.fromEntries(c.targets.map((t, j) => [t, randomWeights(c, 50 + j)]));
+  /** A 3-target joint network (random heads, one shared trunk) and a random batch for it. */
+  function jointProblem(model: Partial<UmxConfig>, weightSeed: number, dataSeed: number) {
+    const c = small({ joint: true, targets: ['vocals', 'drums', 'bass'], ...model });
+    const byTarget = Object.fromEntries(c.targets.map((t, j) => [t, randomWeights(c, weightSeed + j)]));
     for (const t of c.targets.slice(1)) {
       for (const name of Object.keys(byTarget.vocals))
         if (!isHeadParameter(name)) byTarget[t][name] = byTarget.vocals[name];
     }
-    const model = new UmxTf(c, byTarget, c.targets);
-    const r = mulberry32(17);
+    const r = mulberry32(dataSeed);
     const shape: [number, number, number, number] = [2, 5, 2, c.nbBins];
     const n = shape.reduce((p, q) => p * q);
-    const mix = tf.tensor4d(randomMags(r, n), shape);
-    const targets = c.targets.map(() => tf.tensor4d(randomMags(r, n), shape));
+    return {
+      model: new UmxTf(c, byTarget, c.targets),
+      mix: tf.tensor4d(randomMags(r, n), shape),
+      targets: c.targets.map(() => tf.tensor4d(randomMags(r, n), shape)),
+    };
+  }
+
+  it('equals the gradients of the summed loss taken in one tape, with dropout', () => {
+    const { model, mix, targets } = jointProblem({ nbLayers: 3, lstmDropout: 0.3 }, 50, 17);
     const keys = [...model.params.keys()];
     const oneTape = withSeededRandom(5, () =>
       grads(() => model.loss(mix, targets), [...model.params.values()]),
@@ -309,19 +316,9 @@ describe('UmxTf.jointGrads (one head at a time)', () => {
     model.clearStats();
     model.dispose();
   });
+
   it('with sumLossWeight μ: the gradients of Σ MSE(ŷ_j − y_j) + μ · MSE(Σ_j (ŷ_j − y_j)) in one tape', async () => {
-    const c = small({ joint: true, targets: ['vocals', 'drums', 'bass'], nbLayers: 2, lstmDropout: 0 });
-    const byTarget = Object.fromEntries(c.targets.map((t, j) => [t, randomWeights(c, 70 + j)]));
-    for (const t of c.targets.slice(1)) {
-      for (const name of Object.keys(byTarget.vocals))
-        if (!isHeadParameter(name)) byTarget[t][name] = byTarget.vocals[name];
-    }
-    const model = new UmxTf(c, byTarget, c.targets);
-    const r = mulberry32(23);
-    const shape: [number, number, number, number] = [2, 5, 2, c.nbBins];
-    const n = shape.reduce((p, q) => p * q);
-    const mix = tf.tensor4d(randomMags(r, n), shape);
-    const targets = c.targets.map(() => tf.tensor4d(randomMags(r, n), shape));
+    const { model, mix, targets } = jointProblem({ nbLayers: 2, lstmDropout: 0 }, 70, 23);
     const mu = 0.7;
     const keys = [...model.params.keys()];
     // The reference: the combined loss written out on the heads' estimates in one tape, with tfjs'
