@@ -334,6 +334,7 @@ describe('UmxTf.jointGrads (one head at a time)', () => {
       ) as tf.Scalar;
     }, [...model.params.values()]);
     model.clearStats();
+    const tensorsBefore = tf.memory().numTensors;
     const split = model.jointGrads(mix, targets, 5, {}, mu);
     expect(split.losses).toHaveLength(3);
     expect(split.sumLoss).toBeGreaterThan(0);
@@ -343,8 +344,10 @@ describe('UmxTf.jointGrads (one head at a time)', () => {
       const scale = Math.max(1e-3, ...oneTape.g[i].map(Math.abs));
       expect(maxAbsDiff(split.grads[k].dataSync(), oneTape.g[i]) / scale, k).toBeLessThan(1e-4);
     });
-    // The term changes the gradients: without it they differ.
+    // Nothing left behind but the returned gradients (and the pending BatchNorm statistics).
     model.clearStats();
+    expect(tf.memory().numTensors - Object.keys(split.grads).length).toBe(tensorsBefore);
+    // The term changes the gradients: without it they differ.
     const plain = model.jointGrads(mix, targets, 5);
     expect(plain.sumLoss).toBeUndefined();
     expect(

@@ -418,29 +418,19 @@ export class UmxTf {
     const a2 = withSeededRandom(seed, () => tf.tidy(() => this.trunk(mix, o)));
     const grads: Record<string, tf.Tensor> = {};
     const losses: number[] = [];
-    let errorSum: tf.Tensor4D | null = null;
+    // μS, the shift of every head's target (null: the plain loss).
+    let shift: tf.Tensor4D | null = null;
     let sumLoss: number | undefined;
     if (sumLossWeight > 0) {
-      const plain: number[] = [];
-      this.headNames().forEach((h, j) => {
-        const e = tf.tidy(
-          () => tf.sub(this.outputMask(this.fc3(a2, h), mix, o, h), targets[j]) as tf.Tensor4D,
-        );
-        plain.push(tf.tidy(() => tf.mean(tf.square(e))).dataSync()[0]);
-        const next: tf.Tensor4D = errorSum ? tf.add(errorSum, e) : e;
-        if (errorSum) tf.dispose([errorSum, e]);
-        errorSum = next;
-      });
-      const s = errorSum as unknown as tf.Tensor4D;
-      sumLoss = tf.tidy(() => tf.mean(tf.square(s))).dataSync()[0];
-      errorSum = tf.tidy(() => tf.mul(s, sumLossWeight) as tf.Tensor4D);
-      s.dispose();
-      losses.push(...plain);
+      const summed = this.summedError(a2, mix, targets, o);
+      losses.push(...summed.perHead);
+      sumLoss = summed.sumLoss;
+      shift = tf.tidy(() => tf.mul(summed.sum, sumLossWeight) as tf.Tensor4D);
+      summed.sum.dispose();
     }
     let upstream: tf.Tensor2D | null = null;
     this.headNames().forEach((h, j) => {
       const params = HEAD_TRAINABLE.map((n) => this.p(this.key(h, n)));
-      const shift = errorSum as tf.Tensor4D | null;
       const target = shift ? (tf.sub(targets[j], shift) as tf.Tensor4D) : targets[j];
       const { value, grads: g } = tf.tidy(() =>
         tf.valueAndGrads((x: tf.Tensor, ...own: tf.Tensor[]) => this.headLoss(h, x, mix, target, own))([
@@ -475,8 +465,36 @@ export class UmxTf {
     const byVar = new Map([...this.params].map(([k, v]) => [v.name, k]));
     for (const [name, g] of Object.entries(trunk.grads)) grads[byVar.get(name)!] = g;
     tf.dispose([trunk.value, a2, dA2]);
-    if (errorSum) (errorSum as tf.Tensor).dispose();
+    shift?.dispose();
     return sumLoss === undefined ? { losses, grads } : { losses, sumLoss, grads };
+  }
+
+  /** S = Σ_j (ŷ_j − y_j) over the heads (training-mode forward on the trunk output a2), each head's MSE and MSE(S). */
+  private summedError(
+    a2: tf.Tensor2D,
+    mix: tf.Tensor4D,
+    targets: readonly tf.Tensor4D[],
+    o: ForwardOptions,
+  ): { sum: tf.Tensor4D; perHead: number[]; sumLoss: number } {
+    const mse = (e: tf.Tensor): number => {
+      const m = tf.tidy(() => tf.mean(tf.square(e)));
+      const value = m.dataSync()[0];
+      m.dispose();
+      return value;
+    };
+    const perHead: number[] = [];
+    let sum: tf.Tensor4D | null = null;
+    for (const [j, h] of this.headNames().entries()) {
+      const e = tf.tidy(() => tf.sub(this.outputMask(this.fc3(a2, h), mix, o, h), targets[j]) as tf.Tensor4D);
+      perHead.push(mse(e));
+      if (sum) {
+        const next: tf.Tensor4D = tf.add(sum, e);
+        tf.dispose([sum, e]);
+        sum = next;
+      } else sum = e;
+    }
+    const s = sum as unknown as tf.Tensor4D;
+    return { sum: s, perHead, sumLoss: mse(s) };
   }
 
   private isHeadKey(key: string): boolean {
