@@ -40,10 +40,9 @@ function cases(): Record<string, Case> {
 
 /** What the engine hands a gradient function: the saved inputs, then the saved outputs. */
 function savedFor(config: tf.GradConfig, c: Case, output: tf.Tensor): tf.Tensor[] {
-  const inputs = c.inputs;
   const saved: tf.Tensor[] = config.saveAllInputs
-    ? Object.values(inputs)
-    : (config.inputsToSave ?? []).map((name) => (inputs as Record<string, tf.Tensor>)[name]);
+    ? Object.values(c.inputs)
+    : (config.inputsToSave ?? []).map((name) => (c.inputs as Record<string, tf.Tensor>)[name]);
   if (config.outputsToSave?.[0]) saved.push(output);
   return saved;
 }

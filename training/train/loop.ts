@@ -308,6 +308,17 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         const mixMag = batchMagnitudes(batch.mixture, d.batchSize, batch.channels, batch.length, c);
         const mix = tf.tensor4d(mixMag.data, shape(mixMag));
         const scalars: Scalar[] = [];
+        const scalar = (tag: string, value: number): Scalar => ({
+          step: state.globalStep + 1,
+          epoch,
+          tag,
+          value,
+          wall: 0,
+        });
+        const finiteLoss = (value: number, what: string): number => {
+          if (!Number.isFinite(value)) throw new Error(`non-finite ${what} at step ${state.globalStep + 1}`);
+          return value;
+        };
         const losses: string[] = [];
         for (const [j, unit] of units.entries()) {
           if (state.targets[unit.name].stopped) continue;
@@ -324,17 +335,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
             const r = model.jointGrads(mix, tensors, seed, {}, o.sumLossWeight ?? 0);
             values = r.losses;
             byParam = r.grads;
-            if (r.sumLoss !== undefined) {
-              if (!Number.isFinite(r.sumLoss))
-                throw new Error(`non-finite summed-estimate loss at step ${state.globalStep + 1}`);
-              scalars.push({
-                step: state.globalStep + 1,
-                epoch,
-                tag: `train/sum_loss/${unit.name}`,
-                value: r.sumLoss,
-                wall: 0,
-              });
-            }
+            if (r.sumLoss !== undefined)
+              scalars.push(
+                scalar(`train/sum_loss/${unit.name}`, finiteLoss(r.sumLoss, 'summed-estimate loss')),
+              );
           } else {
             const { value, grads } = withSeededRandom(seed, () =>
               tf.variableGrads(() => model.loss(mix, tensors[0]), [...model.params.values()]),
@@ -347,20 +351,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           model.updateRunningStats(d.batchSize * mixMag.frames);
           tf.dispose([...tensors, ...Object.values(byParam)]);
           for (const [k, t] of unit.targets.entries()) {
-            const loss = values[k];
-            if (!Number.isFinite(loss))
-              throw new Error(`non-finite training loss for ${t} at step ${state.globalStep + 1}`);
+            const loss = finiteLoss(values[k], `training loss for ${t}`);
             state.epochLossSum[t] += loss;
             losses.push(`${t} ${loss.toFixed(4)}`);
-            scalars.push({ step: state.globalStep + 1, epoch, tag: `train/loss/${t}`, value: loss, wall: 0 });
+            scalars.push(scalar(`train/loss/${t}`, loss));
           }
-          scalars.push({
-            step: state.globalStep + 1,
-            epoch,
-            tag: `train/grad_norm/${unit.name}`,
-            value: norm,
-            wall: 0,
-          });
+          scalars.push(scalar(`train/grad_norm/${unit.name}`, norm));
         }
         mix.dispose();
         state.globalStep++;
