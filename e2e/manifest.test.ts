@@ -7,7 +7,13 @@ interface Manifest {
   name: string;
   permissions: string[];
   host_permissions?: string[];
-  content_scripts: { matches: string[] }[];
+  content_scripts: {
+    matches: string[];
+    js: string[];
+    run_at: string;
+    world?: string;
+    all_frames?: boolean;
+  }[];
   content_security_policy: { extension_pages: string };
   commands: Record<string, unknown>;
 }
@@ -23,10 +29,23 @@ describe('manifest.config.ts', () => {
   it('release build: the three music sites only, least permissions', async () => {
     const m = await manifestFor('production');
     expect(m.name).toBe('Stemdeck');
-    expect(m.content_scripts.flatMap((c) => c.matches)).toEqual([
+    const [media, ...tap] = m.content_scripts;
+    expect(media.matches).toEqual([
       'https://www.youtube.com/*',
       'https://music.youtube.com/*',
       'https://open.spotify.com/*',
+    ]);
+    // The read-ahead tap: YouTube hosts only (never Spotify or any other site), page world at
+    // document_start in every frame (embeds), with its isolated-world bridge beside it.
+    const YOUTUBE = [
+      'https://www.youtube.com/*',
+      'https://m.youtube.com/*',
+      'https://music.youtube.com/*',
+      'https://www.youtube-nocookie.com/*',
+    ];
+    expect(tap.map((c) => [c.js, c.matches, c.run_at, c.all_frames, c.world ?? 'ISOLATED'])).toEqual([
+      [['src/content/page-tap.iife.ts'], YOUTUBE, 'document_start', true, 'MAIN'],
+      [['src/content/tap-bridge.iife.ts'], YOUTUBE, 'document_start', true, 'ISOLATED'],
     ]);
     expect(m.permissions.sort()).toEqual(['offscreen', 'storage', 'tabCapture']);
     expect(m.host_permissions).toBeUndefined();
@@ -38,7 +57,7 @@ describe('manifest.config.ts', () => {
 
   it('test build additionally matches the local e2e server', async () => {
     const m = await manifestFor('test');
-    expect(m.content_scripts.flatMap((c) => c.matches)).toContain('http://127.0.0.1/*');
+    for (const c of m.content_scripts) expect(c.matches).toContain('http://127.0.0.1/*');
     expect(m.permissions.sort()).toEqual(['offscreen', 'storage', 'tabCapture']);
   });
 });

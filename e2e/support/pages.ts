@@ -164,3 +164,145 @@ async function feed(ms, source, post) {
 </script>
 </body></html>`;
 }
+
+/** One audio representation of the DASH page: its SourceBuffer type, init and media segment paths. */
+export interface DashRepresentation {
+  readonly mime: string;
+  readonly init: string;
+  readonly segments: readonly string[];
+  /** Seconds per media segment (the last may be shorter). */
+  readonly segmentSeconds: number;
+  /** The media's duration, seconds, as a manifest states it. */
+  readonly duration: number;
+}
+
+/**
+ * A streaming player at `/dash?rep=<name>` that feeds its <video> the way YouTube's does: one
+ * MediaSource (a `blob:` URL), an audio SourceBuffer, the init segment, then media segments fetched
+ * and appended ahead of the playhead (`ahead` seconds, default 30; `live=1`: only about 2 s ahead,
+ * just in time), each segment in two or three partial appends. Old audio more than 60 s behind is
+ * `remove`d. `window.player`:
+ *  - `seek(t)`: abort, remove everything, then append from the segment holding `t` (a player's seek);
+ *  - `switchTo(name)`: another representation from the segment before the next one (overlapping,
+ *    so that differing segment boundaries leave no gap): its init is re-sent (a quality switch),
+ *    with `changeType` first when the MIME type differs (a codec switch);
+ *  - `video`: the element.
+ * `document.body.dataset.dash`: `playing`, `unsupported` or `error: …`; `dataset.buffered`: the
+ * SourceBuffer's end, seconds.
+ */
+export function dashPage(representations: Record<string, DashRepresentation>): string {
+  const reps = JSON.stringify(
+    Object.fromEntries(
+      Object.entries(representations).map(([k, r]) => [
+        safe(k),
+        {
+          mime: r.mime,
+          init: safe(r.init),
+          segments: r.segments.map(safe),
+          segmentSeconds: r.segmentSeconds,
+          duration: r.duration,
+        },
+      ]),
+    ),
+  );
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Stemdeck e2e DASH player</title>
+<link rel="icon" href="data:,"></head>
+<body>
+<video id="player" width="640" height="360"></video>
+<script>
+const REPS = ${reps};
+const q = new URLSearchParams(location.search);
+const AHEAD = q.get('live') === '1' ? 2 : Number(q.get('ahead') || 30);
+const status = (s) => { document.body.dataset.dash = s; };
+const video = document.getElementById('player');
+let rep = REPS[q.get('rep')] ?? Object.values(REPS)[0];
+let pendingSwitch = null;
+let next = 0;            // index of the next media segment to append
+let generation = 0;      // bumped by a seek: an older fetch loop stops
+let sb = null;
+const fetched = new Map();
+
+async function bytes(path) {
+  if (!fetched.has(path)) fetched.set(path, fetch(path).then((r) => r.arrayBuffer()).then((b) => new Uint8Array(b)));
+  return fetched.get(path);
+}
+function updated() {
+  return new Promise((ok, fail) => {
+    if (!sb.updating) return ok();
+    sb.addEventListener('updateend', ok, { once: true });
+    sb.addEventListener('error', () => fail(new Error('SourceBuffer error')), { once: true });
+  });
+}
+async function append(data) {
+  await updated();
+  sb.appendBuffer(data);
+  await updated();
+}
+/** A segment in two or three pieces, as a streaming player appends what has arrived so far. */
+async function appendInPieces(data) {
+  const cuts = [0, Math.floor(data.length / 3), Math.floor(data.length * 0.7), data.length];
+  for (let i = 0; i + 1 < cuts.length; i++) await append(data.subarray(cuts[i], cuts[i + 1]));
+}
+function bufferedEnd() {
+  const b = sb.buffered;
+  for (let i = 0; i < b.length; i++) if (b.start(i) <= video.currentTime + 0.5 && video.currentTime <= b.end(i) + 0.5) return b.end(i);
+  return video.currentTime;
+}
+async function loop(gen) {
+  while (gen === generation) {
+    if (next < rep.segments.length && bufferedEnd() < video.currentTime + AHEAD) {
+      if (pendingSwitch) {
+        const to = REPS[pendingSwitch];
+        pendingSwitch = null;
+        if (to.mime !== rep.mime) { await updated(); sb.changeType(to.mime); }
+        rep = to;
+        // Segment boundaries differ between codecs (20-ms Opus vs 1024-frame AAC packets): start
+        // one segment back, overlapping what is buffered, so that no gap opens.
+        next = Math.max(0, next - 1);
+        await append(await bytes(rep.init));
+      }
+      const data = await bytes(rep.segments[next]);
+      if (gen !== generation) return;
+      await appendInPieces(data);
+      next++;
+      document.body.dataset.buffered = String(bufferedEnd());
+      if (video.currentTime > 70) { await updated(); sb.remove(0, video.currentTime - 60); await updated(); }
+      continue;
+    }
+    if (next >= rep.segments.length && ms.readyState === 'open' && !sb.updating) ms.endOfStream();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+async function seek(t) {
+  generation++;
+  const gen = generation;
+  video.currentTime = t;
+  await updated();
+  sb.abort();
+  if (ms.readyState === 'ended') { /* appending reopens it */ }
+  sb.remove(0, Infinity);
+  await updated();
+  next = Math.max(0, Math.floor(t / rep.segmentSeconds));
+  await append(await bytes(rep.init));
+  loop(gen);
+}
+const ms = new MediaSource();
+video.src = URL.createObjectURL(ms);
+ms.addEventListener('sourceopen', async () => {
+  try {
+    if (!MediaSource.isTypeSupported(rep.mime)) return status('unsupported');
+    // As a streaming player does from its manifest: without a duration a seek cannot land.
+    ms.duration = rep.duration;
+    sb = ms.addSourceBuffer(rep.mime);
+    await append(await bytes(rep.init));
+    loop(generation);
+    await new Promise((ok) => { const w = () => (sb.buffered.length && sb.buffered.end(0) > 2 ? ok() : setTimeout(w, 50)); w(); });
+    await video.play();
+    status('playing');
+  } catch (e) { status('error: ' + e); }
+}, { once: true });
+window.player = { video, seek, switchTo: (name) => { pendingSwitch = name; } };
+</script>
+</body></html>`;
+}

@@ -92,6 +92,9 @@ async function startRemix(state: TabState, streamId: string | undefined): Promis
       gains: state.gains ?? UNITY_GAINS,
     });
     if (!reply.ok) throw new Error(reply.error);
+    // Arm the read-ahead tap (YouTube hosts only; elsewhere no frame answers and capture alone
+    // serves). Its port to the offscreen document closes with the session, which disarms it.
+    browser.tabs.sendMessage(state.tabId, { type: 'tap/arm' }).catch(() => undefined);
     if (reply.status) await applyStatus({ type: 'engine/status', tabId: state.tabId, status: reply.status });
     return await readTab(state.tabId);
   } catch (e) {

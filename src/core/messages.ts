@@ -171,6 +171,15 @@ export interface OffscreenFaultMessage {
   readonly type: 'offscreen/fault';
   readonly fault: EngineFault;
 }
+/**
+ * Test builds only: what the read-ahead tap has decoded for the tab (`OffscreenReadAheadReply`),
+ * and the PCM of `seconds` from media time `from` of the MediaSource playing now, when asked.
+ */
+export interface OffscreenReadAheadMessage {
+  readonly type: 'offscreen/readahead';
+  readonly from?: number;
+  readonly seconds?: number;
+}
 export type EngineFault = 'model-error' | 'too-slow' | 'capture-ended';
 export const ENGINE_FAULTS: readonly EngineFault[] = ['model-error', 'too-slow', 'capture-ended'];
 
@@ -180,7 +189,8 @@ export type OffscreenMessage =
   | OffscreenGainsMessage
   | OffscreenPingMessage
   | OffscreenTapMessage
-  | OffscreenFaultMessage;
+  | OffscreenFaultMessage
+  | OffscreenReadAheadMessage;
 
 // --- offscreen document → service worker ---
 
@@ -215,6 +225,30 @@ export type OffscreenTapReply =
       /** Per frame: 1 where the remix played, 0 where the original stood in (buffering, late). */
       readonly remixed: readonly number[];
       readonly status: EngineStatus | null;
+    }
+  | ErrorReply;
+/** One MediaSource as the read-ahead tap sees it. */
+export interface ReadAheadSourceInfo {
+  /** `frameId:ms`, the MediaSource's key. */
+  readonly key: string;
+  /** Decoded media time as [start, end) ranges, seconds. */
+  readonly ranges: readonly (readonly [number, number])[];
+  /** The element's media time at the last clock sample (null: never attached). */
+  readonly elementTime: number | null;
+  readonly closed: boolean;
+  /** Why a SourceBuffer of it cannot be read ahead (codec, container, decoder error), if one cannot. */
+  readonly failed: string | null;
+  readonly decodedBytes: number;
+  readonly segments: number;
+}
+/** Test builds: the read-ahead state; `pcm` when asked and covered (planar float32 as base64). */
+export type OffscreenReadAheadReply =
+  | {
+      readonly ok: true;
+      readonly sources: readonly ReadAheadSourceInfo[];
+      /** The key of the MediaSource whose element played most recently. */
+      readonly current: string | null;
+      readonly pcm: { readonly rate: number; readonly channels: readonly string[] } | null;
     }
   | ErrorReply;
 export interface ErrorReply {
@@ -339,6 +373,12 @@ export function parseMessage(v: unknown): Message | null {
       return { type: 'offscreen/ping' };
     case 'offscreen/tap':
       return { type: 'offscreen/tap', clear: v.clear === true };
+    case 'offscreen/readahead':
+      return {
+        type: 'offscreen/readahead',
+        ...(isFiniteNumber(v.from) ? { from: v.from } : {}),
+        ...(isFiniteNumber(v.seconds) && v.seconds > 0 && v.seconds <= 60 ? { seconds: v.seconds } : {}),
+      };
     case 'offscreen/fault':
       return typeof v.fault === 'string' && (ENGINE_FAULTS as readonly string[]).includes(v.fault)
         ? { type: 'offscreen/fault', fault: v.fault as EngineFault }

@@ -4,6 +4,7 @@
  * One tab at a time: starting another tab stops the first (its own audio returns).
  */
 import browser from 'webextension-polyfill';
+import { bytesToBase64, TAP_PORT_NAME } from '../content/tap-protocol';
 import { SAMPLE_RATE } from '../core/audio';
 import { errorText } from '../core/errors';
 import {
@@ -11,6 +12,7 @@ import {
   type EngineStatusMessage,
   isOffscreenMessage,
   type OffscreenMessage,
+  type OffscreenReadAheadReply,
   type OffscreenStatusReply,
   type OffscreenTapReply,
   parseMessage,
@@ -44,7 +46,9 @@ function failedStatus(error: string): EngineStatus {
   };
 }
 
-async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | OffscreenTapReply> {
+async function handle(
+  msg: OffscreenMessage,
+): Promise<OffscreenStatusReply | OffscreenTapReply | OffscreenReadAheadReply> {
   switch (msg.type) {
     case 'offscreen/start': {
       await session?.stop('another tab started a remix');
@@ -101,6 +105,21 @@ async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | Off
         setTimeout(() => s.injectFault(msg.fault), 0);
         return reply;
       }
+    case 'offscreen/readahead': {
+      if (!RECORD) return { ok: false, error: 'the read-ahead probe exists in test builds only' };
+      if (!session) return { ok: false, error: 'no remix is running' };
+      const ra = session.readAhead;
+      await ra.settle();
+      let pcm: { rate: number; channels: string[] } | null = null;
+      const source = ra.source();
+      if (source && msg.from !== undefined && msg.seconds !== undefined) {
+        const rates = [...source.timeline.ratesIn(msg.from, msg.from + msg.seconds)];
+        const rate = rates.length === 1 ? rates[0] : null;
+        const data = rate ? source.timeline.read(msg.from, Math.round(msg.seconds * rate), rate, 2) : null;
+        if (rate && data) pcm = { rate, channels: data.map((c) => bytesToBase64(c.buffer as ArrayBuffer)) };
+      }
+      return { ok: true, sources: ra.info(), current: ra.current, pcm };
+    }
     case 'offscreen/tap': {
       if (!RECORD) return { ok: false, error: 'the recording tap exists in test builds only' };
       const tap = session?.takeTap(msg.clear) ?? null;
@@ -116,6 +135,18 @@ async function handle(msg: OffscreenMessage): Promise<OffscreenStatusReply | Off
     }
   }
 }
+
+// The read-ahead tap's bridges (one per frame of a YouTube tab, armed by the worker when a remix
+// starts) connect here; only the tab being remixed is accepted.
+browser.runtime.onConnect.addListener((port) => {
+  if (port.name !== TAP_PORT_NAME) return;
+  const tabId = port.sender?.tab?.id;
+  if (!session || session.tabId !== tabId) {
+    port.disconnect();
+    return;
+  }
+  session.attachTap(port, port.sender?.frameId ?? 0);
+});
 
 // Polyfill contract: a returned promise is the reply; `undefined` leaves the message to the worker.
 browser.runtime.onMessage.addListener((raw: unknown) => {

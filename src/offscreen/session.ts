@@ -6,6 +6,7 @@
  * status says why. While running, a late segment is covered by the original at the same position.
  */
 
+import { parseTapEvent } from '../content/tap-protocol';
 import { SAMPLE_RATE } from '../core/audio';
 import { errorText } from '../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
@@ -19,6 +20,8 @@ import {
 import { outputStems, type StemName } from '../core/stems';
 import type { LoadedModel } from './model';
 import { pace } from './pacing';
+import { ReadAhead } from './readahead/read-ahead';
+import { WebCodecsDecoder } from './readahead/webcodecs';
 import workletUrl from './remix-worklet.ts?worker&url';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
@@ -76,6 +79,13 @@ export async function captureTab(streamId: string): Promise<CapturedTab> {
 
 export type StatusListener = (status: EngineStatus) => void;
 
+/** The part of a runtime port the read-ahead tap needs (a bridge in one frame of the tab). */
+export interface TapPort {
+  readonly onMessage: { addListener(cb: (msg: unknown) => void): void };
+  readonly onDisconnect: { addListener(cb: () => void): void };
+  disconnect(): void;
+}
+
 interface Tap {
   start: number;
   output: number[][];
@@ -102,6 +112,12 @@ export class RemixSession {
   private degraded: string | null = null;
   private reportedAt = 0;
   private tapData: Tap | null = null;
+  /**
+   * The page's MSE audio read ahead of the playhead (YouTube hosts), decoded into media-time
+   * timelines. Not yet played from: the remix still runs on the capture (issue 19's next step).
+   */
+  readonly readAhead = new ReadAhead((sink, onError) => new WebCodecsDecoder(sink, onError));
+  private tapPorts = new Set<TapPort>();
   readonly delayFrames = chunkingLatency(STREAM_CHUNKING).max + COMPUTE_MARGIN_S * SAMPLE_RATE;
 
   constructor(
@@ -206,6 +222,20 @@ export class RemixSession {
     this.faultInjected = fault;
   }
 
+  /** A frame's tap bridge connected: its events feed the read-ahead until the session ends. */
+  attachTap(port: TapPort, frameId: number): void {
+    if (this.phase === 'stopped' || this.phase === 'failed') {
+      port.disconnect();
+      return;
+    }
+    this.tapPorts.add(port);
+    port.onDisconnect.addListener(() => this.tapPorts.delete(port));
+    port.onMessage.addListener((raw) => {
+      const ev = parseTapEvent(raw);
+      if (ev) void this.readAhead.handle(frameId, ev);
+    });
+  }
+
   /** Test builds: the recorded output and original since the last clear. */
   takeTap(clear: boolean): Tap | null {
     const t = this.tapData;
@@ -234,6 +264,10 @@ export class RemixSession {
   private release(): void {
     for (const t of this.stream?.getTracks() ?? []) t.stop();
     this.stream = null;
+    // Disconnecting disarms each frame's tap; the decoded audio is dropped with the session.
+    for (const p of this.tapPorts) p.disconnect();
+    this.tapPorts.clear();
+    this.readAhead.close();
     if (this.node) this.node.port.onmessage = null;
     this.node?.disconnect();
     this.node = null;

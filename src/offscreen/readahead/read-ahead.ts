@@ -1,0 +1,173 @@
+/**
+ * The read-ahead side of one tab's remix: rebuilds, from the page-world tap's events, the decoded
+ * audio of each MediaSource (one timeline per MediaSource, so an ad's MediaSource never writes into
+ * the video's timeline) and follows which element plays now, by its clock samples.
+ *
+ * Events are applied strictly in order (one promise chain: demuxing is asynchronous). A SourceBuffer
+ * that cannot be read (container, codec, `sequence` mode, a decoder error) is marked failed and
+ * ignored from then on; its MediaSource then has no read-ahead audio, and the remix uses capture.
+ * Decoded audio lives only here, in memory, and goes with `close()` when the remix ends.
+ */
+import { base64ToBytes, type ClockSample, type TapEvent } from '../../content/tap-protocol';
+import { errorText } from '../../core/errors';
+import type { ReadAheadSourceInfo } from '../../core/messages';
+import { type Demux, SourceBufferFeed, type StreamDecoder } from './feed';
+import { AudioTimeline } from './timeline';
+
+/**
+ * Memory bound of the decoded audio: media time kept behind and ahead of the element's position.
+ * At 48 kHz stereo float32 that is 375 KiB per second, so the bound holds at most ≈ 79 MB.
+ */
+export const DECODED_BEHIND_S = 30;
+export const DECODED_AHEAD_S = 180;
+
+export type DecoderFactory = (
+  sink: (time: number, rate: number, channels: Float32Array[]) => void,
+  onError: (e: Error) => void,
+) => StreamDecoder;
+
+interface Source {
+  readonly key: string;
+  readonly timeline: AudioTimeline;
+  clock: (ClockSample & { receivedAt: number }) | null;
+  closed: boolean;
+  failed: string | null;
+}
+
+interface Buffer {
+  readonly source: Source;
+  readonly feed: SourceBufferFeed | null;
+  failed: string | null;
+}
+
+export class ReadAhead {
+  private readonly sources = new Map<string, Source>();
+  private readonly buffers = new Map<string, Buffer>();
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** The key of the MediaSource whose element reported a clock sample last while playing. */
+  current: string | null = null;
+
+  constructor(
+    private readonly makeDecoder: DecoderFactory,
+    private readonly demux?: Demux,
+  ) {}
+
+  /** One relayed event from frame `frameId` of the tab. Returns when it (and all before it) is applied. */
+  handle(frameId: number, ev: TapEvent<string>): Promise<void> {
+    this.chain = this.chain.then(() => this.apply(frameId, ev)).catch(() => undefined);
+    return this.chain;
+  }
+
+  /** Waits for every event so far and every packet given to a decoder to reach the timelines. */
+  async settle(): Promise<void> {
+    await this.chain;
+    for (const b of this.buffers.values()) await b.feed?.idle().catch(() => undefined);
+  }
+
+  source(key: string | null = this.current): Source | null {
+    return key === null ? null : (this.sources.get(key) ?? null);
+  }
+
+  info(): ReadAheadSourceInfo[] {
+    return [...this.sources.values()].map((s) => {
+      const feeds = [...this.buffers.values()].filter((b) => b.source === s);
+      return {
+        key: s.key,
+        ranges: s.timeline.ranges(),
+        elementTime: s.clock?.time ?? null,
+        closed: s.closed,
+        failed: s.failed ?? feeds.find((b) => b.failed)?.failed ?? null,
+        decodedBytes: s.timeline.bytes,
+        segments: feeds.reduce((n, b) => n + (b.feed?.segments ?? 0), 0),
+      };
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const b of this.buffers.values()) b.feed?.close();
+    for (const s of this.sources.values()) s.timeline.clear();
+    this.buffers.clear();
+    this.sources.clear();
+    this.current = null;
+  }
+
+  private sourceFor(frameId: number, ms: number): Source {
+    const key = `${frameId}:${ms}`;
+    let s = this.sources.get(key);
+    if (!s) {
+      s = { key, timeline: new AudioTimeline(), clock: null, closed: false, failed: null };
+      this.sources.set(key, s);
+    }
+    return s;
+  }
+
+  private async apply(frameId: number, ev: TapEvent<string>): Promise<void> {
+    if (this.closed) return;
+    switch (ev.t) {
+      case 'source':
+        this.sourceFor(frameId, ev.ms);
+        return;
+      case 'buffer': {
+        const source = this.sourceFor(frameId, ev.ms);
+        let feed: SourceBufferFeed | null = null;
+        let failed: string | null = null;
+        try {
+          const decoder = this.makeDecoder(
+            (time, rate, channels) => source.timeline.insert(time, rate, channels),
+            (e) => {
+              const b = this.buffers.get(`${frameId}:${ev.sb}`);
+              if (b) b.failed = `the audio decoder failed: ${errorText(e)}`;
+            },
+          );
+          feed = new SourceBufferFeed(ev.mime, source.timeline, decoder, this.demux);
+        } catch (e) {
+          failed = errorText(e);
+        }
+        this.buffers.set(`${frameId}:${ev.sb}`, { source, feed, failed });
+        return;
+      }
+      case 'muxed':
+        this.sourceFor(frameId, ev.ms).failed = `audio muxed with video (${ev.mime}) is not read ahead`;
+        return;
+      case 'eos':
+        return;
+      case 'close':
+        this.sourceFor(frameId, ev.ms).closed = true;
+        if (this.current === `${frameId}:${ev.ms}`) this.current = null;
+        return;
+      case 'clock': {
+        const s = this.sourceFor(frameId, ev.ms);
+        s.clock = { ...ev, receivedAt: performance.timeOrigin + performance.now() };
+        if (!ev.paused || this.current === null) this.current = s.key;
+        s.timeline.prune(ev.time - DECODED_BEHIND_S, ev.time + DECODED_AHEAD_S);
+        return;
+      }
+    }
+    const b = this.buffers.get(`${frameId}:${ev.sb}`);
+    if (!b?.feed || b.failed) return;
+    try {
+      switch (ev.t) {
+        case 'append':
+          await b.feed.append(base64ToBytes(ev.bytes), ev.params);
+          break;
+        case 'remove':
+          await b.feed.remove(ev.start, ev.end);
+          break;
+        case 'abort':
+          b.feed.abort();
+          break;
+        case 'gap':
+          b.feed.gap();
+          break;
+        case 'type':
+          b.feed.changeType(ev.mime);
+          break;
+      }
+    } catch (e) {
+      b.failed = errorText(e);
+      b.feed.close();
+    }
+  }
+}
