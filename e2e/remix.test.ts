@@ -52,9 +52,10 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     if (HAVE_MUSDB) {
       const [source] = (await listMusdbTracks(MUSDB, 'test')).filter((t) => t.name === MUSDB_TRACK);
       track = await loadTrack(source);
-      // Three copies back to back (20 s): the recording falls inside one play-through, where track
-      // positions are exact (a media element's own loop restart is not sample-exact).
-      media['/musdb.wav'] = { body: float32Wav(repeat(track.mixture.channels, 3)), type: 'audio/wav' };
+      // Four copies back to back (28 s): the recording falls inside one play-through, where track
+      // positions are exact (a media element's own loop restart is not sample-exact), also with the
+      // second the remix waits for a read-ahead tap before it starts the delayed path.
+      media['/musdb.wav'] = { body: float32Wav(repeat(track.mixture.channels, 4)), type: 'audio/wav' };
     }
     server = await startTestServer(media);
     launched = await launchWithExtension(server.port);
@@ -112,7 +113,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     async () => {
       if (!track) throw new Error('track not loaded');
       const { page, tabId } = await drive.play('/musdb.wav');
-      // 9 s of a 7-s track (the page plays three copies back to back, so it crosses the track's end).
+      // 9 s of a 7-s track (the page plays four copies back to back, so it crosses the track’s end).
       const t = await drive.recordRemix(tabId, KARAOKE, 9000);
       await page.close();
 

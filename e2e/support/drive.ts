@@ -145,8 +145,8 @@ export class ExtensionDriver {
     return tabs.some((t) => t.tabId === tabId && (t.status === 'active' || t.status === 'pending'));
   }
 
-  async tap(clear: boolean): Promise<Tap> {
-    const reply = await this.send<OffscreenTapReply>({ type: 'offscreen/tap', clear });
+  async tap(clear: boolean, traceOnly = false): Promise<Tap> {
+    const reply = await this.send<OffscreenTapReply>({ type: 'offscreen/tap', clear, traceOnly });
     if (!reply.ok) throw new Error(reply.error);
     return reply;
   }

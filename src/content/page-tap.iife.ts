@@ -18,6 +18,7 @@ import { type ClockSample, TAP_HANDSHAKE, type TapCommand, type TapEvent } from 
 /** Page-side memory bound for audio appended before the remix was switched on (≈ 16 min at 128 kbit/s). */
 const HISTORY_BYTES = 16 * 1024 * 1024;
 const CLOCK_EVERY_MS = 250;
+const BURST_MS = [50, 100, 150, 300];
 const CLOCK_EVENTS = [
   'play',
   'pause',
@@ -116,7 +117,12 @@ const CLOCK_EVENTS = [
     const id = sourceId(ms);
     if (elements.get(id) === el) return;
     elements.set(id, el);
-    const onEvent = () => quietly(() => elements.get(id) === el && send(clock(id, el)));
+    const sample = () => quietly(() => elements.get(id) === el && send(clock(id, el)));
+    // After a change (play, seek, rate) the clock settles within a few hundred ms: sample it closely.
+    const onEvent = (e: Event) => {
+      sample();
+      if (e.type !== 'timeupdate') for (const ms of BURST_MS) setTimeout(sample, ms);
+    };
     for (const t of CLOCK_EVENTS) el.addEventListener(t, onEvent);
   }
 

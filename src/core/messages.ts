@@ -66,6 +66,12 @@ export const ENGINE_PHASES: readonly EnginePhase[] = [
   'failed',
 ];
 export type EngineBackend = 'wasm' | 'webgpu';
+/**
+ * How the remix relates to the picture: `in-sync` plays stems separated ahead of the playhead (the
+ * page's audio is read ahead, YouTube); `delayed` separates the captured audio after it played and
+ * plays it `delayMs` late (everywhere else, and wherever reading ahead fails).
+ */
+export type RemixMode = 'in-sync' | 'delayed';
 
 export interface EngineStatus {
   readonly phase: EnginePhase;
@@ -87,6 +93,13 @@ export interface EngineStatus {
   readonly engineNote: string | null;
   /** Plain-words cause when `failed` (or why a stop happened); null otherwise. */
   readonly error: string | null;
+  /** In sync with the picture or delayed; null until the engine knows (older builds: absent). */
+  readonly mode: RemixMode | null;
+  /**
+   * Why, in plain words: why the remix is delayed here, or, in sync, why the page's own audio is
+   * playing at the moment (paused, a seek into audio not separated yet, a speed other than 1×…).
+   */
+  readonly modeNote: string | null;
   /** `Date.now()` in the offscreen document when this status was taken. */
   readonly at: number;
 }
@@ -165,6 +178,8 @@ export interface OffscreenTapMessage {
   readonly type: 'offscreen/tap';
   /** Empty the recording after reading it. */
   readonly clear: boolean;
+  /** Leave out the audio (output, original, per-frame flags): the in-sync trace alone stays small. */
+  readonly traceOnly?: boolean;
 }
 /** Test builds only: make the engine fail as a real fault would (fail-open tests). */
 export interface OffscreenFaultMessage {
@@ -224,6 +239,16 @@ export type OffscreenTapReply =
       readonly original: readonly number[][];
       /** Per frame: 1 where the remix played, 0 where the original stood in (buffering, late). */
       readonly remixed: readonly number[];
+      /** In sync: the media frame (model rate) the stems played at per frame, −1 where the page's audio played. */
+      readonly positions?: readonly number[];
+      /** In sync: [context frame, wall ms at which it is heard], one per scheduling tick. */
+      readonly clockMap?: readonly (readonly [number, number])[];
+      /** In sync: per render quantum [context frame, media frame or −1, 1 if stems alone]. */
+      readonly quanta?: readonly (readonly [number, number, number])[];
+      /** In sync: [milestone, context time] (session start, worker ready, first chunk). */
+      readonly milestones?: readonly (readonly [string, number])[];
+      /** In sync: the schedules sent to the audio thread, [context frame, media frame, playing, stems allowed]. */
+      readonly schedules?: readonly (readonly [number, number, number, number])[];
       readonly status: EngineStatus | null;
     }
   | ErrorReply;
@@ -305,6 +330,10 @@ export function parseEngineStatus(v: unknown): EngineStatus | null {
   if (degraded !== null && typeof degraded !== 'string') return null;
   const engineNote = v.engineNote === undefined ? null : v.engineNote;
   if (engineNote !== null && typeof engineNote !== 'string') return null;
+  const mode = v.mode === undefined ? null : v.mode;
+  if (mode !== null && mode !== 'in-sync' && mode !== 'delayed') return null;
+  const modeNote = v.modeNote === undefined ? null : v.modeNote;
+  if (modeNote !== null && typeof modeNote !== 'string') return null;
   if (typeof phase !== 'string' || !(ENGINE_PHASES as readonly string[]).includes(phase)) return null;
   if (backend !== null && backend !== 'wasm' && backend !== 'webgpu') return null;
   if (!Number.isInteger(threads) || (threads as number) < 0) return null;
@@ -324,6 +353,8 @@ export function parseEngineStatus(v: unknown): EngineStatus | null {
     degraded,
     engineNote,
     error,
+    mode,
+    modeNote,
     at,
   };
 }
@@ -372,7 +403,7 @@ export function parseMessage(v: unknown): Message | null {
     case 'offscreen/ping':
       return { type: 'offscreen/ping' };
     case 'offscreen/tap':
-      return { type: 'offscreen/tap', clear: v.clear === true };
+      return { type: 'offscreen/tap', clear: v.clear === true, traceOnly: v.traceOnly === true };
     case 'offscreen/readahead':
       return {
         type: 'offscreen/readahead',

@@ -18,12 +18,13 @@ import {
   parseMessage,
 } from '../core/messages';
 import { loadModel } from './model';
-import { type CapturedTab, captureTab, RemixSession } from './session';
+import { type CapturedTab, captureTab } from './session';
+import { TabRemix } from './tab-remix';
 
 /** Test builds record what the remix plays (the e2e suite's ears); release builds cannot. */
 const RECORD = import.meta.env.MODE === 'test';
 
-let session: RemixSession | null = null;
+let session: TabRemix | null = null;
 
 function report(tabId: number, status: EngineStatus): void {
   const msg: EngineStatusMessage = { type: 'engine/status', tabId, status };
@@ -42,6 +43,8 @@ function failedStatus(error: string): EngineStatus {
     degraded: null,
     engineNote: null,
     error,
+    mode: null,
+    modeNote: null,
     at: Date.now(),
   };
 }
@@ -75,7 +78,7 @@ async function handle(
         captured.release();
         return fail(`the separation model could not be loaded: ${errorText(e)}`);
       }
-      const s = new RemixSession(msg.tabId, loaded, msg.gains, (st) => report(msg.tabId, st), RECORD);
+      const s = new TabRemix(msg.tabId, loaded, msg.gains, (st) => report(msg.tabId, st), RECORD);
       session = s;
       try {
         await s.start(captured);
@@ -118,11 +121,21 @@ async function handle(
         const data = rate ? source.timeline.read(msg.from, Math.round(msg.seconds * rate), rate, 2) : null;
         if (rate && data) pcm = { rate, channels: data.map((c) => bytesToBase64(c.buffer as ArrayBuffer)) };
       }
-      return { ok: true, sources: ra.info(), current: ra.current, pcm };
+      return {
+        ok: true,
+        sources: ra.info(),
+        current: ra.current,
+        pcm,
+      };
     }
     case 'offscreen/tap': {
       if (!RECORD) return { ok: false, error: 'the recording tap exists in test builds only' };
-      const tap = session?.takeTap(msg.clear) ?? null;
+      const recorded = session?.takeTap(msg.clear) ?? null;
+      const tap =
+        recorded && msg.traceOnly
+          ? { ...recorded, output: [[], []], original: [[], []], remixed: [], positions: [] }
+          : recorded;
+      const trace = session?.takeTrace(msg.clear) ?? null;
       return {
         ok: true,
         sampleRate: SAMPLE_RATE,
@@ -130,6 +143,8 @@ async function handle(
         output: tap?.output ?? [[], []],
         original: tap?.original ?? [[], []],
         remixed: tap?.remixed ?? [],
+        ...(tap && 'positions' in tap ? { positions: tap.positions as number[] } : {}),
+        ...(trace ?? {}),
         status: session?.status() ?? null,
       };
     }

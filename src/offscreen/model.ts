@@ -53,7 +53,7 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
-async function modelBytes(): Promise<Uint8Array> {
+export async function modelBytes(): Promise<Uint8Array> {
   const response = await fetch(browser.runtime.getURL(MODEL_PATH));
   if (!response.ok) throw new Error(`the model file is missing from the extension (${response.status})`);
   return new Uint8Array(await response.arrayBuffer());

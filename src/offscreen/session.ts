@@ -6,7 +6,6 @@
  * status says why. While running, a late segment is covered by the original at the same position.
  */
 
-import { parseTapEvent } from '../content/tap-protocol';
 import { SAMPLE_RATE } from '../core/audio';
 import { errorText } from '../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
@@ -20,8 +19,6 @@ import {
 import { outputStems, type StemName } from '../core/stems';
 import type { LoadedModel } from './model';
 import { pace } from './pacing';
-import { ReadAhead } from './readahead/read-ahead';
-import { WebCodecsDecoder } from './readahead/webcodecs';
 import workletUrl from './remix-worklet.ts?worker&url';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
@@ -79,13 +76,6 @@ export async function captureTab(streamId: string): Promise<CapturedTab> {
 
 export type StatusListener = (status: EngineStatus) => void;
 
-/** The part of a runtime port the read-ahead tap needs (a bridge in one frame of the tab). */
-export interface TapPort {
-  readonly onMessage: { addListener(cb: (msg: unknown) => void): void };
-  readonly onDisconnect: { addListener(cb: () => void): void };
-  disconnect(): void;
-}
-
 interface Tap {
   start: number;
   output: number[][];
@@ -112,12 +102,9 @@ export class RemixSession {
   private degraded: string | null = null;
   private reportedAt = 0;
   private tapData: Tap | null = null;
-  /**
-   * The page's MSE audio read ahead of the playhead (YouTube hosts), decoded into media-time
-   * timelines. Not yet played from: the remix still runs on the capture (issue 19's next step).
-   */
-  readonly readAhead = new ReadAhead((sink, onError) => new WebCodecsDecoder(sink, onError));
-  private tapPorts = new Set<TapPort>();
+  private captured: CapturedTab | null = null;
+  /** Why this remix is delayed rather than in sync (set by the owner). */
+  modeNote: string | null = null;
   readonly delayFrames = chunkingLatency(STREAM_CHUNKING).max + COMPUTE_MARGIN_S * SAMPLE_RATE;
 
   constructor(
@@ -167,6 +154,8 @@ export class RemixSession {
       degraded: this.degraded,
       engineNote: this.loaded.failover ?? this.loaded.decision.reason,
       error: this.error,
+      mode: 'delayed',
+      modeNote: this.modeNote,
       at: Date.now(),
     };
   }
@@ -174,6 +163,7 @@ export class RemixSession {
   /** Takes over a captured tab (see `captureTab`) and moves its sound through the remix. */
   async start(captured: CapturedTab): Promise<void> {
     const { stream, context, source } = captured;
+    this.captured = captured;
     this.stream = stream;
     this.context = context;
     for (const track of stream.getAudioTracks()) {
@@ -222,25 +212,30 @@ export class RemixSession {
     this.faultInjected = fault;
   }
 
-  /** A frame's tap bridge connected: its events feed the read-ahead until the session ends. */
-  attachTap(port: TapPort, frameId: number): void {
-    if (this.phase === 'stopped' || this.phase === 'failed') {
-      port.disconnect();
-      return;
-    }
-    this.tapPorts.add(port);
-    port.onDisconnect.addListener(() => this.tapPorts.delete(port));
-    port.onMessage.addListener((raw) => {
-      const ev = parseTapEvent(raw);
-      if (ev) void this.readAhead.handle(frameId, ev);
-    });
-  }
-
   /** Test builds: the recorded output and original since the last clear. */
   takeTap(clear: boolean): Tap | null {
     const t = this.tapData;
     if (clear) this.tapData = null;
     return t;
+  }
+
+  /**
+   * Leaves the capture running and playing straight through, for another session (in sync) to
+   * take over; this one ends without reporting.
+   */
+  detach(): CapturedTab | null {
+    const captured = this.captured;
+    if (!captured || this.phase === 'stopped' || this.phase === 'failed') return null;
+    if (this.node) this.node.port.onmessage = null;
+    this.node?.disconnect();
+    captured.source.disconnect();
+    captured.source.connect(captured.context.destination);
+    this.node = null;
+    this.stream = null;
+    this.context = null;
+    this.captured = null;
+    this.phase = 'stopped';
+    return captured;
   }
 
   /** Hands the audio back to the page. Idempotent. */
@@ -264,10 +259,6 @@ export class RemixSession {
   private release(): void {
     for (const t of this.stream?.getTracks() ?? []) t.stop();
     this.stream = null;
-    // Disconnecting disarms each frame's tap; the decoded audio is dropped with the session.
-    for (const p of this.tapPorts) p.disconnect();
-    this.tapPorts.clear();
-    this.readAhead.close();
     if (this.node) this.node.port.onmessage = null;
     this.node?.disconnect();
     this.node = null;

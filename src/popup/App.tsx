@@ -3,7 +3,7 @@ import browser from 'webextension-polyfill';
 import { errorText } from '../core/errors';
 import type { PopupMessage, TabState, TabStateReply } from '../core/messages';
 import type { StemName } from '../core/stems';
-import { describeEngine, describeEngineChoice, describeMedia } from './format';
+import { describeEngine, describeEngineChoice, describeMedia, describeMode } from './format';
 import {
   effectiveGains,
   formatDb,
@@ -150,6 +150,11 @@ export function App() {
       <p class="status" role="status" data-testid="engine-status">
         {describeEngine(state)}
       </p>
+      {describeMode(state) !== null && (
+        <p class="sync" data-testid="sync-status">
+          {describeMode(state)}
+        </p>
+      )}
       {describeEngineChoice(state) !== null && (
         <p class="engine-note" data-testid="engine-choice">
           {describeEngineChoice(state)}

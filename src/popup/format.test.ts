@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineStatus, MediaReport, TabState } from '../core/messages';
-import { describeEngine, describeEngineChoice, describeMedia, formatClock, mediaTimeAt } from './format';
+import {
+  describeEngine,
+  describeEngineChoice,
+  describeMedia,
+  describeMode,
+  formatClock,
+  mediaTimeAt,
+} from './format';
 
 const at = 1_000_000;
 const media: MediaReport = {
@@ -64,6 +71,8 @@ describe('describeEngine', () => {
     degraded: null,
     engineNote: 'the WebGPU adapter (google swiftshader) is a software fallback',
     error: null,
+    mode: 'delayed',
+    modeNote: 'the page’s audio cannot be read ahead (no Media Source audio seen)',
     at,
   };
   it('says the page audio plays while off, with the last fault when there was one', () => {
@@ -84,6 +93,49 @@ describe('describeEngine', () => {
   });
 });
 
+describe('describeMode', () => {
+  const base: EngineStatus = {
+    phase: 'running',
+    backend: 'wasm',
+    threads: 2,
+    delayMs: 5548,
+    load: 0.2,
+    stems: ['vocals'],
+    lateSeconds: 0,
+    degraded: null,
+    engineNote: null,
+    error: null,
+    mode: 'in-sync',
+    modeNote: null,
+    at,
+  };
+  it('says in sync or delayed, and why, only while on', () => {
+    expect(describeMode(state({ enabled: true, engine: base }))).toBe('In sync with the picture.');
+    expect(
+      describeMode(
+        state({ enabled: true, engine: { ...base, modeNote: 'at 1.5× the page’s own audio plays' } }),
+      ),
+    ).toBe('In sync; at 1.5× the page’s own audio plays.');
+    expect(
+      describeMode(
+        state({
+          enabled: true,
+          engine: {
+            ...base,
+            mode: 'delayed',
+            modeNote: 'the page’s audio cannot be read ahead (no Media Source audio seen)',
+          },
+        }),
+      ),
+    ).toBe('Delayed 5.5 s: the page’s audio cannot be read ahead (no Media Source audio seen).');
+    expect(describeMode(state({ engine: base }))).toBeNull();
+    expect(describeMode(state({ enabled: true, engine: { ...base, mode: null } }))).toBeNull();
+    expect(describeEngine(state({ enabled: true, engine: { ...base, lateSeconds: 1.25 } }))).toBe(
+      'Remixing (WASM · 2 threads · load 20 % · page audio for 1.3 s without stems).',
+    );
+  });
+});
+
 describe('describeEngineChoice', () => {
   it('says why the engine runs, only while on', () => {
     const engine: EngineStatus = {
@@ -97,6 +149,8 @@ describe('describeEngineChoice', () => {
       degraded: null,
       engineNote: 'no WebGPU adapter',
       error: null,
+      mode: 'delayed',
+      modeNote: null,
       at,
     };
     expect(describeEngineChoice(state({ enabled: true, engine }))).toBe(

@@ -58,6 +58,10 @@ export function describeEngine(state: TabState | null): string {
       return `Buffering: the original plays until the remix is ready (${engineName(e)}${delay}).`;
     case 'running': {
       const load = e.load !== null ? ` · load ${Math.round(e.load * 100)} %` : '';
+      if (e.mode === 'in-sync') {
+        const page = e.lateSeconds > 0 ? ` · page audio for ${e.lateSeconds.toFixed(1)} s without stems` : '';
+        return `Remixing (${engineName(e)}${load}${page}).`;
+      }
       const late = e.lateSeconds > 0 ? ` · ${e.lateSeconds.toFixed(1)} s late (original played)` : '';
       const economy = e.degraded !== null ? ` · economy: ${e.degraded}` : '';
       return `Remixing (${engineName(e)}${delay}${load}${late}${economy}).`;
@@ -66,6 +70,21 @@ export function describeEngine(state: TabState | null): string {
     case 'failed':
       return `Stopped: ${e.error ?? 'the remix ended'}. The page’s own audio plays.`;
   }
+}
+
+/**
+ * The sync line: "In sync with the picture" or "Delayed 5.6 s", and why, while the remix is on.
+ * In sync, the note says when the page's own audio plays instead (paused, a seek into audio not
+ * separated yet, a speed the remix does not play at); delayed, why reading ahead is not possible.
+ */
+export function describeMode(state: TabState | null): string | null {
+  const e = state?.engine;
+  if (!state?.enabled || !e || e.mode === null || (e.phase !== 'running' && e.phase !== 'buffering'))
+    return null;
+  if (e.mode === 'in-sync')
+    return e.modeNote === null ? 'In sync with the picture.' : `In sync; ${e.modeNote}.`;
+  const delay = e.delayMs !== null ? ` ${seconds(e.delayMs)}` : '';
+  return `Delayed${delay}: ${e.modeNote ?? 'the audio is separated after it plays'}.`;
 }
 
 /** Why this engine: "Engine: WASM, because the WebGPU adapter (…) is a software fallback." */

@@ -11,6 +11,7 @@
 import { base64ToBytes, type ClockSample, type TapEvent } from '../../content/tap-protocol';
 import { errorText } from '../../core/errors';
 import type { ReadAheadSourceInfo } from '../../core/messages';
+import { ElementClock } from '../sync/clock';
 import { type Demux, SourceBufferFeed, type StreamDecoder } from './feed';
 import { AudioTimeline } from './timeline';
 
@@ -21,18 +22,30 @@ import { AudioTimeline } from './timeline';
 export const DECODED_BEHIND_S = 30;
 export const DECODED_AHEAD_S = 180;
 
+/**
+ * Clock samples older than this (ms) mean the tap is gone (navigation, a disarmed bridge). Generous:
+ * samples wait in this document's queue while a separation step holds its thread (up to ~2 s).
+ */
+export const STALE_CLOCK_MS = 3000;
+
 export type DecoderFactory = (
   sink: (time: number, rate: number, channels: Float32Array[]) => void,
   onError: (e: Error) => void,
 ) => StreamDecoder;
 
-interface Source {
+export interface TappedSource {
   readonly key: string;
   readonly timeline: AudioTimeline;
-  clock: (ClockSample & { receivedAt: number }) | null;
+  /** The element this MediaSource plays through, as its clock samples say. */
+  readonly clock: ElementClock;
+  /** The last clock sample (null: never attached). */
+  lastClock: ClockSample | null;
   closed: boolean;
+  /** `endOfStream()` was called and nothing appended since: no more audio will come. */
+  ended: boolean;
   failed: string | null;
 }
+type Source = TappedSource;
 
 interface Buffer {
   readonly source: Source;
@@ -55,8 +68,26 @@ export class ReadAhead {
 
   /** One relayed event from frame `frameId` of the tab. Returns when it (and all before it) is applied. */
   handle(frameId: number, ev: TapEvent<string>): Promise<void> {
+    // The element's clock is needed at once (a seek must stop the stems within milliseconds) and
+    // does not depend on the appends, so it does not queue behind their demuxing and decoding.
+    if (ev.t === 'clock') return this.apply(frameId, ev);
     this.chain = this.chain.then(() => this.apply(frameId, ev)).catch(() => undefined);
     return this.chain;
+  }
+
+  /** Why the current MediaSource cannot be played in sync, or null when it can (see `usable`). */
+  unusable(now: number): string | null {
+    const s = this.source();
+    if (this.sources.size === 0) return 'the page’s audio cannot be read ahead (no Media Source audio seen)';
+    if (!s) return 'no element plays the audio read ahead';
+    const failed =
+      s.failed ?? [...this.buffers.values()].find((b) => b.source === s && b.failed)?.failed ?? null;
+    if (failed) return `the page’s audio cannot be read ahead: ${failed}`;
+    if (![...this.buffers.values()].some((b) => b.source === s))
+      return 'the playing element has no audio read ahead';
+    const at = s.clock.lastSampleAt;
+    if (at === null || now - at > STALE_CLOCK_MS) return 'the page stopped reporting its playback position';
+    return null;
   }
 
   /** Waits for every event so far and every packet given to a decoder to reach the timelines. */
@@ -75,7 +106,7 @@ export class ReadAhead {
       return {
         key: s.key,
         ranges: s.timeline.ranges(),
-        elementTime: s.clock?.time ?? null,
+        elementTime: s.lastClock?.time ?? null,
         closed: s.closed,
         failed: s.failed ?? feeds.find((b) => b.failed)?.failed ?? null,
         decodedBytes: s.timeline.bytes,
@@ -97,7 +128,15 @@ export class ReadAhead {
     const key = `${frameId}:${ms}`;
     let s = this.sources.get(key);
     if (!s) {
-      s = { key, timeline: new AudioTimeline(), clock: null, closed: false, failed: null };
+      s = {
+        key,
+        timeline: new AudioTimeline(),
+        clock: new ElementClock(),
+        lastClock: null,
+        closed: false,
+        ended: false,
+        failed: null,
+      };
       this.sources.set(key, s);
     }
     return s;
@@ -132,6 +171,7 @@ export class ReadAhead {
         this.sourceFor(frameId, ev.ms).failed = `audio muxed with video (${ev.mime}) is not read ahead`;
         return;
       case 'eos':
+        this.sourceFor(frameId, ev.ms).ended = true;
         return;
       case 'close':
         this.sourceFor(frameId, ev.ms).closed = true;
@@ -139,7 +179,9 @@ export class ReadAhead {
         return;
       case 'clock': {
         const s = this.sourceFor(frameId, ev.ms);
-        s.clock = { ...ev, receivedAt: performance.timeOrigin + performance.now() };
+        const { t: _, ms: __, ...sample } = ev;
+        s.lastClock = sample;
+        s.clock.add(sample);
         if (!ev.paused || this.current === null) this.current = s.key;
         s.timeline.prune(ev.time - DECODED_BEHIND_S, ev.time + DECODED_AHEAD_S);
         return;
@@ -150,6 +192,7 @@ export class ReadAhead {
     try {
       switch (ev.t) {
         case 'append':
+          b.source.ended = false; // appending after endOfStream reopens the MediaSource
           await b.feed.append(base64ToBytes(ev.bytes), ev.params);
           break;
         case 'remove':

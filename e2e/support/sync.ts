@@ -1,0 +1,115 @@
+/**
+ * Measuring the in-sync remix against the page's own clock (Node side of e2e/sync.test.ts).
+ *
+ * Two independent records meet here. The offscreen document's trace says, per render quantum,
+ * which media frame its stems played (−1: the page's own audio) and, per scheduling tick, when a
+ * context frame reaches the speakers (`getOutputTimestamp`, the browser's own account of output
+ * latency). The page's element is sampled by a script the test puts in the page (its
+ * `currentTime` with the wall time it was read). The offset of a quantum is the media time the
+ * stems played minus the element's time at the moment that quantum is heard.
+ */
+
+/** A sample of the page's element, read in the page. */
+export interface ElementSample {
+  /** Wall ms (`performance.timeOrigin + performance.now()`). */
+  readonly at: number;
+  readonly time: number;
+  readonly steady: boolean;
+  readonly rate: number;
+}
+
+/** Installs the sampler in the page (every 20 ms); `window.__samples` collects `ElementSample`s. */
+export const SAMPLER = `(() => {
+  const v = document.querySelector('video');
+  window.__samples = [];
+  setInterval(() => window.__samples.push({
+    at: performance.timeOrigin + performance.now(), time: v.currentTime,
+    steady: !v.paused && !v.seeking && v.readyState >= 3, rate: v.playbackRate,
+  }), 20);
+})()`;
+
+/** Wall ms at which context frame `ctxFrame` is heard, from the trace's clock map. */
+export function syncWall(clockMap: readonly (readonly [number, number])[], ctxFrame: number): number {
+  return interp(clockMap, ctxFrame);
+}
+
+/** Linear interpolation of y at x over points sorted by x (extrapolates at the ends). */
+function interp(points: readonly (readonly [number, number])[], x: number): number {
+  let i = 1;
+  while (i < points.length - 1 && points[i][0] < x) i++;
+  const [x0, y0] = points[i - 1];
+  const [x1, y1] = points[i];
+  return x1 === x0 ? y0 : y0 + ((x - x0) * (y1 - y0)) / (x1 - x0);
+}
+
+/**
+ * The element's media time at wall time `at`, from the two samples around it, when both are steady
+ * playback on one line (no seek, pause or stall between them); null otherwise.
+ */
+export function elementTimeAt(samples: readonly ElementSample[], at: number): number | null {
+  let lo = 0;
+  let hi = samples.length - 1;
+  if (hi < 1 || at < samples[0].at || at > samples[hi].at) return null;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid].at <= at) lo = mid;
+    else hi = mid;
+  }
+  const a = samples[lo];
+  const b = samples[hi];
+  if (!a.steady || !b.steady || a.rate !== b.rate) return null;
+  const expected = ((b.at - a.at) / 1000) * a.rate;
+  if (Math.abs(b.time - a.time - expected) > 0.01) return null;
+  return a.time + ((at - a.at) / 1000) * a.rate;
+}
+
+export interface QuantumOffset {
+  /** Wall ms at which the quantum is heard. */
+  readonly at: number;
+  /** Stems' media time minus the element's, seconds. */
+  readonly offset: number;
+}
+
+/** Offsets of every stem quantum whose hearing time falls in steady playback. */
+export function syncOffsets(
+  quanta: readonly (readonly [number, number, number])[],
+  clockMap: readonly (readonly [number, number])[],
+  samples: readonly ElementSample[],
+  sampleRate: number,
+): QuantumOffset[] {
+  const out: QuantumOffset[] = [];
+  for (const [ctxFrame, mediaFrame, alone] of quanta) {
+    if (mediaFrame < 0 || alone !== 1) continue;
+    const at = interp(clockMap, ctxFrame);
+    const t = elementTimeAt(samples, at);
+    if (t !== null) out.push({ at, offset: mediaFrame / sampleRate - t });
+  }
+  return out;
+}
+
+/** The p-th percentile (0–100) of |values|. */
+export function percentileAbs(values: readonly number[], p: number): number {
+  const s = values.map(Math.abs).sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/**
+ * Wall ms at which the first quantum heard at/after `wallFrom` played stems from media time
+ * `near` on (up to 8 s past it: a job starts where the playhead will be; any position when null),
+ * or null when none did.
+ */
+export function firstStemsAfter(
+  quanta: readonly (readonly [number, number, number])[],
+  clockMap: readonly (readonly [number, number])[],
+  wallFrom: number,
+  sampleRate: number,
+  near: number | null = null,
+): number | null {
+  for (const [ctxFrame, mediaFrame] of quanta) {
+    const t = mediaFrame / sampleRate;
+    if (mediaFrame < 0 || (near !== null && (t < near - 0.5 || t > near + 8))) continue;
+    const at = interp(clockMap, ctxFrame);
+    if (at >= wallFrom) return at;
+  }
+  return null;
+}

@@ -1,0 +1,228 @@
+/**
+ * Separation ahead of the playhead: picks the first chunk at or after the element's position that
+ * the cache lacks and separates forward from there (playhead first), then further ahead while
+ * decoded audio and time allow, up to `AHEAD_S`. A job is one continuous run of the shared
+ * ChunkedSeparator from a chunk boundary (behind a streaming resampler for 48-kHz Opus); a seek
+ * elsewhere abandons it for a new one where the playhead now is.
+ *
+ * Everything it needs is injected (timeline, separator, resampler), so the scheduling is unit-tested
+ * with fakes; `session` wires in the real ones.
+ */
+import { CHUNK_FRAMES, type StemCache } from './stem-cache';
+
+export const MODEL_RATE = 44_100;
+/** Separate at most this far ahead of the playhead (seconds); the cache keeps this much. */
+export const AHEAD_S = 90;
+/**
+ * Up to this far ahead (seconds) separation runs flat out; beyond it at half duty (the caller
+ * rests as long as each step took), so that the page, its decoder and the audio threads keep
+ * their share of a small machine while the cache still fills "while the machine has time".
+ */
+export const EAGER_S = 20;
+/** Keep separated stems this far behind the playhead (seconds) for seeking back and loops. */
+export const BEHIND_S = 30;
+/** Input block fed to the separator per step: 0.1 s (4800 source frames at 48 kHz). */
+const BLOCK = 4410;
+
+/** The decoded audio of the MediaSource playing now. */
+export interface AheadSource {
+  /** Sample rate of the decoded audio at media time `t` (null: none decoded there). */
+  rateAt(t: number): number | null;
+  /** `count` frames at `rate` from media time `t`, stereo, or null unless all decoded at that rate. */
+  read(t: number, count: number, rate: number): Float32Array[] | null;
+  /** No more audio will come after what is decoded (end of stream). */
+  readonly ended: boolean;
+}
+
+export interface StreamSeparator {
+  push(block: readonly Float32Array[]): Promise<Record<string, Float32Array[]> | null>;
+  flush(): Promise<Record<string, Float32Array[]> | null>;
+  /** Frees what the separator holds (optional: an in-thread separator needs nothing). */
+  end?(): void;
+}
+
+export interface AheadDeps {
+  /**
+   * A separator for a job whose input comes at `rate` (it resamples to the model's rate itself,
+   * time-aligned: output frame j is the job's start + j/44100 s).
+   */
+  newSeparator(rate: number): Promise<StreamSeparator>;
+  /** Output stems in the worklet's order. */
+  readonly stems: readonly string[];
+  readonly channels: number;
+}
+
+interface Job {
+  /** First media frame (a chunk boundary). */
+  readonly start: number;
+  readonly rate: number;
+  /** Next media frame to read (model rate). */
+  inPos: number;
+  /** Next media frame the separator will emit. */
+  outPos: number;
+  readonly separator: StreamSeparator;
+  /** The chunk being filled: stem j, channel c at [j·channels + c]. */
+  partial: Float32Array[];
+  finished: boolean;
+  /** `performance.now()` at its start (the time to its first output is measured). */
+  readonly createdAt: number;
+}
+
+export class AheadSeparator {
+  private job: Job | null = null;
+  /**
+   * Chunks no job can fill: the chunk where a codec or rate change cut a job short. The remix plays
+   * the page's own audio there (a fifth of a second), rather than a job restarting on them forever.
+   */
+  private readonly unseparable = new Set<number>();
+  /** Seconds spent separating and media seconds produced (load = busy / produced). */
+  busySeconds = 0;
+  producedSeconds = 0;
+  /**
+   * Seconds from a job's start to its first chunk, as last measured (a first guess until then):
+   * how far ahead of a moving playhead a new job starts.
+   */
+  firstOutputSeconds = 2.5;
+
+  constructor(
+    private readonly cache: StemCache,
+    private readonly deps: AheadDeps,
+    /** Called for each chunk put in the cache. */
+    private readonly onChunk: (k: number) => void,
+  ) {}
+
+  /** The first chunk at or after `playhead` (media frame) that the cache lacks, within AHEAD_S. */
+  nextMissing(playhead: number): number | null {
+    const k0 = Math.floor(Math.max(0, playhead) / CHUNK_FRAMES);
+    const limit = k0 + Math.ceil((AHEAD_S * MODEL_RATE) / CHUNK_FRAMES);
+    for (let k = k0; k < limit; k++) if (!this.cache.has(k) && !this.unseparable.has(k)) return k;
+    return null;
+  }
+
+  /** Drops chunks outside [playhead − BEHIND_S, playhead + AHEAD_S]. */
+  prune(playhead: number): void {
+    const k0 = Math.floor(playhead / CHUNK_FRAMES);
+    const from = k0 - Math.ceil((BEHIND_S * MODEL_RATE) / CHUNK_FRAMES);
+    const to = k0 + Math.ceil((AHEAD_S * MODEL_RATE) / CHUNK_FRAMES) + 1;
+    this.cache.prune(from, to);
+    for (const k of this.unseparable) if (k < from || k >= to) this.unseparable.delete(k);
+  }
+
+  /** Is the next missing chunk beyond the eager window (so the caller should rest between steps)? */
+  relaxed(playhead: number): boolean {
+    const k = this.nextMissing(playhead);
+    return k !== null && k * CHUNK_FRAMES > playhead + EAGER_S * MODEL_RATE;
+  }
+
+  /**
+   * One step toward the stems the playhead needs: true if it did work (call again at once), false
+   * if it waits (nothing missing, or the audio is not decoded yet).
+   */
+  async step(source: AheadSource, playhead: number, lead = 0): Promise<boolean> {
+    const k = this.nextMissing(playhead);
+    if (k === null) return false;
+    const want = k * CHUNK_FRAMES;
+    const job = this.job;
+    // The running job will produce `want` soon if it lies between the chunk the job is filling and
+    // a little past its input; a job started ahead of the playhead (the lead) is kept too.
+    const filling = job ? Math.floor(job.outPos / CHUNK_FRAMES) * CHUNK_FRAMES : 0;
+    const continues =
+      job !== null &&
+      !job.finished &&
+      ((want >= filling && want <= job.inPos + 8 * MODEL_RATE) ||
+        (job.start > playhead && job.start <= playhead + lead + MODEL_RATE));
+    if (!continues) {
+      this.abandon();
+      // Playhead first, but where the playhead will be when the first output arrives (`lead`):
+      // stems for audio that has played by then are of no use.
+      const kStart = this.nextMissing(playhead + lead) ?? k;
+      const start = kStart * CHUNK_FRAMES;
+      const rate = source.rateAt(start / MODEL_RATE);
+      if (rate === null) return false;
+      this.job = {
+        start,
+        rate,
+        inPos: start,
+        outPos: start,
+        separator: await this.deps.newSeparator(rate),
+        partial: [],
+        finished: false,
+        createdAt: performance.now(),
+      };
+    }
+    return this.advance(source);
+  }
+
+  /** Ends the job (after a seek elsewhere, or when the session ends). */
+  abandon(): void {
+    this.job?.separator.end?.();
+    this.job = null;
+  }
+
+  private async advance(source: AheadSource): Promise<boolean> {
+    const job = this.job;
+    if (!job) return false;
+    const t = job.inPos / MODEL_RATE;
+    const count = Math.round((BLOCK * job.rate) / MODEL_RATE);
+    const input = source.read(t, count, job.rate);
+    const t0 = performance.now();
+    let out: Record<string, Float32Array[]> | null;
+    let ended = false;
+    if (input) {
+      job.inPos += BLOCK;
+      out = await job.separator.push(input);
+    } else if (source.ended || (source.rateAt(t) !== null && source.rateAt(t) !== job.rate)) {
+      // The end of the stream, or a codec/rate change: separate what is left; a new job takes over.
+      ended = source.ended;
+      out = await job.separator.flush();
+      job.finished = true;
+    } else {
+      return false;
+    }
+    if (out) this.take(job, out);
+    this.busySeconds += (performance.now() - t0) / 1000;
+    if (job.finished) this.finish(job, ended);
+    return true;
+  }
+
+  /**
+   * A job ran out: at the end of the stream its last chunk is kept, silent past the end (where the
+   * element plays nothing either); otherwise the chunk it left unfilled is marked unseparable.
+   */
+  private finish(job: Job, ended: boolean): void {
+    const k = Math.floor(job.outPos / CHUNK_FRAMES);
+    if (job.partial.length > 0 && ended) {
+      this.cache.put(k, job.partial);
+      this.onChunk(k);
+    } else if (!this.cache.has(k)) {
+      this.unseparable.add(k);
+    }
+    this.abandon();
+  }
+
+  /** Appends separated output to the job's partial chunk; completed chunks go to the cache. */
+  private take(job: Job, out: Record<string, Float32Array[]>): void {
+    const { stems, channels } = this.deps;
+    const data = stems.flatMap((s) => out[s]);
+    if (data.length !== stems.length * channels) throw new Error('separator output lacks a stem');
+    const n = data[0].length;
+    this.producedSeconds += n / MODEL_RATE;
+    let at = 0;
+    while (at < n) {
+      const k = Math.floor(job.outPos / CHUNK_FRAMES);
+      const offset = job.outPos - k * CHUNK_FRAMES;
+      if (job.partial.length === 0) job.partial = data.map(() => new Float32Array(CHUNK_FRAMES));
+      const take = Math.min(CHUNK_FRAMES - offset, n - at);
+      for (let a = 0; a < data.length; a++) job.partial[a].set(data[a].subarray(at, at + take), offset);
+      at += take;
+      job.outPos += take;
+      if (offset + take === CHUNK_FRAMES) {
+        if (k * CHUNK_FRAMES === job.start)
+          this.firstOutputSeconds = (performance.now() - job.createdAt) / 1000;
+        this.cache.put(k, job.partial);
+        job.partial = [];
+        this.onChunk(k);
+      }
+    }
+  }
+}

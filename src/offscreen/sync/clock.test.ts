@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { ClockSample } from '../../content/tap-protocol';
+import { ElementClock } from './clock';
+
+const sample = (at: number, time: number, over: Partial<ClockSample> = {}): ClockSample => ({
+  time,
+  at,
+  rate: 1,
+  paused: false,
+  seeking: false,
+  waiting: false,
+  ...over,
+});
+
+describe('ElementClock', () => {
+  it('predicts the media time between and after samples, through jitter', () => {
+    const c = new ElementClock();
+    expect(c.at(0)).toBeNull();
+    // Playing from 10 s at wall 1000 ms, samples every 250 ms with ±4 ms of read jitter.
+    const jitter = [0.004, -0.003, 0.002, -0.004, 0.001, 0.003, -0.002, 0];
+    for (const [i, j] of jitter.entries()) c.add(sample(1000 + 250 * i, 10 + 0.25 * i + j));
+    const p = c.at(3000);
+    expect(p?.playing).toBe(true);
+    expect(Math.abs((p?.time ?? 0) - 12)).toBeLessThan(0.0025);
+  });
+
+  it('follows the rate and starts a new line at a seek, a pause or a rate change', () => {
+    const c = new ElementClock();
+    for (let i = 0; i < 4; i++) c.add(sample(1000 + 100 * i, 5 + 0.1 * i));
+    c.add(sample(1400, 60)); // a seek to 60 s
+    expect(c.at(1500)?.time).toBeCloseTo(60.1, 6);
+    expect(c.at(1500)?.playing).toBe(false); // one sample: not confirmed yet
+    c.add(sample(1500, 60.1));
+    expect(c.at(1550)?.playing).toBe(true);
+    c.add(sample(1600, 60.2, { paused: true }));
+    expect(c.at(5000)).toEqual({ time: 60.2, rate: 1, playing: false });
+    c.add(sample(5000, 60.2, { rate: 1.5 }));
+    c.add(sample(5200, 60.5, { rate: 1.5 }));
+    expect(c.at(6000)?.time).toBeCloseTo(61.7, 6);
+    expect(c.at(6000)?.rate).toBe(1.5);
+    c.add(sample(6000, 61.7, { waiting: true }));
+    expect(c.at(7000)?.playing).toBe(false);
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * The page's element clock as the offscreen document sees it: clock samples (media time read at a
+ * wall-clock instant in the page) turned into "which media time does the element present at wall
+ * time T". Samples carry their own read time, so message delays do not matter; `currentTime` reads
+ * jitter by a few milliseconds, so while the element plays steadily the estimate is the median of
+ * the recent samples' offsets along a line of slope `rate`. A pause, seek, stall, rate change or a
+ * sample far off that line starts a new line.
+ */
+import type { ClockSample } from '../../content/tap-protocol';
+
+/** Samples kept for the median (at 4 Hz: the last 2 s). */
+const WINDOW = 8;
+/** A sample this far (seconds) from the current line is a jump (seek, ad, loop), not jitter. */
+const JUMP_S = 0.08;
+/**
+ * A new line counts as playing once its samples span this long (ms): right after `play` or
+ * `seeked` the element's `currentTime` stands still for a moment before its audio starts, so a
+ * line through the first sample alone would be off by that moment.
+ */
+const CONFIRM_MS = 100;
+
+export interface ElementPosition {
+  /** Media time in seconds the element presents at the asked wall time. */
+  readonly time: number;
+  readonly rate: number;
+  /** Advancing: playing, not seeking or stalled. */
+  readonly playing: boolean;
+}
+
+export class ElementClock {
+  private line: ClockSample[] = [];
+
+  /** A new sample from the page (`at`: wall ms). */
+  add(s: ClockSample): void {
+    const last = this.line[this.line.length - 1];
+    const steady = (x: ClockSample) => !x.paused && !x.seeking && !x.waiting;
+    if (
+      !last ||
+      s.at <= last.at ||
+      s.rate !== last.rate ||
+      steady(s) !== steady(last) ||
+      (steady(s) && Math.abs(this.predict(s.at) - s.time) > JUMP_S * Math.max(1, s.rate)) ||
+      (!steady(s) && s.time !== last.time)
+    ) {
+      this.line = [];
+    }
+    this.line.push(s);
+    if (this.line.length > WINDOW) this.line.shift();
+  }
+
+  /** Where the element is at wall time `at` (ms), or null before any sample. */
+  at(at: number): ElementPosition | null {
+    const last = this.line[this.line.length - 1];
+    if (!last) return null;
+    const steady = !last.paused && !last.seeking && !last.waiting;
+    const playing = steady && last.at - this.line[0].at >= CONFIRM_MS;
+    return { time: steady ? this.predict(at) : last.time, rate: last.rate, playing };
+  }
+
+  /** Wall time (ms) of the last sample, or null. */
+  get lastSampleAt(): number | null {
+    return this.line[this.line.length - 1]?.at ?? null;
+  }
+
+  clear(): void {
+    this.line = [];
+  }
+
+  /** The line through the samples: median of (time − rate·at) over the window. */
+  private predict(at: number): number {
+    const rate = this.line[this.line.length - 1].rate;
+    const offsets = this.line.map((x) => x.time - (rate * x.at) / 1000).sort((a, b) => a - b);
+    const mid = offsets.length >> 1;
+    const offset = offsets.length % 2 ? offsets[mid] : (offsets[mid - 1] + offsets[mid]) / 2;
+    return offset + (rate * at) / 1000;
+  }
+}

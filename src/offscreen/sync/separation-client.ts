@@ -1,0 +1,103 @@
+/**
+ * The main-thread side of the separation worker: request/reply over postMessage, and a
+ * `StreamSeparator` per job for the AheadSeparator.
+ */
+import type { EngineFault } from '../../core/messages';
+import type { ChunkingOptions, SeparationOptions } from '../../core/separator';
+import type { StreamSeparator } from './ahead';
+import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
+import SeparationWorker from './separation-worker.ts?worker';
+
+type Pending = { ok: (out: Record<string, Float32Array[]> | null) => void; fail: (e: Error) => void };
+
+export class SeparationClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private nextJob = 1;
+  private closed = false;
+
+  private constructor() {
+    this.worker = new SeparationWorker();
+    this.worker.onmessage = (e: MessageEvent<FromSeparationWorker>) => {
+      const p = this.pending.get(e.data.id);
+      if (!p) return;
+      this.pending.delete(e.data.id);
+      if (e.data.type === 'done') p.ok(e.data.out);
+      else p.fail(new Error(e.data.error));
+    };
+    this.worker.onerror = (e) => this.failAll(new Error(`the separation worker failed: ${e.message}`));
+  }
+
+  /** Starts a worker with the model (`model`'s bytes, transferred) and onnxruntime's files at `ortPath`. */
+  static async start(
+    model: Promise<Uint8Array>,
+    ortPath: string,
+    threads: number,
+  ): Promise<SeparationClient> {
+    const c = new SeparationClient();
+    try {
+      const bytes = await model;
+      await c.request({ type: 'init', id: 0, bytes, ortPath, threads }, [bytes.buffer]);
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  newSeparator(
+    channels: number,
+    rate: number,
+    modelRate: number,
+    options: SeparationOptions,
+    chunking: ChunkingOptions,
+  ): StreamSeparator {
+    const job = this.nextJob++;
+    const ready = this.request({ type: 'job', id: 0, job, channels, rate, modelRate, options, chunking });
+    return {
+      push: async (block) => {
+        await ready;
+        const copy = block.map((b) => b.slice());
+        return this.request(
+          { type: 'push', id: 0, job, block: copy },
+          copy.map((c) => c.buffer),
+        );
+      },
+      flush: async () => {
+        await ready;
+        return this.request({ type: 'flush', id: 0, job });
+      },
+      end: () => this.send({ type: 'end', job }),
+    };
+  }
+
+  injectFault(fault: EngineFault): void {
+    this.send({ type: 'fault', fault });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.worker.terminate();
+    this.failAll(new Error('the separation worker was closed'));
+  }
+
+  private send(msg: ToSeparationWorker, transfer: Transferable[] = []): void {
+    if (!this.closed) this.worker.postMessage(msg, transfer);
+  }
+
+  private request(msg: ToSeparationWorker & { id: number }, transfer: Transferable[] = []) {
+    const id = this.nextId++;
+    return new Promise<Record<string, Float32Array[]> | null>((ok, fail) => {
+      if (this.closed) return fail(new Error('the separation worker was closed'));
+      this.pending.set(id, { ok, fail });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.fail(e);
+    this.pending.clear();
+  }
+}

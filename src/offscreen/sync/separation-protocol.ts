@@ -1,0 +1,25 @@
+/** Messages between the in-sync session and its separation worker (separation-worker.ts). */
+import type { EngineFault } from '../../core/messages';
+import type { ChunkingOptions, SeparationOptions } from '../../core/separator';
+
+export type ToSeparationWorker =
+  | { type: 'init'; id: number; bytes: Uint8Array; ortPath: string; threads: number }
+  | {
+      type: 'job';
+      id: number;
+      job: number;
+      channels: number;
+      /** The input's sample rate; the worker resamples it to `modelRate`. */
+      rate: number;
+      modelRate: number;
+      options: SeparationOptions;
+      chunking: ChunkingOptions;
+    }
+  | { type: 'push'; id: number; job: number; block: Float32Array[] }
+  | { type: 'flush'; id: number; job: number }
+  | { type: 'end'; job: number }
+  | { type: 'fault'; fault: EngineFault };
+
+export type FromSeparationWorker =
+  | { type: 'done'; id: number; out: Record<string, Float32Array[]> | null }
+  | { type: 'failed'; id: number; error: string };

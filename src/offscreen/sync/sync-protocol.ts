@@ -1,0 +1,33 @@
+/** Messages between the offscreen document's main thread and its in-sync AudioWorklet. */
+import type { Schedule } from './sync-core';
+
+export const SYNC_PROCESSOR = 'stemdeck-sync';
+
+/** Main thread → worklet. */
+export type ToSyncWorklet =
+  | { type: 'chunk'; index: number; data: Float32Array[] }
+  | { type: 'keep'; from: number; to: number }
+  | { type: 'schedule'; schedule: Schedule }
+  | { type: 'gains'; gains: number[] };
+
+/** Worklet → main thread. */
+export type FromSyncWorklet =
+  | {
+      type: 'stats';
+      /** Media frame the stems play at, or null while the page's own audio plays. */
+      position: number | null;
+      /** Frames of page audio played while the element played and stems were wanted but missing. */
+      missingFrames: number;
+      /** The context frame of these stats. */
+      ctxFrame: number;
+    }
+  | {
+      type: 'tap';
+      /** Context frame of the quantum's first frame. */
+      ctxFrame: number;
+      output: Float32Array[];
+      original: Float32Array[];
+      remixed: Uint8Array;
+      positions: Float64Array;
+    }
+  | { type: 'error'; message: string };

@@ -1,0 +1,429 @@
+/**
+ * One tab's remix in sync with the picture: stems separated ahead of the playhead from the page's
+ * own media feed (the read-ahead tap), played by the sync worklet at the media position the
+ * element presents, with the tab capture as the fail-open path (the page's own audio wherever stems
+ * are missing) and as what silences the tab.
+ *
+ * The main thread runs two loops: `tick` (every 50 ms and on every clock sample) maps the element's
+ * clock onto the AudioContext's frames (output latency included, via getOutputTimestamp) and hands
+ * the worklet its schedule and the stem chunks around the playhead; `separate` keeps the
+ * AheadSeparator busy from the playhead on.
+ */
+import { SAMPLE_RATE } from '../../core/audio';
+import { errorText } from '../../core/errors';
+import type { EngineFault, EngineStatus, StemGains } from '../../core/messages';
+import { LOW_LATENCY_CHUNKING, LOW_LATENCY_OPTIONS } from '../../core/separator';
+import { outputStems, type StemName } from '../../core/stems';
+import type { LoadedModel } from '../model';
+import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
+import type { CapturedTab, StatusListener } from '../session';
+import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
+import type { SeparationClient } from './separation-client';
+import { CHUNK_FRAMES, StemCache } from './stem-cache';
+import type { Schedule } from './sync-core';
+import { type FromSyncWorklet, SYNC_PROCESSOR, type ToSyncWorklet } from './sync-protocol';
+import workletUrl from './sync-worklet.ts?worker&url';
+
+const CHANNELS = 2;
+const TICK_MS = 50;
+/**
+ * Chunks the worklet holds ahead of the playhead (10 s, 21 MB for six stems): this thread may be
+ * busy separating for a second or two, and the worklet must not run dry meanwhile.
+ */
+const WORKLET_AHEAD = 50;
+const WORKLET_BEHIND = 3;
+/** Schedule for a context frame this far ahead of the render position (s), so it arrives before it plays. */
+const SCHEDULE_LEAD_S = 0.05;
+const REPORT_EVERY_MS = 1000;
+
+interface Tap {
+  /** Context frame of the first recorded frame (recorded frames are consecutive). */
+  start: number;
+  output: number[][];
+  original: number[][];
+  remixed: number[];
+  positions: number[];
+}
+
+export class SyncSession {
+  private phase: EngineStatus['phase'] = 'starting';
+  private error: string | null = null;
+  private context: AudioContext | null = null;
+  private captured: CapturedTab | null = null;
+  private node: AudioWorkletNode | null = null;
+  private readonly stems: StemName[];
+  private readonly cache: StemCache;
+  private readonly ahead: AheadSeparator;
+  /** Chunks the worklet has. */
+  private readonly sent = new Set<number>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private position: number | null = null;
+  private missingFrames = 0;
+  private note: string | null = null;
+  private reportedAt = 0;
+  private tapData: Tap | null = null;
+  /** Test builds: [context frame, wall ms when it is heard] per tick. */
+  private clockMap: [number, number][] = [];
+  /** Test builds: per render quantum [context frame, media frame (−1: page audio), 1 if stems alone]. */
+  private quanta: [number, number, number][] = [];
+  /** Test builds: the schedules sent, [context frame, media frame, playing, stems allowed]. */
+  private schedules: [number, number, number, number][] = [];
+  /** Test builds: [what, context time] of the session's milestones (start, worker ready, first chunk). */
+  private milestones: [string, number][] = [];
+  private active = false;
+
+  constructor(
+    readonly tabId: number,
+    private readonly loaded: LoadedModel,
+    private gains: StemGains,
+    private readonly report: StatusListener,
+    private readonly record: boolean,
+    private readonly readAhead: ReadAhead,
+    /** The separation worker (shared by the tab's in-sync sessions; the owner closes it). */
+    private readonly worker: Promise<SeparationClient>,
+  ) {
+    this.stems = outputStems(loaded.model.targets);
+    this.cache = new StemCache(this.stems.length * CHANNELS);
+    this.ahead = new AheadSeparator(
+      this.cache,
+      {
+        stems: this.stems,
+        channels: CHANNELS,
+        newSeparator: async (rate) => {
+          // The capture path's separation (measured within 0.04 dB of whole-track separation).
+          const options = { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS };
+          return (await this.worker).newSeparator(CHANNELS, rate, MODEL_RATE, options, LOW_LATENCY_CHUNKING);
+        },
+      },
+      () => {
+        if (this.cache.size === 1) this.milestone('first chunk');
+        this.tick();
+      },
+    );
+  }
+
+  private milestone(what: string): void {
+    if (this.record && this.context) this.milestones.push([what, this.context.currentTime]);
+  }
+
+  status(): EngineStatus {
+    const busy = this.ahead.busySeconds;
+    const produced = this.ahead.producedSeconds;
+    return {
+      phase: this.phase,
+      backend: this.loaded.backend,
+      threads: this.loaded.threads,
+      delayMs: 0,
+      load: produced > 0 ? busy / produced : null,
+      stems: this.stems,
+      lateSeconds: this.missingFrames / SAMPLE_RATE,
+      degraded: null,
+      engineNote: this.loaded.failover ?? this.loaded.decision.reason,
+      error: this.error,
+      mode: 'in-sync',
+      modeNote: this.note,
+      at: Date.now(),
+    };
+  }
+
+  /** Memory the separated stems take now, bytes (benchmarks). */
+  get cacheBytes(): number {
+    return this.cache.bytes;
+  }
+
+  /** Takes over a captured tab (see `captureTab`), which keeps playing straight through until stems play. */
+  async start(captured: CapturedTab): Promise<void> {
+    const { context, source, stream } = captured;
+    this.captured = captured;
+    this.context = context;
+    for (const track of stream.getAudioTracks()) {
+      track.addEventListener('ended', () =>
+        this.fail('the tab capture ended (tab closed or capture revoked)'),
+      );
+    }
+    await context.audioWorklet.addModule(workletUrl);
+    const node = new AudioWorkletNode(context, SYNC_PROCESSOR, {
+      numberOfInputs: 1,
+      numberOfOutputs: 1,
+      outputChannelCount: [CHANNELS],
+      processorOptions: {
+        channels: CHANNELS,
+        stems: this.stems.length,
+        chunkFrames: CHUNK_FRAMES,
+        record: this.record,
+      },
+    });
+    this.node = node;
+    node.port.onmessage = (e: MessageEvent<FromSyncWorklet>) => this.onWorklet(e.data);
+    this.post({ type: 'gains', gains: this.gainVector() });
+    // The worklet plays the capture until it has stems for the playhead: swapping it in is seamless.
+    node.connect(context.destination);
+    source.connect(node);
+    source.disconnect(context.destination);
+    this.active = true;
+    this.milestone('start');
+    void this.worker.then(() => this.milestone('worker ready'));
+    this.setPhase('running');
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.tick();
+    void this.separate();
+  }
+
+  setGains(gains: StemGains): void {
+    this.gains = gains;
+    this.post({ type: 'gains', gains: this.gainVector() });
+  }
+
+  injectFault(fault: EngineFault): void {
+    if (fault === 'capture-ended') {
+      for (const t of this.captured?.stream.getTracks() ?? []) {
+        t.stop();
+        t.dispatchEvent(new Event('ended'));
+      }
+      return;
+    }
+    void this.worker.then((w) => w.injectFault(fault));
+  }
+
+  takeTap(clear: boolean): Tap | null {
+    const t = this.tapData;
+    if (clear) this.tapData = null;
+    return t;
+  }
+
+  /** Test builds: the sync trace since the last clear (see `clockMap`, `quanta`). */
+  takeTrace(clear: boolean): {
+    clockMap: [number, number][];
+    quanta: [number, number, number][];
+    milestones: [string, number][];
+    schedules: [number, number, number, number][];
+  } {
+    const t = {
+      clockMap: this.clockMap,
+      quanta: this.quanta,
+      milestones: this.milestones,
+      schedules: this.schedules,
+    };
+    if (clear) {
+      this.clockMap = [];
+      this.quanta = [];
+      this.schedules = [];
+    }
+    return t;
+  }
+
+  /** Hands the audio back to the page (ends the capture). Idempotent. */
+  async stop(reason: string | null = null): Promise<void> {
+    this.end('stopped', reason);
+  }
+
+  /** Leaves the capture running and playing straight through, for another session to take over. */
+  detach(): CapturedTab | null {
+    const captured = this.captured;
+    if (!captured || !this.active) return null;
+    this.shutdown();
+    captured.source.connect(captured.context.destination);
+    this.captured = null;
+    this.context = null;
+    this.phase = 'stopped';
+    return captured;
+  }
+
+  fail(reason: string): void {
+    this.end('failed', reason);
+  }
+
+  private end(phase: 'stopped' | 'failed', reason: string | null): void {
+    if (this.phase === 'stopped' || this.phase === 'failed') return;
+    this.shutdown();
+    this.captured?.release();
+    this.captured = null;
+    this.context = null;
+    this.error = reason;
+    this.setPhase(phase);
+  }
+
+  private shutdown(): void {
+    this.active = false;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.ahead.abandon();
+    this.cache.clear();
+    if (this.node) this.node.port.onmessage = null;
+    this.node?.disconnect();
+    this.captured?.source.disconnect();
+    this.node = null;
+  }
+
+  private setPhase(phase: EngineStatus['phase']): void {
+    this.phase = phase;
+    this.reportedAt = performance.now();
+    this.report(this.status());
+  }
+
+  private gainVector(): number[] {
+    return this.stems.map((t) => (this.gains as Record<string, number>)[t] ?? 1);
+  }
+
+  private post(msg: ToSyncWorklet, transfer: Transferable[] = []): void {
+    this.node?.port.postMessage(msg, transfer);
+  }
+
+  private onWorklet(msg: FromSyncWorklet): void {
+    switch (msg.type) {
+      case 'stats':
+        this.position = msg.position;
+        this.missingFrames = msg.missingFrames;
+        // The audio thread's clock drives scheduling: this document's timers are throttled (ticks
+        // came 140–160 ms apart instead of 50), its worklet messages are not.
+        this.tick();
+        if (performance.now() - this.reportedAt >= REPORT_EVERY_MS) {
+          this.reportedAt = performance.now();
+          this.report(this.status());
+        }
+        break;
+      case 'tap':
+        this.appendTap(msg);
+        break;
+      case 'error':
+        this.fail(`the remix failed on the audio thread: ${msg.message}`);
+        break;
+    }
+  }
+
+  /** A clock sample arrived: a seek or pause must reach the audio thread at once. */
+  onClock(): void {
+    this.tick();
+  }
+
+  /** The wall time (ms) at which context time `t` (s) reaches the speakers. */
+  private wallAt(t: number): number {
+    const c = this.context;
+    if (!c) return performance.timeOrigin + performance.now();
+    const ts = c.getOutputTimestamp();
+    if (ts.performanceTime !== undefined && ts.contextTime !== undefined && ts.performanceTime > 0) {
+      return performance.timeOrigin + ts.performanceTime + (t - ts.contextTime) * 1000;
+    }
+    const latency = (c.baseLatency || 0) + (c.outputLatency || 0);
+    return performance.timeOrigin + performance.now() + (t - c.currentTime + latency) * 1000;
+  }
+
+  /** The media frame the element presents now (for the separation's playhead), or null. */
+  private playhead(source: TappedSource): number | null {
+    const p = source.clock.at(performance.timeOrigin + performance.now());
+    return p ? p.time * MODEL_RATE : null;
+  }
+
+  /** Schedule and stem chunks for the worklet; the mode note for the popup. */
+  private tick(): void {
+    const c = this.context;
+    if (!this.active || !c) return;
+    const source = this.readAhead.source();
+    const ctxTime = c.currentTime + SCHEDULE_LEAD_S;
+    const pos = source?.clock.at(this.wallAt(ctxTime)) ?? null;
+    const stale = this.readAhead.unusable(performance.timeOrigin + performance.now());
+    const rateOk = pos !== null && pos.rate === 1;
+    const schedule: Schedule = {
+      ctxFrame: Math.round(ctxTime * c.sampleRate),
+      mediaFrame: (pos?.time ?? 0) * MODEL_RATE,
+      rate: pos?.rate ?? 1,
+      playing: pos?.playing ?? false,
+      stems: stale === null && rateOk,
+    };
+    this.post({ type: 'schedule', schedule });
+    // Test builds: when each scheduled context frame reaches the speakers (the e2e suite's ruler).
+    if (this.record && this.clockMap.length < 20_000) {
+      this.clockMap.push([schedule.ctxFrame, this.wallAt(ctxTime)]);
+      const { ctxFrame, mediaFrame, playing, stems } = schedule;
+      this.schedules.push([ctxFrame, Math.round(mediaFrame), playing ? 1 : 0, stems ? 1 : 0]);
+    }
+    this.note =
+      stale ??
+      (pos === null
+        ? 'waiting for the page’s playback position'
+        : !pos.playing
+          ? null
+          : !rateOk
+            ? `at ${pos.rate}× the page’s own audio plays (the remix plays at 1× only, for now)`
+            : this.position === null
+              ? 'the page’s own audio plays until the stems for this position are separated'
+              : null);
+    if (!source || pos === null) return;
+    // Stem chunks around the playhead for the worklet, the nearest first.
+    const k0 = Math.floor((pos.time * MODEL_RATE) / CHUNK_FRAMES);
+    const from = k0 - WORKLET_BEHIND;
+    const to = k0 + WORKLET_AHEAD;
+    for (const k of [...this.sent]) if (k < from || k >= to) this.sent.delete(k);
+    this.post({ type: 'keep', from, to });
+    for (let k = Math.max(0, from); k < to; k++) {
+      if (this.sent.has(k)) continue;
+      const data = this.cache.get(k);
+      if (!data) continue;
+      this.sent.add(k);
+      this.post(
+        { type: 'chunk', index: k, data },
+        data.map((d) => d.buffer),
+      );
+    }
+  }
+
+  /** Keeps separating from the playhead on while the session is active. */
+  private async separate(): Promise<void> {
+    while (this.active) {
+      const source = this.readAhead.source();
+      const playhead = source ? this.playhead(source) : null;
+      let worked = false;
+      let rest = 0;
+      if (source && playhead !== null) {
+        const view: AheadSource = {
+          ended: source.ended,
+          rateAt: (t) => {
+            const rates = source.timeline.ratesIn(t, t + 1e-6);
+            return rates.size === 1 ? [...rates][0] : null;
+          },
+          read: (t, count, rate) => source.timeline.read(t, count, rate, CHANNELS),
+        };
+        const relaxed = this.ahead.relaxed(playhead);
+        // Playing: a new job starts where the playhead will be when its first stems come out.
+        const moving = source.clock.at(performance.timeOrigin + performance.now())?.playing ?? false;
+        const lead = moving ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * MODEL_RATE : 0;
+        const t0 = performance.now();
+        try {
+          worked = await this.ahead.step(view, playhead, lead);
+          this.ahead.prune(playhead);
+        } catch (e) {
+          this.fail(`separation failed: ${errorText(e)}`);
+          return;
+        }
+        rest = relaxed ? performance.now() - t0 : 0;
+      }
+      // Yield between steps so clock samples and ticks get through; rest beyond the eager window;
+      // wait when there is nothing to do.
+      await new Promise((r) => setTimeout(r, worked ? rest : 100));
+    }
+  }
+
+  private appendTap(msg: Extract<FromSyncWorklet, { type: 'tap' }>): void {
+    if (this.quanta.length < 200_000) {
+      this.quanta.push([msg.ctxFrame, msg.positions[0], msg.remixed.every((r) => r === 1) ? 1 : 0]);
+    }
+    const limit = 60 * SAMPLE_RATE;
+    if (!this.tapData) {
+      this.tapData = {
+        start: msg.ctxFrame,
+        output: [[], []],
+        original: [[], []],
+        remixed: [],
+        positions: [],
+      };
+    }
+    const t = this.tapData;
+    if (t.remixed.length >= limit) return;
+    for (let c = 0; c < CHANNELS; c++) {
+      for (const v of msg.output[c]) t.output[c].push(v);
+      for (const v of msg.original[c]) t.original[c].push(v);
+    }
+    for (const f of msg.remixed) t.remixed.push(f);
+    for (const p of msg.positions) t.positions.push(p);
+  }
+}

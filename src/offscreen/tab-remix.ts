@@ -1,0 +1,219 @@
+/**
+ * One tab's remix, whichever way it is made: owns the tab capture (which silences the tab and is
+ * the fail-open path), the read-ahead of the page's media feed (fed by the tap's ports), and the
+ * engine playing now — `SyncSession` (in sync with the picture) or `RemixSession` (delayed) — and
+ * moves the capture between them as `chooseMode` says. Only the current engine's reports go out.
+ *
+ * For the first `GRACE_MS` (1 s) no engine runs: the capture plays straight through (the page's own
+ * audio) while the tap, armed by the worker once the remix has started, delivers what the page
+ * appended so far. Usable → in sync at once; otherwise the delayed remix starts.
+ */
+import browser from 'webextension-polyfill';
+import { parseTapEvent } from '../content/tap-protocol';
+import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
+import { outputStems } from '../core/stems';
+import { chooseMode } from './mode';
+import { type LoadedModel, modelBytes, ORT_PATH, wasmThreads } from './model';
+import { ReadAhead } from './readahead/read-ahead';
+import { WebCodecsDecoder } from './readahead/webcodecs';
+import { type CapturedTab, RemixSession, type StatusListener } from './session';
+import { SeparationClient } from './sync/separation-client';
+import { SyncSession } from './sync/sync-session';
+
+const CHECK_MS = 250;
+export const GRACE_MS = 1000;
+
+/** The part of a runtime port the read-ahead tap needs (a bridge in one frame of the tab). */
+export interface TapPort {
+  readonly onMessage: { addListener(cb: (msg: unknown) => void): void };
+  readonly onDisconnect: { addListener(cb: () => void): void };
+  disconnect(): void;
+}
+
+export class TabRemix {
+  /** The page's MSE audio, decoded by media time; dropped when the remix ends. */
+  readonly readAhead = new ReadAhead((sink, onError) => new WebCodecsDecoder(sink, onError));
+  private readonly ports = new Set<TapPort>();
+  private engine: RemixSession | SyncSession | null = null;
+  private captured: CapturedTab | null = null;
+  private worker: Promise<SeparationClient> | null = null;
+  private startedAt = 0;
+  private unusableSince: number | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private ended = false;
+  private switching = false;
+  /** Test builds: a fault injected before an engine ran, for the first one. */
+  private pendingFault: EngineFault | null = null;
+
+  constructor(
+    readonly tabId: number,
+    private readonly loaded: LoadedModel,
+    private gains: StemGains,
+    private readonly report: StatusListener,
+    private readonly record: boolean,
+  ) {}
+
+  async start(captured: CapturedTab): Promise<void> {
+    this.captured = captured;
+    this.startedAt = performance.now();
+    for (const track of captured.stream.getAudioTracks()) {
+      // Before an engine runs, nobody else listens: the capture ending ends the remix.
+      track.addEventListener('ended', () => {
+        if (!this.engine) void this.stop('the tab capture ended (tab closed or capture revoked)', 'failed');
+      });
+    }
+    this.timer = setInterval(() => void this.check(), CHECK_MS);
+    this.report(this.status());
+  }
+
+  status(): EngineStatus {
+    if (this.engine) return this.engine.status();
+    return {
+      phase: this.ended ? 'stopped' : 'buffering',
+      backend: this.loaded.backend,
+      threads: this.loaded.threads,
+      delayMs: null,
+      load: null,
+      stems: outputStems(this.loaded.model.targets),
+      lateSeconds: 0,
+      degraded: null,
+      engineNote: this.loaded.failover ?? this.loaded.decision.reason,
+      error: null,
+      mode: null,
+      modeNote: 'looking for the page’s media feed',
+      at: Date.now(),
+    };
+  }
+
+  setGains(gains: StemGains): void {
+    this.gains = gains;
+    this.engine?.setGains(gains);
+  }
+
+  injectFault(fault: EngineFault): void {
+    if (this.engine) this.engine.injectFault(fault);
+    else if (fault === 'capture-ended') {
+      for (const t of this.captured?.stream.getTracks() ?? []) {
+        t.stop();
+        t.dispatchEvent(new Event('ended'));
+      }
+    } else this.pendingFault = fault; // for the engine about to start
+  }
+
+  takeTap(clear: boolean) {
+    return this.engine?.takeTap(clear) ?? null;
+  }
+
+  /** Test builds: the in-sync engine's trace (null while delayed). */
+  takeTrace(clear: boolean) {
+    return this.engine instanceof SyncSession ? this.engine.takeTrace(clear) : null;
+  }
+
+  /** A frame's tap bridge connected: its events feed the read-ahead until the remix ends. */
+  attachTap(port: TapPort, frameId: number): void {
+    if (this.ended) {
+      port.disconnect();
+      return;
+    }
+    this.ports.add(port);
+    port.onDisconnect.addListener(() => this.ports.delete(port));
+    port.onMessage.addListener((raw) => {
+      const ev = parseTapEvent(raw);
+      if (!ev) return;
+      // Audio that can be read ahead: start the separation worker now, while the rest arrives
+      // (not for every page with a tap: a page without MSE audio never needs it).
+      if (ev.t === 'buffer') {
+        this.worker ??= SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
+      }
+      const applied = this.readAhead.handle(frameId, ev);
+      if (ev.t === 'clock') {
+        if (this.engine instanceof SyncSession) this.engine.onClock();
+        void applied.then(() => this.check());
+      }
+    });
+  }
+
+  /** Hands the audio back to the page. Idempotent. */
+  async stop(reason: string | null = null, phase: 'stopped' | 'failed' = 'stopped'): Promise<void> {
+    if (this.engine) await this.engine.stop(reason);
+    else if (!this.ended) {
+      this.captured?.release();
+      this.report({ ...this.status(), phase, error: reason });
+    }
+    this.shutdown();
+  }
+
+  private forward(from: RemixSession | SyncSession, status: EngineStatus): void {
+    if (from !== this.engine) return; // a detached engine's last words
+    this.report(status);
+    if (status.phase === 'failed' || status.phase === 'stopped') this.shutdown();
+  }
+
+  /** The remix ended: the tap is disarmed (its ports close), the decoded audio and the worker dropped. */
+  private shutdown(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    for (const p of this.ports) p.disconnect();
+    this.ports.clear();
+    this.readAhead.close();
+    void this.worker?.then((w) => w.close()).catch(() => undefined);
+  }
+
+  private async check(): Promise<void> {
+    if (this.ended || this.switching || !this.captured) return;
+    const now = performance.timeOrigin + performance.now();
+    const unusable = this.readAhead.unusable(now);
+    this.unusableSince = unusable === null ? null : (this.unusableSince ?? now);
+    if (this.engine instanceof RemixSession) this.engine.modeNote = unusable;
+    let decision: 'stay' | 'in-sync' | 'delayed';
+    if (this.engine === null) {
+      decision =
+        unusable === null ? 'in-sync' : performance.now() - this.startedAt >= GRACE_MS ? 'delayed' : 'stay';
+    } else {
+      decision = chooseMode(
+        this.engine instanceof SyncSession ? 'in-sync' : 'delayed',
+        unusable,
+        this.unusableSince,
+        now,
+      );
+    }
+    if (decision === 'stay') return;
+    this.switching = true;
+    try {
+      const captured = this.engine ? this.engine.detach() : this.captured;
+      if (!captured) return;
+      const worker = this.worker;
+      const next: RemixSession | SyncSession =
+        decision === 'in-sync' && worker
+          ? new SyncSession(
+              this.tabId,
+              this.loaded,
+              this.gains,
+              (st) => this.forward(next, st),
+              this.record,
+              this.readAhead,
+              worker,
+            )
+          : new RemixSession(
+              this.tabId,
+              this.loaded,
+              this.gains,
+              (st) => this.forward(next, st),
+              this.record,
+            );
+      if (next instanceof RemixSession) next.modeNote = unusable;
+      this.engine = next;
+      if (this.pendingFault) next.injectFault(this.pendingFault);
+      this.pendingFault = null;
+      try {
+        await next.start(captured);
+      } catch (e) {
+        captured.release();
+        await next.stop(`the remix could not start (${decision}): ${String(e)}`);
+      }
+    } finally {
+      this.switching = false;
+    }
+  }
+}
