@@ -1,5 +1,6 @@
 import { defineManifest } from '@crxjs/vite-plugin';
 import pkg from './package.json' with { type: 'json' };
+import { READ_AHEAD_HOSTS } from './src/content/tap-protocol';
 
 /** Sites whose media the content script follows (the extension's whole reach into web pages). */
 const RELEASE_MATCHES = [
@@ -11,12 +12,7 @@ const RELEASE_MATCHES = [
  * Hosts whose players feed their media element through Media Source Extensions ahead of playback,
  * which the read-ahead tap reads (YouTube, YouTube Music, embeds). Spotify's audio is encrypted: capture only.
  */
-const READ_AHEAD_MATCHES = [
-  'https://www.youtube.com/*',
-  'https://m.youtube.com/*',
-  'https://music.youtube.com/*',
-  'https://www.youtube-nocookie.com/*',
-];
+const READ_AHEAD_MATCHES = READ_AHEAD_HOSTS.map((h) => `https://${h}/*`);
 /** Only the test build (`vite build --mode test`) also runs on the e2e suite's local server. */
 const TEST_MATCHES = ['http://127.0.0.1/*'];
 

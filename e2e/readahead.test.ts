@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64ToBytes } from '../src/content/tap-protocol';
 import type { OffscreenReadAheadReply, TabState } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
-import { type DashAudio, FFMPEG, makeDashAudio } from './support/dash';
+import { type DashAudio, dashRepresentation, FFMPEG, makeDashAudio } from './support/dash';
 import { ExtensionDriver, UNITY } from './support/drive';
 import { type DashRepresentation, dashPage } from './support/pages';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
@@ -76,19 +76,9 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('read-ahead tap on a YouTube-lik
     for (const codec of ['opus', 'aac'] as const) {
       const d = makeDashAudio(['-i', SONG], codec, SECONDS, SEGMENT_S);
       dash[codec] = d;
-      const ext = codec === 'opus' ? 'webm' : 'm4s';
-      const type = codec === 'opus' ? 'audio/webm' : 'audio/mp4';
-      media[`/dash/${codec}/init.${ext}`] = { body: d.init, type };
-      d.segments.forEach((body, i) => {
-        media[`/dash/${codec}/seg-${i}.${ext}`] = { body, type };
-      });
-      reps[codec] = {
-        mime: d.mime,
-        init: `/dash/${codec}/init.${ext}`,
-        segments: d.segments.map((_, i) => `/dash/${codec}/seg-${i}.${ext}`),
-        segmentSeconds: SEGMENT_S,
-        duration: SECONDS,
-      };
+      const [files, rep] = dashRepresentation(d, codec, SEGMENT_S, SECONDS);
+      Object.assign(media, files);
+      reps[codec] = rep;
     }
     server = await startTestServer(media, { '/dash': dashPage(reps) });
     launched = await launchWithExtension(server.port);

@@ -11,50 +11,20 @@ import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TabState } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
-import { type DashAudio, FFMPEG, makeDashAudio } from './support/dash';
-import { ExtensionDriver, sleep, type Tap, UNITY } from './support/drive';
-import { type DashRepresentation, dashPage } from './support/pages';
-import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import {
-  type ElementSample,
-  firstStemsAfter,
-  percentileAbs,
-  SAMPLER,
-  syncOffsets,
-  syncWall,
-} from './support/sync';
+import { dashRepresentation, FFMPEG, makeDashAudio } from './support/dash';
+import { ExtensionDriver } from './support/drive';
+import { dashPage } from './support/pages';
+import { startTestServer, type TestServer } from './support/server';
+import { describeSyncFigures, runSyncScenario, SEEK_SETTLE_MS, SYNC_MEDIA_SECONDS } from './support/sync';
 
 const SONG = resolve(import.meta.dirname, '../demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
 const HAVE_FFMPEG = existsSync(FFMPEG);
-const SECONDS = 120;
 const SEGMENT_S = 4;
-const RATE = 44_100;
-/** After a seek: how long the stems rendered before it may still be heard (output latency + message). */
-const SEEK_SETTLE_MS = 250;
 
 if (!HAVE_CHROMIUM)
   console.warn(`e2e sync: ${CHROMIUM} is missing: SKIPPED, not passed (apt install chromium).`);
 else if (!HAVE_FFMPEG)
   console.warn(`e2e sync: ${FFMPEG} is missing, so no DASH segments: SKIPPED, not passed.`);
-
-function representation(d: DashAudio, name: string): [Record<string, MediaFile>, DashRepresentation] {
-  const ext = d.codec === 'opus' ? 'webm' : 'm4s';
-  const type = d.codec === 'opus' ? 'audio/webm' : 'audio/mp4';
-  const media: Record<string, MediaFile> = { [`/dash/${name}/init.${ext}`]: { body: d.init, type } };
-  d.segments.forEach((body, i) => {
-    media[`/dash/${name}/seg-${i}.${ext}`] = { body, type };
-  });
-  return [
-    media,
-    {
-      mime: d.mime,
-      init: `/dash/${name}/init.${ext}`,
-      segments: d.segments.map((_, i) => `/dash/${name}/seg-${i}.${ext}`),
-      segmentSeconds: SEGMENT_S,
-      duration: SECONDS,
-    },
-  ];
-}
 
 describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a YouTube-like page', () => {
   let server: TestServer;
@@ -65,9 +35,11 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
 
   beforeAll(async () => {
     // The demo song twice over (2 min), as WebM/Opus: YouTube's usual audio.
-    const [media, rep] = representation(
-      makeDashAudio(['-stream_loop', '1', '-i', SONG], 'opus', SECONDS, SEGMENT_S),
+    const [media, rep] = dashRepresentation(
+      makeDashAudio(['-stream_loop', '1', '-i', SONG], 'opus', SYNC_MEDIA_SECONDS, SEGMENT_S),
       'opus',
+      SEGMENT_S,
+      SYNC_MEDIA_SECONDS,
     );
     server = await startTestServer(media, { '/dash': dashPage({ opus: rep }) });
     launched = await launchWithExtension(server.port);
@@ -99,98 +71,22 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     return { page, tabId };
   }
 
-  const wallNow = (page: Page) => page.evaluate(() => performance.timeOrigin + performance.now());
-
   it('plays stems at the element’s position through play, pause, a seek back and a seek forward', async () => {
     const { page, tabId } = await open('/dash?rep=opus');
-    await page.evaluate(SAMPLER);
-    await sleep(2000);
-
-    // Switching on mid-playback: stems within 3 s, the page's own audio until then.
-    const onAt = await wallNow(page);
-    await drive.switchOn(tabId, UNITY);
-    await drive.waitFor(
-      () => drive.tabState(tabId),
-      (s) => s.engine?.mode === 'in-sync',
-      'the remix going in sync',
-      10_000,
-    );
-    await sleep(24_000);
-    // Pause, resume; a seek back into separated audio; a seek forward into audio not separated yet.
-    await page.evaluate('player.video.pause()');
-    await sleep(2000);
-    await page.evaluate('player.video.play()');
-    await sleep(8000);
-    const backAt = await wallNow(page);
-    await page.evaluate('player.video.currentTime = 10');
-    await sleep(10_000);
-    const forwardAt = await wallNow(page);
-    await page.evaluate('player.seek(90)');
-    await sleep(12_000);
-
-    const tap: Tap = await drive.tap(true, true);
-    const samples = (await page.evaluate('window.__samples')) as ElementSample[];
-    const quanta = tap.quanta ?? [];
-    const clockMap = tap.clockMap ?? [];
-    expect(quanta.length, 'the in-sync trace').toBeGreaterThan(1000);
-
-    // Seeks take effect in the page first: the stems already rendered still play out (the output
-    // latency) before the audio thread hears of the seek. Those moments are measured on their own.
-    const seeks = [backAt, forwardAt];
-    const offsets = syncOffsets(quanta, clockMap, samples, RATE).filter(
-      (o) => !seeks.some((t) => o.at >= t && o.at < t + SEEK_SETTLE_MS),
-    );
-    const seconds = (offsets.length * 128) / RATE;
-    const p95 = percentileAbs(
-      offsets.map((o) => o.offset),
-      95,
-    );
-    const p99 = percentileAbs(
-      offsets.map((o) => o.offset),
-      99,
-    );
-    const worst = percentileAbs(
-      offsets.map((o) => o.offset),
-      100,
-    );
-    const after = (at: number, from: number | null) =>
-      (firstStemsAfter(quanta, clockMap, at, RATE, from) ?? Number.POSITIVE_INFINITY) - at;
-    const switchOn = after(onAt, null);
-    const seekBack = after(backAt, 10);
-    const seekForward = after(forwardAt, 90);
-    // How long stems of the old position went on being heard after each seek.
-    const oldAfter = (at: number, near: number) =>
-      Math.max(
-        0,
-        ...quanta
-          .filter(([, m]) => m >= 0 && Math.abs(m / RATE - near) > 6)
-          .map(([f]) => syncWall(clockMap, f) - at)
-          .filter((ms) => ms >= 0 && ms < 5000),
-      );
-    const staleBack = oldAfter(backAt, 10);
-    const staleForward = oldAfter(forwardAt, 90);
-    const status = (await drive.tabState(tabId)).engine;
-    console.info(
-      `e2e sync: ${seconds.toFixed(1)} s of stems measured against the element: offset p95 ${(1000 * p95).toFixed(1)} ms, ` +
-        `p99 ${(1000 * p99).toFixed(1)} ms, worst ${(1000 * worst).toFixed(1)} ms; stems after switch-on ${switchOn.toFixed(0)} ms, after a seek into separated ` +
-        `audio ${seekBack.toFixed(0)} ms, into new audio ${seekForward.toFixed(0)} ms; old stems heard after the seeks ` +
-        `${staleBack.toFixed(0)} / ${staleForward.toFixed(0)} ms; separation load ${status?.load?.toFixed(2)}; page audio while ` +
-        `stems were missing ${status?.lateSeconds.toFixed(1)} s`,
-    );
-    expect(status?.mode).toBe('in-sync');
-    expect(seconds, 'seconds of stems measured').toBeGreaterThan(40);
+    const f = await runSyncScenario(drive, page, tabId);
+    console.info(`e2e sync: ${describeSyncFigures(f)}`);
+    expect(f.mode).toBe('in-sync');
+    expect(f.measuredSeconds, 'seconds of stems measured').toBeGreaterThan(40);
     // The issue's bar: within ±40 ms of the element's clock through a pause, a seek back and a seek
     // forward — met by 99 % of the audio; single moments (around a resume) reach 50–60 ms today.
-    expect(p99, '99th percentile of the offset to the element (s)').toBeLessThan(0.04);
-    expect(worst, 'largest offset to the element (s)').toBeLessThan(0.1);
-    expect(Math.max(staleBack, staleForward), 'ms of old stems heard after a seek').toBeLessThan(
-      SEEK_SETTLE_MS,
-    );
+    expect(f.syncOffsetP99Ms, '99th percentile of the offset to the element (ms)').toBeLessThan(40);
+    expect(f.syncOffsetWorstMs, 'largest offset to the element (ms)').toBeLessThan(100);
+    expect(f.staleAfterSeekMs, 'ms of old stems heard after a seek').toBeLessThan(SEEK_SETTLE_MS);
     // Bounds on what is measured today on this 2-core machine; the issue's targets (3 s, 100 ms,
     // 2 s) are not met yet — docs/BENCHMARKS.md "In sync" has the figures and what is next.
-    expect(switchOn, 'ms from switching on to stems').toBeLessThan(15_000);
-    expect(seekBack, 'ms from a seek into separated audio to stems').toBeLessThan(1500);
-    expect(seekForward, 'ms from a seek into new audio to stems').toBeLessThan(8000);
+    expect(f.switchOnMs, 'ms from switching on to stems').toBeLessThan(15_000);
+    expect(f.seekCachedMs, 'ms from a seek into separated audio to stems').toBeLessThan(1500);
+    expect(f.seekNewMs, 'ms from a seek into new audio to stems').toBeLessThan(8000);
     await drive.switchOff(tabId);
     await page.close();
   }, 180_000);

@@ -1,33 +1,55 @@
 /**
- * `npm run bench:browser`: the full in-browser pipeline (tab capture → AudioWorklet → onnxruntime-web
- * separation on cross-faded segments → remix) in headless Chromium on the bundled demo song.
- * Reports the real-time factor (separation time per second of audio, as the engine measures it),
- * late audio, the added delay, and how long switching on and off takes. A benchmark, not a test:
- * it prints a Markdown row for docs/BENCHMARKS.md and writes the figures as JSON.
+ * `npm run bench:browser`: the in-browser pipeline in headless Chromium, both modes side by side.
+ *  - delayed: tab capture → AudioWorklet → onnxruntime-web separation on cross-faded segments →
+ *    remix, on a page playing the bundled demo song (what Spotify and other sites get);
+ *  - in-sync: the YouTube-like DASH page (the demo song as WebM/Opus segments appended ahead of the
+ *    playhead), read ahead by the tap and played at the element's time, measured against the
+ *    element's clock through a pause and two seeks (e2e/support/sync.ts, the e2e test's scenario).
+ * A benchmark, not a test: it prints Markdown rows for docs/BENCHMARKS.md and writes the figures as
+ * JSON, `{ runs: [{ mode, model, rtf, addedDelayMs, syncOffsetP95Ms, switchOnMs, seekCachedMs,
+ * seekNewMs, … }] }`, a figure that does not apply to a mode being null.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { CHROMIUM, HAVE_CHROMIUM, launchWithExtension } from '../e2e/support/browser';
+import { dashRepresentation, makeDashAudio } from '../e2e/support/dash';
 import { ExtensionDriver, sleep, UNITY } from '../e2e/support/drive';
+import { dashPage } from '../e2e/support/pages';
 import { startTestServer } from '../e2e/support/server';
+import { describeSyncFigures, runSyncScenario, SYNC_MEDIA_SECONDS } from '../e2e/support/sync';
+import { SHIPPED_MODEL_PATH } from '../src/core/shipped-model';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SONG = resolve(ROOT, 'demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
+const MODEL = process.env.STEMDECK_MODEL ?? SHIPPED_MODEL_PATH;
 
 const opts = new Command('bench:browser')
-  .option('--seconds <n>', 'seconds of remix to measure after it starts', '40')
+  .option('--seconds <n>', 'seconds of the delayed remix to measure after it starts', '40')
+  .option('--modes <list>', 'which modes to run: delayed, in-sync', 'delayed,in-sync')
   .option('--json <file>', 'where to write the figures', 'out/bench/browser.json')
   .parse()
-  .opts<{ seconds: string; json: string }>();
+  .opts<{ seconds: string; modes: string; json: string }>();
 
-async function main(): Promise<void> {
-  if (!HAVE_CHROMIUM) throw new Error(`${CHROMIUM} is missing (sudo apt-get install chromium)`);
+interface Run {
+  mode: 'delayed' | 'in-sync';
+  model: string;
+  backend: string | null;
+  threads: number | null;
+  rtf: number | null;
+  addedDelayMs: number | null;
+  syncOffsetP95Ms: number | null;
+  switchOnMs: number | null;
+  seekCachedMs: number | null;
+  seekNewMs: number | null;
+  [extra: string]: unknown;
+}
+
+async function delayed(): Promise<Run> {
   const server = await startTestServer({ '/song.ogg': { body: await readFile(SONG), type: 'audio/ogg' } });
   const launched = await launchWithExtension(server.port);
   try {
-    const version = await launched.browser.version();
     const drive = await ExtensionDriver.open(launched.browser, server.origin);
     const { tabId } = await drive.play('/song.ogg');
     const t0 = Date.now();
@@ -39,35 +61,115 @@ async function main(): Promise<void> {
     await sleep(Number(opts.seconds) * 1000);
     const end = await drive.tabState(tabId);
     if (!end.enabled || !end.engine) throw new Error(`the remix stopped: ${end.notice}`);
+    if (end.engine.mode !== 'delayed') throw new Error(`expected the delayed remix, got ${end.engine.mode}`);
     const off = await drive.switchOff(tabId);
-    const figures = {
-      date: new Date().toISOString(),
-      machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
-      browser: version,
+    return {
+      mode: 'delayed',
+      model: MODEL,
       backend: end.engine.backend,
       threads: end.engine.threads,
-      stems: end.engine.stems,
-      measuredSeconds: Number(opts.seconds),
       rtf: end.engine.load,
+      addedDelayMs: end.engine.delayMs ?? running.engine?.delayMs ?? null,
+      syncOffsetP95Ms: null,
+      switchOnMs: firstRemixMs,
+      seekCachedMs: null,
+      seekNewMs: null,
+      engineUpMs: startMs,
       lateSeconds: end.engine.lateSeconds,
-      delayMs: end.engine.delayMs ?? running.engine?.delayMs ?? null,
-      startMs,
-      firstRemixMs,
+      measuredSeconds: Number(opts.seconds),
       switchOffMs: off.ended,
     };
-    const out = resolve(ROOT, opts.json);
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, `${JSON.stringify(figures, null, 2)}\n`);
-    console.log(JSON.stringify(figures, null, 2));
-    console.log(
-      '\n| engine | RTF (separation s per audio s) | late audio | added delay | switch on → first remix | switch off → page audio |\n' +
-        '| --- | ---: | ---: | ---: | ---: | ---: |\n' +
-        `| ${figures.backend} · ${figures.threads} threads | ${figures.rtf?.toFixed(3)} | ${figures.lateSeconds.toFixed(2)} s in ${figures.measuredSeconds} s | ${figures.delayMs} ms | ${figures.firstRemixMs} ms (engine up after ${figures.startMs} ms) | ${figures.switchOffMs} ms |`,
-    );
   } finally {
     await launched.close();
     await server.close();
   }
+}
+
+async function inSync(): Promise<Run> {
+  const [media, rep] = dashRepresentation(
+    makeDashAudio(['-stream_loop', '1', '-i', SONG], 'opus', SYNC_MEDIA_SECONDS, 4),
+    'opus',
+    4,
+    SYNC_MEDIA_SECONDS,
+  );
+  const server = await startTestServer(media, { '/dash': dashPage({ opus: rep }) });
+  const launched = await launchWithExtension(server.port);
+  try {
+    const drive = await ExtensionDriver.open(launched.browser, server.origin);
+    const page = await launched.browser.newPage();
+    await page.goto(`${server.origin}/dash?rep=opus`);
+    await page.waitForFunction(() => document.body.dataset.dash === 'playing', { timeout: 20_000 });
+    const tabId = (await drive.waitFor(
+      async () =>
+        Object.values(
+          (await drive.control.evaluate(() => chrome.storage.session.get(null))) as Record<
+            string,
+            { tabId: number; media: { playing: boolean } | null }
+          >,
+        ).find((s) => s.media?.playing)?.tabId,
+      (id) => id !== undefined,
+      'the DASH page reported',
+    )) as number;
+    const f = await runSyncScenario(drive, page, tabId);
+    console.log(`in-sync: ${describeSyncFigures(f)}`);
+    if (f.mode !== 'in-sync') throw new Error(`expected the in-sync remix, got ${f.mode}`);
+    const end = (await drive.tabState(tabId)).engine;
+    const off = await drive.switchOff(tabId);
+    const finite = (v: number) => (Number.isFinite(v) ? Math.round(v) : null);
+    return {
+      mode: 'in-sync',
+      model: MODEL,
+      backend: end?.backend ?? null,
+      threads: end?.threads ?? null,
+      rtf: f.rtf,
+      addedDelayMs: 0,
+      syncOffsetP95Ms: f.syncOffsetP95Ms,
+      switchOnMs: finite(f.switchOnMs),
+      seekCachedMs: finite(f.seekCachedMs),
+      seekNewMs: finite(f.seekNewMs),
+      syncOffsetP99Ms: f.syncOffsetP99Ms,
+      syncOffsetWorstMs: f.syncOffsetWorstMs,
+      staleAfterSeekMs: f.staleAfterSeekMs,
+      measuredSeconds: f.measuredSeconds,
+      pageAudioSeconds: f.pageAudioSeconds,
+      switchOffMs: off.ended,
+    };
+  } finally {
+    await launched.close();
+    await server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!HAVE_CHROMIUM) throw new Error(`${CHROMIUM} is missing (sudo apt-get install chromium)`);
+  const modes = opts.modes.split(',').map((m) => m.trim());
+  for (const m of modes)
+    if (m !== 'delayed' && m !== 'in-sync') throw new Error(`--modes: unknown mode "${m}"`);
+  const runs: Run[] = [];
+  if (modes.includes('delayed')) runs.push(await delayed());
+  if (modes.includes('in-sync')) runs.push(await inSync());
+  const figures = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    runs,
+  };
+  const out = resolve(ROOT, opts.json);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(figures, null, 2)}\n`);
+  console.log(JSON.stringify(figures, null, 2));
+  const ms = (v: unknown) => (typeof v === 'number' ? `${Math.round(v)} ms` : '—');
+  console.log(
+    '\n| mode | RTF | added delay | offset to the picture (p95) | switch on → remix | seek into cache | seek into new audio |\n' +
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n' +
+      runs
+        .map(
+          (r) =>
+            `| ${r.mode} (${r.backend} · ${r.threads} threads) | ${r.rtf?.toFixed(3) ?? '—'} | ${ms(r.addedDelayMs)} | ${
+              r.syncOffsetP95Ms === null ? '—' : `${r.syncOffsetP95Ms.toFixed(1)} ms`
+            } | ${ms(r.switchOnMs)} | ${ms(r.seekCachedMs)} | ${ms(r.seekNewMs)} |`,
+        )
+        .join('\n'),
+  );
 }
 
 main().then(

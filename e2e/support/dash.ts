@@ -13,6 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DashRepresentation } from './pages';
+import type { MediaFile } from './server';
 
 export const FFMPEG = '/usr/bin/ffmpeg';
 
@@ -98,6 +100,32 @@ export function makeDashAudio(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `d` as a representation of the DASH page (`pages.ts` `dashPage`) named `name`, with the media the
+ * test server must serve for it.
+ */
+export function dashRepresentation(
+  d: DashAudio,
+  name: string,
+  segmentSeconds: number,
+  duration: number,
+): [Record<string, MediaFile>, DashRepresentation] {
+  const ext = d.codec === 'opus' ? 'webm' : 'm4s';
+  const type = d.codec === 'opus' ? 'audio/webm' : 'audio/mp4';
+  const media: Record<string, MediaFile> = { [`/dash/${name}/init.${ext}`]: { body: d.init, type } };
+  d.segments.forEach((body, i) => {
+    media[`/dash/${name}/seg-${i}.${ext}`] = { body, type };
+  });
+  const rep: DashRepresentation = {
+    mime: d.mime,
+    init: `/dash/${name}/init.${ext}`,
+    segments: d.segments.map((_, i) => `/dash/${name}/seg-${i}.${ext}`),
+    segmentSeconds,
+    duration,
+  };
+  return [media, rep];
 }
 
 /** The audio stream's start time as ffprobe reads it (negative: priming before media time 0). */

@@ -9,6 +9,16 @@
  * stems played minus the element's time at the moment that quantum is heard.
  */
 
+import type { Page } from 'puppeteer';
+import type { RemixMode } from '../../src/core/messages';
+import { type ExtensionDriver, sleep, UNITY } from './drive';
+
+const RATE = 44_100;
+/** The sync scenario's media: long enough for its seek to 90 s plus 30 s of play. */
+export const SYNC_MEDIA_SECONDS = 120;
+/** After a seek: how long the stems rendered before it may still be heard (output latency + message). */
+export const SEEK_SETTLE_MS = 250;
+
 /** A sample of the page's element, read in the page. */
 export interface ElementSample {
   /** Wall ms (`performance.timeOrigin + performance.now()`). */
@@ -112,4 +122,99 @@ export function firstStemsAfter(
     if (at >= wallFrom) return at;
   }
   return null;
+}
+
+/** What one run of the sync scenario measured (ms unless named otherwise; null where it did not happen). */
+export interface SyncFigures {
+  readonly mode: RemixMode | null;
+  readonly measuredSeconds: number;
+  readonly syncOffsetP95Ms: number;
+  readonly syncOffsetP99Ms: number;
+  readonly syncOffsetWorstMs: number;
+  readonly switchOnMs: number;
+  readonly seekCachedMs: number;
+  readonly seekNewMs: number;
+  /** Old stems heard after the seeks, the larger of the two. */
+  readonly staleAfterSeekMs: number;
+  readonly rtf: number | null;
+  readonly pageAudioSeconds: number;
+}
+
+/**
+ * The scenario of `e2e/sync.test.ts` and `npm run bench:browser` on the DASH page (playing): switch
+ * on 2 s in, 24 s of play, a 2-s pause, 8 s, a seek back into separated audio (to 10 s), 10 s, a seek
+ * forward into audio not separated yet (to 90 s), 12 s; then measure against the element's clock.
+ */
+export async function runSyncScenario(
+  drive: ExtensionDriver,
+  page: Page,
+  tabId: number,
+): Promise<SyncFigures> {
+  const wallNow = () => page.evaluate(() => performance.timeOrigin + performance.now());
+  await page.evaluate(SAMPLER);
+  await sleep(2000);
+  const onAt = await wallNow();
+  await drive.switchOn(tabId, UNITY);
+  await drive.waitFor(
+    () => drive.tabState(tabId),
+    (s) => s.engine?.mode != null,
+    'the remix choosing its mode',
+    10_000,
+  );
+  await sleep(24_000);
+  await page.evaluate('player.video.pause()');
+  await sleep(2000);
+  await page.evaluate('player.video.play()');
+  await sleep(8000);
+  const backAt = await wallNow();
+  await page.evaluate('player.video.currentTime = 10');
+  await sleep(10_000);
+  const forwardAt = await wallNow();
+  await page.evaluate('player.seek(90)');
+  await sleep(12_000);
+
+  const tap = await drive.tap(true, true);
+  const samples = (await page.evaluate('window.__samples')) as ElementSample[];
+  const quanta = tap.quanta ?? [];
+  const clockMap = tap.clockMap ?? [];
+  // Seeks take effect in the page first: the stems already rendered still play out (the output
+  // latency) before the audio thread hears of the seek. Those moments are measured on their own.
+  const seeks = [backAt, forwardAt];
+  const offsets = syncOffsets(quanta, clockMap, samples, RATE)
+    .filter((o) => !seeks.some((t) => o.at >= t && o.at < t + SEEK_SETTLE_MS))
+    .map((o) => o.offset);
+  const after = (at: number, from: number | null) =>
+    (firstStemsAfter(quanta, clockMap, at, RATE, from) ?? Number.POSITIVE_INFINITY) - at;
+  const oldAfter = (at: number, near: number) =>
+    Math.max(
+      0,
+      ...quanta
+        .filter(([, m]) => m >= 0 && Math.abs(m / RATE - near) > 6)
+        .map(([f]) => syncWall(clockMap, f) - at)
+        .filter((ms) => ms >= 0 && ms < 5000),
+    );
+  const status = (await drive.tabState(tabId)).engine;
+  return {
+    mode: status?.mode ?? null,
+    measuredSeconds: (offsets.length * 128) / RATE,
+    syncOffsetP95Ms: 1000 * percentileAbs(offsets, 95),
+    syncOffsetP99Ms: 1000 * percentileAbs(offsets, 99),
+    syncOffsetWorstMs: 1000 * percentileAbs(offsets, 100),
+    switchOnMs: after(onAt, null),
+    seekCachedMs: after(backAt, 10),
+    seekNewMs: after(forwardAt, 90),
+    staleAfterSeekMs: Math.max(oldAfter(backAt, 10), oldAfter(forwardAt, 90)),
+    rtf: status?.load ?? null,
+    pageAudioSeconds: status?.lateSeconds ?? 0,
+  };
+}
+
+export function describeSyncFigures(f: SyncFigures): string {
+  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(0)} ms` : 'never');
+  return (
+    `${f.measuredSeconds.toFixed(1)} s of stems measured against the element: offset p95 ${f.syncOffsetP95Ms.toFixed(1)} ms, ` +
+    `p99 ${f.syncOffsetP99Ms.toFixed(1)} ms, worst ${f.syncOffsetWorstMs.toFixed(1)} ms; stems after switch-on ${ms(f.switchOnMs)}, ` +
+    `after a seek into separated audio ${ms(f.seekCachedMs)}, into new audio ${ms(f.seekNewMs)}; old stems heard after a seek ` +
+    `${ms(f.staleAfterSeekMs)}; separation load ${f.rtf?.toFixed(2)}; page audio while stems were missing ${f.pageAudioSeconds.toFixed(1)} s`
+  );
 }

@@ -4,6 +4,7 @@
  * that woke it.
  */
 import browser, { type Runtime } from 'webextension-polyfill';
+import { READ_AHEAD_HOSTS, TEST_HOST } from '../content/tap-protocol';
 import { errorText } from '../core/errors';
 import {
   type AckReply,
@@ -69,6 +70,12 @@ async function switchOff(tabId: number, notice: string): Promise<TabState> {
   return after;
 }
 
+/** Does the read-ahead tap run on this tab's host (the test build also taps the e2e server)? */
+function readAheadHost(hostname: string | null): boolean {
+  if (hostname === null) return false;
+  return READ_AHEAD_HOSTS.includes(hostname) || (import.meta.env.MODE === 'test' && hostname === TEST_HOST);
+}
+
 /**
  * Starts the remix of a tab that was just switched on: one tab at a time, a tab-capture stream id
  * (from the popup, or asked for here for the keyboard command), then the offscreen engine. Any
@@ -90,6 +97,7 @@ async function startRemix(state: TabState, streamId: string | undefined): Promis
       tabId: state.tabId,
       streamId: id,
       gains: state.gains ?? UNITY_GAINS,
+      readAhead: readAheadHost(state.hostname),
     });
     if (!reply.ok) throw new Error(reply.error);
     // Arm the read-ahead tap (YouTube hosts only; elsewhere no frame answers and capture alone

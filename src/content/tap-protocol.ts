@@ -43,6 +43,16 @@ export type TapEvent<B = ArrayBuffer> =
 /** Bridge → page over the private port. */
 export type TapCommand = { readonly t: 'arm' } | { readonly t: 'disarm' };
 
+/** Hosts whose players feed their media element through MSE ahead of playback (the tap's reach). */
+export const READ_AHEAD_HOSTS: readonly string[] = [
+  'www.youtube.com',
+  'm.youtube.com',
+  'music.youtube.com',
+  'www.youtube-nocookie.com',
+];
+/** The e2e suite's local server, where test builds run the tap too. */
+export const TEST_HOST = '127.0.0.1';
+
 /** The window-message tag of the handshake that hands the bridge's port to the page-world tap. */
 export const TAP_HANDSHAKE = 'stemdeck-tap';
 /** The runtime port the bridge opens to the offscreen document while the tab's remix runs. */

@@ -153,6 +153,11 @@ export interface OffscreenStartMessage {
   readonly tabId: number;
   readonly streamId: string;
   readonly gains: StemGains;
+  /**
+   * The tab's host is one the read-ahead tap runs on (YouTube): the in-sync remix is likely, so its
+   * separation worker starts at once and the delayed path's model loads only if it is needed.
+   */
+  readonly readAhead?: boolean;
 }
 /** Hand the audio back to the page (the capture ends, Chrome unmutes the tab). */
 export interface OffscreenStopMessage {
@@ -389,7 +394,13 @@ export function parseMessage(v: unknown): Message | null {
     case 'offscreen/start': {
       const gains = parseStemGains(v.gains);
       return isTabId(v.tabId) && typeof v.streamId === 'string' && v.streamId.length > 0 && gains
-        ? { type: 'offscreen/start', tabId: v.tabId, streamId: v.streamId, gains }
+        ? {
+            type: 'offscreen/start',
+            tabId: v.tabId,
+            streamId: v.streamId,
+            gains,
+            readAhead: v.readAhead === true,
+          }
         : null;
     }
     case 'offscreen/stop':

@@ -62,23 +62,37 @@ async function handle(
         return { ok: true, tabId: msg.tabId, status };
       };
       // Capture first (the stream id is short-lived); the capture plays straight through while the
-      // model loads, so the user hears the original, not silence.
-      const model = loadModel();
+      // model loads, so the user hears the original, not silence. Where the tap runs (YouTube) the
+      // in-sync remix is likely: its worker starts at once, and this thread's model (the delayed
+      // path's) loads only if that path is needed.
+      let model: Promise<Awaited<ReturnType<typeof loadModel>>> | null = msg.readAhead ? null : loadModel();
+      const load = () => {
+        model ??= loadModel();
+        return model;
+      };
       let captured: CapturedTab;
       try {
         captured = await captureTab(msg.streamId);
       } catch (e) {
         return fail(`could not capture the tab's audio: ${errorText(e)}`);
       }
-      let loaded: Awaited<typeof model>;
-      try {
-        loaded = await model;
-      } catch (e) {
-        // Ending the capture hands the audio straight back to the page.
-        captured.release();
-        return fail(`the separation model could not be loaded: ${errorText(e)}`);
+      if (!msg.readAhead) {
+        try {
+          await load();
+        } catch (e) {
+          // Ending the capture hands the audio straight back to the page.
+          captured.release();
+          return fail(`the separation model could not be loaded: ${errorText(e)}`);
+        }
       }
-      const s = new TabRemix(msg.tabId, loaded, msg.gains, (st) => report(msg.tabId, st), RECORD);
+      const s = new TabRemix(
+        msg.tabId,
+        load,
+        msg.gains,
+        (st) => report(msg.tabId, st),
+        RECORD,
+        msg.readAhead === true,
+      );
       session = s;
       try {
         await s.start(captured);

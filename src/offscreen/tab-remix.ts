@@ -10,8 +10,11 @@
  */
 import browser from 'webextension-polyfill';
 import { parseTapEvent } from '../content/tap-protocol';
+import { errorText } from '../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
 import { outputStems } from '../core/stems';
+// The build-time stem list (vite.config.ts): the popup's rows before any model is loaded here.
+import { SHIPPED_MODEL_STEMS } from '../popup/model-stems';
 import { chooseMode } from './mode';
 import { type LoadedModel, modelBytes, ORT_PATH, wasmThreads } from './model';
 import { ReadAhead } from './readahead/read-ahead';
@@ -45,13 +48,26 @@ export class TabRemix {
   /** Test builds: a fault injected before an engine ran, for the first one. */
   private pendingFault: EngineFault | null = null;
 
+  /** The delayed path's model, once loaded. */
+  private loaded: LoadedModel | null = null;
+
   constructor(
     readonly tabId: number,
-    private readonly loaded: LoadedModel,
+    /** Loads (once) the model the delayed path runs on this document's thread. */
+    private readonly loadDelayedModel: () => Promise<LoadedModel>,
     private gains: StemGains,
     private readonly report: StatusListener,
     private readonly record: boolean,
-  ) {}
+    /** The tab's host is one the tap runs on: start the separation worker at once. */
+    readAhead: boolean,
+  ) {
+    if (readAhead) this.startWorker();
+  }
+
+  private startWorker(): void {
+    this.worker ??= SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
+    this.worker.catch(() => undefined); // a failure is reported when the in-sync remix needs it
+  }
 
   async start(captured: CapturedTab): Promise<void> {
     this.captured = captured;
@@ -70,14 +86,14 @@ export class TabRemix {
     if (this.engine) return this.engine.status();
     return {
       phase: this.ended ? 'stopped' : 'buffering',
-      backend: this.loaded.backend,
-      threads: this.loaded.threads,
+      backend: this.loaded?.backend ?? 'wasm',
+      threads: this.loaded?.threads ?? wasmThreads(),
       delayMs: null,
       load: null,
-      stems: outputStems(this.loaded.model.targets),
+      stems: this.loaded ? outputStems(this.loaded.model.targets) : SHIPPED_MODEL_STEMS,
       lateSeconds: 0,
       degraded: null,
-      engineNote: this.loaded.failover ?? this.loaded.decision.reason,
+      engineNote: this.loaded ? (this.loaded.failover ?? this.loaded.decision.reason) : null,
       error: null,
       mode: null,
       modeNote: 'looking for the page’s media feed',
@@ -122,9 +138,7 @@ export class TabRemix {
       if (!ev) return;
       // Audio that can be read ahead: start the separation worker now, while the rest arrives
       // (not for every page with a tap: a page without MSE audio never needs it).
-      if (ev.t === 'buffer') {
-        this.worker ??= SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
-      }
+      if (ev.t === 'buffer') this.startWorker();
       const applied = this.readAhead.handle(frameId, ev);
       if (ev.t === 'clock') {
         if (this.engine instanceof SyncSession) this.engine.onClock();
@@ -163,7 +177,7 @@ export class TabRemix {
   private async check(): Promise<void> {
     if (this.ended || this.switching || !this.captured) return;
     const now = performance.timeOrigin + performance.now();
-    const unusable = this.readAhead.unusable(now);
+    let unusable = this.readAhead.unusable(now);
     this.unusableSince = unusable === null ? null : (this.unusableSince ?? now);
     if (this.engine instanceof RemixSession) this.engine.modeNote = unusable;
     let decision: 'stay' | 'in-sync' | 'delayed';
@@ -181,23 +195,45 @@ export class TabRemix {
     if (decision === 'stay') return;
     this.switching = true;
     try {
+      // What the next engine needs, before the current one lets go of the capture.
+      let worker: SeparationClient | null = null;
+      let loaded: LoadedModel | null = null;
+      if (decision === 'in-sync') {
+        this.startWorker();
+        try {
+          worker = await this.worker;
+        } catch (e) {
+          this.unusableSince = null;
+          if (this.engine) return; // stay delayed
+          decision = 'delayed';
+          unusable = `the separation worker could not start: ${errorText(e)}`;
+        }
+      }
+      if (decision === 'delayed') {
+        try {
+          loaded = this.loaded ?? (await this.loadDelayedModel());
+          this.loaded = loaded;
+        } catch (e) {
+          await this.stop(`the separation model could not be loaded: ${errorText(e)}`, 'failed');
+          return;
+        }
+      }
+      if (this.ended) return;
       const captured = this.engine ? this.engine.detach() : this.captured;
       if (!captured) return;
-      const worker = this.worker;
       const next: RemixSession | SyncSession =
-        decision === 'in-sync' && worker
+        worker !== null
           ? new SyncSession(
               this.tabId,
-              this.loaded,
+              worker,
               this.gains,
               (st) => this.forward(next, st),
               this.record,
               this.readAhead,
-              worker,
             )
           : new RemixSession(
               this.tabId,
-              this.loaded,
+              loaded as LoadedModel,
               this.gains,
               (st) => this.forward(next, st),
               this.record,
@@ -210,7 +246,7 @@ export class TabRemix {
         await next.start(captured);
       } catch (e) {
         captured.release();
-        await next.stop(`the remix could not start (${decision}): ${String(e)}`);
+        await next.stop(`the remix could not start (${decision}): ${errorText(e)}`);
       }
     } finally {
       this.switching = false;

@@ -3,6 +3,7 @@
  * `StreamSeparator` per job for the AheadSeparator.
  */
 import type { EngineFault } from '../../core/messages';
+import { readModelConfig } from '../../core/onnx-model';
 import type { ChunkingOptions, SeparationOptions } from '../../core/separator';
 import type { StreamSeparator } from './ahead';
 import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
@@ -16,6 +17,10 @@ export class SeparationClient {
   private nextId = 1;
   private nextJob = 1;
   private closed = false;
+  /** The model's networks (read from the file before it goes to the worker). */
+  targets: readonly string[] = [];
+  /** WASM threads the worker's onnxruntime uses. */
+  threads = 1;
 
   private constructor() {
     this.worker = new SeparationWorker();
@@ -38,6 +43,8 @@ export class SeparationClient {
     const c = new SeparationClient();
     try {
       const bytes = await model;
+      c.targets = readModelConfig(bytes).targets;
+      c.threads = threads;
       await c.request({ type: 'init', id: 0, bytes, ortPath, threads }, [bytes.buffer]);
     } catch (e) {
       c.close();

@@ -14,7 +14,6 @@ import { errorText } from '../../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../../core/messages';
 import { LOW_LATENCY_CHUNKING, LOW_LATENCY_OPTIONS } from '../../core/separator';
 import { outputStems, type StemName } from '../../core/stems';
-import type { LoadedModel } from '../model';
 import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
 import type { CapturedTab, StatusListener } from '../session';
 import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
@@ -74,15 +73,14 @@ export class SyncSession {
 
   constructor(
     readonly tabId: number,
-    private readonly loaded: LoadedModel,
+    /** The separation worker (the tab's; its owner closes it). */
+    private readonly worker: SeparationClient,
     private gains: StemGains,
     private readonly report: StatusListener,
     private readonly record: boolean,
     private readonly readAhead: ReadAhead,
-    /** The separation worker (shared by the tab's in-sync sessions; the owner closes it). */
-    private readonly worker: Promise<SeparationClient>,
   ) {
-    this.stems = outputStems(loaded.model.targets);
+    this.stems = outputStems(worker.targets);
     this.cache = new StemCache(this.stems.length * CHANNELS);
     this.ahead = new AheadSeparator(
       this.cache,
@@ -92,7 +90,7 @@ export class SyncSession {
         newSeparator: async (rate) => {
           // The capture path's separation (measured within 0.04 dB of whole-track separation).
           const options = { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS };
-          return (await this.worker).newSeparator(CHANNELS, rate, MODEL_RATE, options, LOW_LATENCY_CHUNKING);
+          return this.worker.newSeparator(CHANNELS, rate, MODEL_RATE, options, LOW_LATENCY_CHUNKING);
         },
       },
       () => {
@@ -111,14 +109,14 @@ export class SyncSession {
     const produced = this.ahead.producedSeconds;
     return {
       phase: this.phase,
-      backend: this.loaded.backend,
-      threads: this.loaded.threads,
+      backend: 'wasm',
+      threads: this.worker.threads,
       delayMs: 0,
       load: produced > 0 ? busy / produced : null,
       stems: this.stems,
       lateSeconds: this.missingFrames / SAMPLE_RATE,
       degraded: null,
-      engineNote: this.loaded.failover ?? this.loaded.decision.reason,
+      engineNote: 'the in-sync remix separates in a worker of its own, on WASM',
       error: this.error,
       mode: 'in-sync',
       modeNote: this.note,
@@ -162,7 +160,6 @@ export class SyncSession {
     source.disconnect(context.destination);
     this.active = true;
     this.milestone('start');
-    void this.worker.then(() => this.milestone('worker ready'));
     this.setPhase('running');
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.tick();
@@ -182,7 +179,7 @@ export class SyncSession {
       }
       return;
     }
-    void this.worker.then((w) => w.injectFault(fault));
+    this.worker.injectFault(fault);
   }
 
   takeTap(clear: boolean): Tap | null {
