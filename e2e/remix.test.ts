@@ -80,6 +80,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     expect(rms(t.original)).toBeGreaterThan(0.02); // real music came through, not silence
     expect(errorDb(t.output, t.original, t.remixed)).toBeLessThan(-60);
     expect(t.status?.backend).toBe('wasm');
+    // A page whose audio cannot be read ahead (no Media Source here): today's capture path, and why.
+    expect(t.status?.mode).toBe('delayed');
+    expect(t.status?.modeNote).toMatch(/no Media Source audio seen/);
     console.info(
       `e2e remix: WASM ${t.status?.threads} thread(s), delay ${t.status?.delayMs} ms, load ${t.status?.load?.toFixed(3)}, late ${t.status?.lateSeconds.toFixed(2)} s`,
     );

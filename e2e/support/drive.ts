@@ -153,7 +153,15 @@ export class ExtensionDriver {
       await sleep(200);
       reply = await this.send<OffscreenTapReply | undefined>({ type: 'offscreen/tap', clear, traceOnly });
     }
-    if (reply === undefined) throw new Error('no offscreen document answered the recording tap');
+    if (reply === undefined) {
+      const contexts = await this.control.evaluate(() =>
+        chrome.runtime.getContexts({}).then((cs) => cs.map((c) => `${c.contextType} ${c.documentUrl ?? ''}`)),
+      );
+      const tabs = await this.control.evaluate(() => chrome.storage.session.get(null));
+      throw new Error(
+        `no offscreen document answered the recording tap; contexts: ${JSON.stringify(contexts)}; tabs: ${JSON.stringify(tabs).slice(0, 1500)}`,
+      );
+    }
     if (!reply.ok) throw new Error(reply.error);
     return reply;
   }

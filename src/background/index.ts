@@ -4,7 +4,7 @@
  * that woke it.
  */
 import browser, { type Runtime } from 'webextension-polyfill';
-import { READ_AHEAD_HOSTS, TEST_HOST } from '../content/tap-protocol';
+import { READ_AHEAD_HOSTS } from '../content/tap-protocol';
 import { errorText } from '../core/errors';
 import {
   type AckReply,
@@ -70,10 +70,13 @@ async function switchOff(tabId: number, notice: string): Promise<TabState> {
   return after;
 }
 
-/** Does the read-ahead tap run on this tab's host (the test build also taps the e2e server)? */
+/**
+ * Is this tab's host one where the read-ahead tap runs (YouTube)? Only the release hosts: on the
+ * e2e server (where test builds also run the tap) most pages have no MSE feed, and starting the
+ * separation worker there would only compete with the delayed path.
+ */
 function readAheadHost(hostname: string | null): boolean {
-  if (hostname === null) return false;
-  return READ_AHEAD_HOSTS.includes(hostname) || (import.meta.env.MODE === 'test' && hostname === TEST_HOST);
+  return hostname !== null && READ_AHEAD_HOSTS.includes(hostname);
 }
 
 /**

@@ -50,8 +50,6 @@ export const READ_AHEAD_HOSTS: readonly string[] = [
   'music.youtube.com',
   'www.youtube-nocookie.com',
 ];
-/** The e2e suite's local server, where test builds run the tap too. */
-export const TEST_HOST = '127.0.0.1';
 
 /** The window-message tag of the handshake that hands the bridge's port to the page-world tap. */
 export const TAP_HANDSHAKE = 'stemdeck-tap';

@@ -39,7 +39,8 @@ export class TabRemix {
   private readonly ports = new Set<TapPort>();
   private engine: RemixSession | SyncSession | null = null;
   private captured: CapturedTab | null = null;
-  private worker: Promise<SeparationClient> | null = null;
+  /** The separation worker: started early on YouTube hosts or at the first audio SourceBuffer. */
+  private worker: { client: SeparationClient; ready: Promise<SeparationClient> } | null = null;
   private startedAt = 0;
   private unusableSince: number | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -59,14 +60,14 @@ export class TabRemix {
     private readonly report: StatusListener,
     private readonly record: boolean,
     /** The tab's host is one the tap runs on: start the separation worker at once. */
-    readAhead: boolean,
+    private readonly readAheadHost: boolean,
   ) {
-    if (readAhead) this.startWorker();
+    if (readAheadHost) this.startWorker();
   }
 
   private startWorker(): void {
     this.worker ??= SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
-    this.worker.catch(() => undefined); // a failure is reported when the in-sync remix needs it
+    this.worker.ready.catch(() => undefined); // a failure is reported when the in-sync remix needs it
   }
 
   async start(captured: CapturedTab): Promise<void> {
@@ -80,6 +81,7 @@ export class TabRemix {
     }
     this.timer = setInterval(() => void this.check(), CHECK_MS);
     this.report(this.status());
+    await this.check();
   }
 
   status(): EngineStatus {
@@ -171,7 +173,7 @@ export class TabRemix {
     for (const p of this.ports) p.disconnect();
     this.ports.clear();
     this.readAhead.close();
-    void this.worker?.then((w) => w.close()).catch(() => undefined);
+    this.worker?.client.close();
   }
 
   private async check(): Promise<void> {
@@ -201,7 +203,7 @@ export class TabRemix {
       if (decision === 'in-sync') {
         this.startWorker();
         try {
-          worker = await this.worker;
+          worker = await (this.worker as NonNullable<typeof this.worker>).ready;
         } catch (e) {
           this.unusableSince = null;
           if (this.engine) return; // stay delayed
@@ -210,6 +212,13 @@ export class TabRemix {
         }
       }
       if (decision === 'delayed') {
+        if (!this.readAhead.hasAudio) {
+          // Nothing to read ahead after all (a page without MSE audio): the worker, started early on
+          // the host's promise, would only take CPU from the delayed path (measured: enough to make
+          // it give up on two cores). A feed that shows up later starts it again.
+          this.worker?.client.close();
+          this.worker = null;
+        }
         try {
           loaded = this.loaded ?? (await this.loadDelayedModel());
           this.loaded = loaded;

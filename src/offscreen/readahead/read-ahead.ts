@@ -75,6 +75,11 @@ export class ReadAhead {
     return this.chain;
   }
 
+  /** Has the tap seen any audio SourceBuffer? */
+  get hasAudio(): boolean {
+    return this.buffers.size > 0;
+  }
+
   /** Why the current MediaSource cannot be played in sync, or null when it can (see `usable`). */
   unusable(now: number): string | null {
     const s = this.source();

@@ -34,23 +34,29 @@ export class SeparationClient {
     this.worker.onerror = (e) => this.failAll(new Error(`the separation worker failed: ${e.message}`));
   }
 
-  /** Starts a worker with the model (`model`'s bytes, transferred) and onnxruntime's files at `ortPath`. */
-  static async start(
+  /**
+   * Starts a worker with the model (`model`'s bytes, transferred) and onnxruntime's files at
+   * `ortPath`: the client at once (so that `close` stops it even mid-start) and a promise of it ready.
+   */
+  static start(
     model: Promise<Uint8Array>,
     ortPath: string,
     threads: number,
-  ): Promise<SeparationClient> {
+  ): { client: SeparationClient; ready: Promise<SeparationClient> } {
     const c = new SeparationClient();
-    try {
-      const bytes = await model;
-      c.targets = readModelConfig(bytes).targets;
-      c.threads = threads;
-      await c.request({ type: 'init', id: 0, bytes, ortPath, threads }, [bytes.buffer]);
-    } catch (e) {
-      c.close();
-      throw e;
-    }
-    return c;
+    const ready = (async () => {
+      try {
+        const bytes = await model;
+        c.targets = readModelConfig(bytes).targets;
+        c.threads = threads;
+        await c.request({ type: 'init', id: 0, bytes, ortPath, threads }, [bytes.buffer]);
+      } catch (e) {
+        c.close();
+        throw e;
+      }
+      return c;
+    })();
+    return { client: c, ready };
   }
 
   newSeparator(
