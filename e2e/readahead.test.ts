@@ -9,10 +9,10 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'puppeteer';
+import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64ToBytes } from '../src/content/tap-protocol';
-import type { OffscreenReadAheadReply, TabState } from '../src/core/messages';
+import type { OffscreenReadAheadReply } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { type DashAudio, dashRepresentation, FFMPEG, makeDashAudio } from './support/dash';
 import { ExtensionDriver, UNITY } from './support/drive';
@@ -67,7 +67,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('read-ahead tap on a YouTube-lik
   let launched: Launched;
   let browser: Browser;
   let drive: ExtensionDriver;
-  const usedTabs = new Set<number>();
   const dash: Record<'opus' | 'aac', DashAudio> = {} as never;
 
   beforeAll(async () => {
@@ -91,24 +90,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('read-ahead tap on a YouTube-lik
     await server?.close();
   });
 
-  async function open(path: string): Promise<{ page: Page; tabId: number }> {
-    const page = await browser.newPage();
-    await page.goto(`${server.origin}${path}`);
-    await page.waitForFunction(() => document.body.dataset.dash !== undefined, { timeout: 20_000 });
-    const state = await page.$eval('body', (b) => b.dataset.dash);
-    if (state !== 'playing') throw new Error(`the DASH page did not play: ${state}`);
-    const isNew = (s: TabState) =>
-      s.hostname === '127.0.0.1' && s.media?.playing === true && !usedTabs.has(s.tabId);
-    const all = await drive.waitFor(
-      () =>
-        drive.control.evaluate(() => chrome.storage.session.get(null)) as Promise<Record<string, TabState>>,
-      (v) => Object.values(v).some(isNew),
-      'the content script reporting the DASH page',
-    );
-    const fresh = Object.values(all).filter(isNew);
-    usedTabs.add(fresh[0].tabId);
-    return { page, tabId: fresh[0].tabId };
-  }
+  const open = (path: string) => drive.openDash(path);
 
   const readAhead = async (from?: number, seconds?: number): Promise<ReadAhead> => {
     const r = await drive.send<OffscreenReadAheadReply>({ type: 'offscreen/readahead', from, seconds });

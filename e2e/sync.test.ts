@@ -8,9 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'puppeteer';
+import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TabState } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { dashRepresentation, FFMPEG, makeDashAudio } from './support/dash';
 import { ExtensionDriver, UNITY } from './support/drive';
@@ -70,7 +69,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
   let launched: Launched;
   let browser: Browser;
   let drive: ExtensionDriver;
-  const usedTabs = new Set<number>();
 
   beforeAll(async () => {
     // The demo song twice over (2 min), as WebM/Opus: YouTube's usual audio.
@@ -97,24 +95,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await server?.close();
   });
 
-  async function open(path: string): Promise<{ page: Page; tabId: number }> {
-    const page = await browser.newPage();
-    await page.goto(`${server.origin}${path}`);
-    await page.waitForFunction(() => document.body.dataset.dash !== undefined, { timeout: 20_000 });
-    const state = await page.$eval('body', (b) => b.dataset.dash);
-    if (state !== 'playing') throw new Error(`the DASH page did not play: ${state}`);
-    const isNew = (s: TabState) =>
-      s.hostname === '127.0.0.1' && s.media?.playing === true && !usedTabs.has(s.tabId);
-    const all = await drive.waitFor(
-      () =>
-        drive.control.evaluate(() => chrome.storage.session.get(null)) as Promise<Record<string, TabState>>,
-      (v) => Object.values(v).some(isNew),
-      'the content script reporting the DASH page',
-    );
-    const tabId = Object.values(all).filter(isNew)[0].tabId;
-    usedTabs.add(tabId);
-    return { page, tabId };
-  }
+  const open = (path: string) => drive.openDash(path);
 
   it('falls back to the delayed remix, and says why, where the feed cannot be read ahead', async () => {
     const { page, tabId } = await open('/dash?rep=mp3');

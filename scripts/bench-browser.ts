@@ -96,20 +96,7 @@ async function inSync(): Promise<Run> {
   const launched = await launchWithExtension(server.port);
   try {
     const drive = await ExtensionDriver.open(launched.browser, server.origin);
-    const page = await launched.browser.newPage();
-    await page.goto(`${server.origin}/dash?rep=opus`);
-    await page.waitForFunction(() => document.body.dataset.dash === 'playing', { timeout: 20_000 });
-    const tabId = (await drive.waitFor(
-      async () =>
-        Object.values(
-          (await drive.control.evaluate(() => chrome.storage.session.get(null))) as Record<
-            string,
-            { tabId: number; media: { playing: boolean } | null }
-          >,
-        ).find((s) => s.media?.playing)?.tabId,
-      (id) => id !== undefined,
-      'the DASH page reported',
-    )) as number;
+    const { page, tabId } = await drive.openDash('/dash?rep=opus');
     const f = await runSyncScenario(drive, page, tabId);
     console.log(`in-sync: ${describeSyncFigures(f)}`);
     if (f.mode !== 'in-sync') throw new Error(`expected the in-sync remix, got ${f.mode}`);

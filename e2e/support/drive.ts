@@ -70,13 +70,32 @@ export class ExtensionDriver {
   }
 
   /** Opens `/player?src=<src>`, waits until it plays, and finds its tab id in the worker's records. */
-  async play(src: string): Promise<{ page: Page; tabId: number }> {
-    const page = await this.browser.newPage();
-    await page.goto(`${this.origin}/player?src=${src}`);
-    await page.waitForFunction(() => {
-      const a = document.querySelector('audio');
-      return a !== null && !a.paused && a.currentTime > 0.2;
+  play(src: string): Promise<{ page: Page; tabId: number }> {
+    return this.openPage(`/player?src=${src}`, async (page) => {
+      await page.waitForFunction(() => {
+        const a = document.querySelector('audio');
+        return a !== null && !a.paused && a.currentTime > 0.2;
+      });
     });
+  }
+
+  /** Opens the DASH page (`pages.ts` `dashPage`) at `path`; fails unless its player reports playing. */
+  openDash(path: string): Promise<{ page: Page; tabId: number }> {
+    return this.openPage(path, async (page) => {
+      await page.waitForFunction(() => document.body.dataset.dash !== undefined, { timeout: 20_000 });
+      const state = await page.$eval('body', (b) => b.dataset.dash);
+      if (state !== 'playing') throw new Error(`the DASH page did not play: ${state}`);
+    });
+  }
+
+  /**
+   * Opens `path` in a new tab, waits for `ready`, then finds the tab's id: the one playing tab on the
+   * test server the content script has reported that this driver has not handed out before.
+   */
+  async openPage(path: string, ready: (page: Page) => Promise<void>): Promise<{ page: Page; tabId: number }> {
+    const page = await this.browser.newPage();
+    await page.goto(`${this.origin}${path}`);
+    await ready(page);
     const isNew = (s: TabState) =>
       s.hostname === '127.0.0.1' && s.media?.playing === true && !this.usedTabs.has(s.tabId);
     const all = await this.waitFor(

@@ -76,6 +76,19 @@ export async function captureTab(streamId: string): Promise<CapturedTab> {
 
 export type StatusListener = (status: EngineStatus) => void;
 
+/** Test builds' `capture-ended` fault: what Chrome does when a capture is revoked (its tracks end). */
+export function endCapture(stream: MediaStream | null | undefined): void {
+  for (const t of stream?.getTracks() ?? []) {
+    t.stop();
+    t.dispatchEvent(new Event('ended'));
+  }
+}
+
+/** Per-stem gains in the worklet's stem order (a stem without a setting plays at 1). */
+export function gainVector(stems: readonly string[], gains: StemGains): number[] {
+  return stems.map((t) => (gains as Record<string, number>)[t] ?? 1);
+}
+
 interface Tap {
   start: number;
   output: number[][];
@@ -187,7 +200,7 @@ export class RemixSession {
     });
     this.node = node;
     node.port.onmessage = (e: MessageEvent<FromWorklet>) => this.onWorklet(e.data);
-    this.post({ type: 'gains', gains: this.gainVector() });
+    this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
     // The worklet starts by passing the original through undelayed: swapping it in is seamless.
     node.connect(context.destination);
     source.connect(node);
@@ -197,16 +210,12 @@ export class RemixSession {
 
   setGains(gains: StemGains): void {
     this.gains = gains;
-    this.post({ type: 'gains', gains: this.gainVector() });
+    this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
   }
 
   injectFault(fault: EngineFault): void {
     if (fault === 'capture-ended') {
-      // What Chrome does when the capture is revoked: the track ends.
-      for (const t of this.stream?.getTracks() ?? []) {
-        t.stop();
-        t.dispatchEvent(new Event('ended'));
-      }
+      endCapture(this.stream);
       return;
     }
     this.faultInjected = fault;
@@ -269,10 +278,6 @@ export class RemixSession {
   private setPhase(phase: EngineStatus['phase']): void {
     this.phase = phase;
     this.onStatus(this.status());
-  }
-
-  private gainVector(): number[] {
-    return this.stems.map((t) => (this.gains as Record<string, number>)[t] ?? 1);
   }
 
   private post(msg: ToWorklet, transfer: Transferable[] = []): void {

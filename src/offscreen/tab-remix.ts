@@ -19,7 +19,7 @@ import { chooseMode } from './mode';
 import { type LoadedModel, modelBytes, ORT_PATH, wasmThreads } from './model';
 import { ReadAhead } from './readahead/read-ahead';
 import { WebCodecsDecoder } from './readahead/webcodecs';
-import { type CapturedTab, RemixSession, type StatusListener } from './session';
+import { type CapturedTab, endCapture, RemixSession, type StatusListener } from './session';
 import { SeparationClient } from './sync/separation-client';
 import { SyncSession } from './sync/sync-session';
 
@@ -110,12 +110,8 @@ export class TabRemix {
 
   injectFault(fault: EngineFault): void {
     if (this.engine) this.engine.injectFault(fault);
-    else if (fault === 'capture-ended') {
-      for (const t of this.captured?.stream.getTracks() ?? []) {
-        t.stop();
-        t.dispatchEvent(new Event('ended'));
-      }
-    } else this.pendingFault = fault; // for the engine about to start
+    else if (fault === 'capture-ended') endCapture(this.captured?.stream);
+    else this.pendingFault = fault; // for the engine about to start
   }
 
   takeTap(clear: boolean) {

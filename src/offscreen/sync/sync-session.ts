@@ -15,7 +15,7 @@ import type { EngineFault, EngineStatus, StemGains } from '../../core/messages';
 import { LOW_LATENCY_CHUNKING, LOW_LATENCY_OPTIONS } from '../../core/separator';
 import { outputStems, type StemName } from '../../core/stems';
 import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
-import type { CapturedTab, StatusListener } from '../session';
+import { type CapturedTab, endCapture, gainVector, type StatusListener } from '../session';
 import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
 import type { SeparationClient } from './separation-client';
 import { CHUNK_FRAMES, StemCache } from './stem-cache';
@@ -153,7 +153,7 @@ export class SyncSession {
     });
     this.node = node;
     node.port.onmessage = (e: MessageEvent<FromSyncWorklet>) => this.onWorklet(e.data);
-    this.post({ type: 'gains', gains: this.gainVector() });
+    this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
     // The worklet plays the capture until it has stems for the playhead: swapping it in is seamless.
     node.connect(context.destination);
     source.connect(node);
@@ -168,15 +168,12 @@ export class SyncSession {
 
   setGains(gains: StemGains): void {
     this.gains = gains;
-    this.post({ type: 'gains', gains: this.gainVector() });
+    this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
   }
 
   injectFault(fault: EngineFault): void {
     if (fault === 'capture-ended') {
-      for (const t of this.captured?.stream.getTracks() ?? []) {
-        t.stop();
-        t.dispatchEvent(new Event('ended'));
-      }
+      endCapture(this.captured?.stream);
       return;
     }
     this.worker.injectFault(fault);
@@ -256,10 +253,6 @@ export class SyncSession {
     this.phase = phase;
     this.reportedAt = performance.now();
     this.report(this.status());
-  }
-
-  private gainVector(): number[] {
-    return this.stems.map((t) => (this.gains as Record<string, number>)[t] ?? 1);
   }
 
   private post(msg: ToSyncWorklet, transfer: Transferable[] = []): void {
