@@ -4,9 +4,9 @@
  * engine playing now — `SyncSession` (in sync with the picture) or `RemixSession` (delayed) — and
  * moves the capture between them as `chooseMode` says. Only the current engine's reports go out.
  *
- * For the first `GRACE_MS` (1 s) no engine runs: the capture plays straight through (the page's own
- * audio) while the tap, armed by the worker once the remix has started, delivers what the page
- * appended so far. Usable → in sync at once; otherwise the delayed remix starts.
+ * On YouTube hosts, for the first `GRACE_MS` (1 s) no engine runs: the capture plays straight
+ * through (the page's own audio) while the tap, armed by the worker once the remix has started,
+ * delivers what the page appended so far. Usable → in sync at once; otherwise the delayed remix starts.
  */
 import browser from 'webextension-polyfill';
 import { parseTapEvent } from '../content/tap-protocol';
@@ -180,8 +180,11 @@ export class TabRemix {
     if (this.engine instanceof RemixSession) this.engine.modeNote = unusable;
     let decision: 'stay' | 'in-sync' | 'delayed';
     if (this.engine === null) {
+      // Elsewhere than YouTube the delayed remix starts at once, as it always did; a feed that
+      // shows up later still moves it in sync.
+      const grace = this.readAheadHost ? GRACE_MS : 0;
       decision =
-        unusable === null ? 'in-sync' : performance.now() - this.startedAt >= GRACE_MS ? 'delayed' : 'stay';
+        unusable === null ? 'in-sync' : performance.now() - this.startedAt >= grace ? 'delayed' : 'stay';
     } else {
       decision = chooseMode(
         this.engine instanceof SyncSession ? 'in-sync' : 'delayed',
