@@ -28,9 +28,16 @@ function slice(b: TimelineBlock, from: number, to: number): TimelineBlock | null
   return { start: b.start + a, rate: b.rate, channels: b.channels.map((c) => c.subarray(a, z)) };
 }
 
+/*
+ * The blocks are decoded packets (50 a second for Opus): every lookup below is a binary search and
+ * every change touches only the blocks it changes, because the offscreen document's main thread —
+ * which must answer a seek within milliseconds — asks many times a second.
+ */
 export class AudioTimeline {
-  /** Sorted by start time, never overlapping. */
+  /** Sorted by start time, never overlapping (so sorted by end time too). */
   private blocks: TimelineBlock[] = [];
+  /** `ranges()` until the blocks change. */
+  private rangesCache: [number, number][] | null = null;
 
   /**
    * Places `channels` at media time `time` (seconds, rounded to the nearest frame of `rate`);
@@ -44,23 +51,26 @@ export class AudioTimeline {
     this.remove(startSeconds(block), endSeconds(block));
     const i = this.indexAfter(startSeconds(block));
     this.blocks.splice(i, 0, block);
+    this.rangesCache = null;
   }
 
   /** Removes media time [from, to) (seconds), as `SourceBuffer.remove` does. */
   remove(from: number, to: number): void {
     if (!(to > from)) return;
+    const i0 = this.firstEndingAfter(from);
+    let i1 = i0;
+    while (i1 < this.blocks.length && startSeconds(this.blocks[i1]) < to) i1++;
+    if (i1 === i0) return;
     const kept: TimelineBlock[] = [];
-    for (const b of this.blocks) {
-      if (endSeconds(b) <= from || startSeconds(b) >= to) {
-        kept.push(b);
-        continue;
-      }
+    for (let i = i0; i < i1; i++) {
+      const b = this.blocks[i];
       const before = slice(b, 0, Math.round(from * b.rate) - b.start);
       const after = slice(b, Math.round(to * b.rate) - b.start, frames(b));
       if (before) kept.push(before);
       if (after) kept.push(after);
     }
-    this.blocks = kept;
+    this.blocks.splice(i0, i1 - i0, ...kept);
+    this.rangesCache = null;
   }
 
   /** Keeps only media time [from, to): the memory bound around the playhead. */
@@ -71,22 +81,28 @@ export class AudioTimeline {
 
   clear(): void {
     this.blocks = [];
+    this.rangesCache = null;
   }
 
   /** Covered media time as merged [start, end) ranges in seconds (gaps under half a frame are joined). */
   ranges(): [number, number][] {
-    const out: [number, number][] = [];
-    for (const b of this.blocks) {
-      const last = out[out.length - 1];
-      if (last && startSeconds(b) - last[1] < 0.5 / b.rate) last[1] = Math.max(last[1], endSeconds(b));
-      else out.push([startSeconds(b), endSeconds(b)]);
+    if (!this.rangesCache) {
+      const out: [number, number][] = [];
+      for (const b of this.blocks) {
+        const last = out[out.length - 1];
+        if (last && startSeconds(b) - last[1] < 0.5 / b.rate) last[1] = Math.max(last[1], endSeconds(b));
+        else out.push([startSeconds(b), endSeconds(b)]);
+      }
+      this.rangesCache = out;
     }
-    return out;
+    return this.rangesCache.map(([a, z]) => [a, z]);
   }
 
   /** The covered range containing `time`, or null. */
   rangeAt(time: number): [number, number] | null {
-    return this.ranges().find(([a, z]) => time >= a && time < z) ?? null;
+    if (!this.rangesCache) this.ranges();
+    const r = (this.rangesCache ?? []).find(([a, z]) => time >= a && time < z);
+    return r ? [r[0], r[1]] : null;
   }
 
   /** Bytes of PCM held. */
@@ -99,7 +115,11 @@ export class AudioTimeline {
   /** Sample rates of the blocks overlapping [from, to). */
   ratesIn(from: number, to: number): Set<number> {
     const rates = new Set<number>();
-    for (const b of this.blocks) if (endSeconds(b) > from && startSeconds(b) < to) rates.add(b.rate);
+    for (let i = this.firstEndingAfter(from); i < this.blocks.length; i++) {
+      const b = this.blocks[i];
+      if (startSeconds(b) >= to) break;
+      rates.add(b.rate);
+    }
     return rates;
   }
 
@@ -124,6 +144,18 @@ export class AudioTimeline {
       covered += z - a;
     }
     return covered === count ? out : null;
+  }
+
+  /** Index of the first block ending after `time` (binary search). */
+  private firstEndingAfter(time: number): number {
+    let lo = 0;
+    let hi = this.blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (endSeconds(this.blocks[mid]) <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Index of the first block starting after `time` (binary search). */
