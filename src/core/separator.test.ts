@@ -196,8 +196,20 @@ describe('ChunkedSeparator', () => {
 
   const centred: ChunkingOptions = { segment: 20_000, overlap: 8_000, fade: 1_000 };
   const hardCut: ChunkingOptions = { segment: 20_000, overlap: 8_000, fade: 0 };
+  /** A short first segment (a stream that must start soon): its step rounds down to the hop. */
+  const shortFirst: ChunkingOptions = { segment: 20_000, overlap: 8_000, fade: 1_000, first: 12_000 };
 
-  for (const [name, c] of Object.entries({ chunking, centred, hardCut })) {
+  it('rounds a short first segment to the STFT hop and refuses one that cannot hold the overlap', () => {
+    const r = resolveChunking(shortFirst);
+    expect(r.firstStep % 1024).toBe(0);
+    expect(r.first).toBe(r.firstStep + r.overlap);
+    expect(r.first).toBeLessThanOrEqual(12_000);
+    expect(resolveChunking(chunking).first).toBe(chunking.segment);
+    expect(() => resolveChunking({ ...shortFirst, first: 8_500 })).toThrow(/first/);
+    expect(() => resolveChunking({ ...shortFirst, first: 30_000 })).toThrow(/first/);
+  });
+
+  for (const [name, c] of Object.entries({ chunking, centred, hardCut, shortFirst })) {
     it(`returns exactly the input length whatever the block sizes (${name})`, async () => {
       const { step, overlap } = resolveChunking(c);
       // Lengths ending inside a segment, right at the end of one, and within the last overlap.
@@ -221,7 +233,7 @@ describe('ChunkedSeparator', () => {
   }
 
   it('releases each block of output after the input latency chunkingLatency states', async () => {
-    for (const c of [chunking, centred]) {
+    for (const c of [chunking, centred, shortFirst]) {
       const latency = chunkingLatency(c);
       const x = signal(100_000, 6);
       const sep = new ChunkedSeparator(bandSplitModel(200), 2, { wienerIterations: 0 }, c);
@@ -262,6 +274,13 @@ describe('ChunkedSeparator', () => {
     expect(errorDb(chunked.low, whole.low)).toBeLessThan(-90);
     expect(errorDb(chunked.high, whole.high)).toBeLessThan(-90);
     expect(errorDb(sumStems(chunked), x)).toBeLessThan(-60);
+    // So does a short first segment (the in-sync remix's quick start) with the same context.
+    const quick = new ChunkedSeparator(leakyModel(60), 2, options, { ...c, first: 50_000 });
+    const q = joinAll(
+      [await quick.push(x), await quick.flush()].filter((p) => p !== null),
+      x[0].length,
+    );
+    expect(errorDb(q.low, whole.low)).toBeLessThan(-90);
     // A trailing cross-fade (no context) with whole-segment covariances is visibly further off.
     const trailing = new ChunkedSeparator(
       leakyModel(60),

@@ -257,6 +257,13 @@ export interface ChunkingOptions {
    * second for the model's LSTM to settle) chunked output matches whole-signal output. 0 cuts hard.
    */
   fade?: number;
+  /**
+   * Length of the first segment in samples (default: `segment`), for a stream that must start soon:
+   * its output comes after this much input and that much compute. Shorter means less audio around
+   * the first second or so of output (the LSTM's context); later segments are `segment` long and
+   * keep falling on the STFT hop (the first step is rounded down to a multiple of it as well).
+   */
+  first?: number;
 }
 
 /**
@@ -283,6 +290,9 @@ export function resolveChunking(chunking: ChunkingOptions): {
   overlap: number;
   fade: number;
   context: number;
+  /** The first segment's length and step (its step a multiple of the hop too). */
+  first: number;
+  firstStep: number;
 } {
   const { segment, overlap } = chunking;
   if (!(Number.isInteger(segment) && Number.isInteger(overlap) && overlap >= 0 && overlap < segment)) {
@@ -293,7 +303,19 @@ export function resolveChunking(chunking: ChunkingOptions): {
   const fullOverlap = segment - step;
   const fade = Math.min(chunking.fade ?? overlap, fullOverlap);
   if (!(Number.isInteger(fade) && fade >= 0)) throw new Error('chunking: fade must be ≥ 0');
-  return { segment, step, overlap: fullOverlap, fade, context: Math.floor((fullOverlap - fade) / 2) };
+  const asked = chunking.first ?? segment;
+  if (!(Number.isInteger(asked) && asked <= segment)) throw new Error('chunking: first must be ≤ segment');
+  const firstStep = Math.min(step, Math.floor((asked - fullOverlap) / DEFAULT_HOP) * DEFAULT_HOP);
+  if (!(firstStep > 0)) throw new Error('chunking: first must exceed the overlap by one STFT hop');
+  return {
+    segment,
+    step,
+    overlap: fullOverlap,
+    fade,
+    context: Math.floor((fullOverlap - fade) / 2),
+    first: firstStep + fullOverlap,
+    firstStep,
+  };
 }
 
 /**
@@ -306,8 +328,8 @@ export function resolveChunking(chunking: ChunkingOptions): {
  * - Centred fade with context c = (overlap − fade) / 2: max = segment − c, min = c + fade.
  */
 export function chunkingLatency(chunking: ChunkingOptions): { min: number; max: number; first: number } {
-  const { segment, step, context } = resolveChunking(chunking);
-  return { min: segment - context - step, max: segment - context, first: segment };
+  const { segment, step, context, first } = resolveChunking(chunking);
+  return { min: segment - context - step, max: segment - context, first };
 }
 
 /**
@@ -356,8 +378,8 @@ export class ChunkedSeparator {
   async push(block: readonly Float32Array[]): Promise<Record<string, Float32Array[]> | null> {
     this.input = this.input.map((ch, c) => concat(ch, block[c]));
     const parts: Record<string, Float32Array[]>[] = [];
-    while (this.input[0].length >= this.plan.segment) {
-      parts.push(await this.processSegment(this.plan.segment, false));
+    while (this.input[0].length >= this.nextLength) {
+      parts.push(await this.processSegment(this.nextLength, false));
     }
     return joinParts(parts);
   }
@@ -386,9 +408,15 @@ export class ChunkedSeparator {
     return this.emitted;
   }
 
+  /** The length of the next full segment: the first one's until it is done. */
+  private get nextLength(): number {
+    return this.inputStart === 0 ? this.plan.first : this.plan.segment;
+  }
+
   private async processSegment(length: number, last: boolean): Promise<Record<string, Float32Array[]>> {
-    const { step, fade, context } = this.plan;
+    const { fade, context } = this.plan;
     const start = this.inputStart;
+    const step = start === 0 ? this.plan.firstStep : this.plan.step;
     const segment = this.input.map((ch) => ch.subarray(0, length));
     const stems = await separateSignal(this.model, segment, this.options, start);
     // Emit from where the previous segment stopped (start + context; 0 for the first segment) up to
