@@ -200,6 +200,14 @@ export interface OffscreenReadAheadMessage {
   readonly from?: number;
   readonly seconds?: number;
 }
+/**
+ * Test builds only: runs the in-sync remix's pitch shifter offline on tone bursts as read at
+ * `rate` and measures its delay and pitch (`OffscreenShifterCheckReply`).
+ */
+export interface OffscreenShifterCheckMessage {
+  readonly type: 'offscreen/shifter-check';
+  readonly rate: number;
+}
 export type EngineFault = 'model-error' | 'too-slow' | 'capture-ended';
 export const ENGINE_FAULTS: readonly EngineFault[] = ['model-error', 'too-slow', 'capture-ended'];
 
@@ -210,7 +218,8 @@ export type OffscreenMessage =
   | OffscreenPingMessage
   | OffscreenTapMessage
   | OffscreenFaultMessage
-  | OffscreenReadAheadMessage;
+  | OffscreenReadAheadMessage
+  | OffscreenShifterCheckMessage;
 
 // --- offscreen document → service worker ---
 
@@ -250,7 +259,7 @@ export type OffscreenTapReply =
       readonly clockMap?: readonly (readonly [number, number])[];
       /** In sync: per render quantum [context frame, media frame or −1, 1 if stems alone]. */
       readonly quanta?: readonly (readonly [number, number, number])[];
-      /** In sync: [milestone, context time] (session start, worker ready, first chunk). */
+      /** In sync: [milestone, wall ms] of the switch-on (start message, capture, worker ready, first chunk, …). */
       readonly milestones?: readonly (readonly [string, number])[];
       /** In sync: the schedules sent to the audio thread, [context frame, media frame, playing, stems allowed]. */
       readonly schedules?: readonly (readonly [number, number, number, number])[];
@@ -279,6 +288,15 @@ export type OffscreenReadAheadReply =
       /** The key of the MediaSource whose element played most recently. */
       readonly current: string | null;
       readonly pcm: { readonly rate: number; readonly channels: readonly string[] } | null;
+    }
+  | ErrorReply;
+export type OffscreenShifterCheckReply =
+  | {
+      readonly ok: true;
+      readonly statedMs: number;
+      readonly measuredMs: number;
+      readonly inputHz: number;
+      readonly outputHz: number;
     }
   | ErrorReply;
 export interface ErrorReply {
@@ -415,6 +433,10 @@ export function parseMessage(v: unknown): Message | null {
       return { type: 'offscreen/ping' };
     case 'offscreen/tap':
       return { type: 'offscreen/tap', clear: v.clear === true, traceOnly: v.traceOnly === true };
+    case 'offscreen/shifter-check':
+      return isFiniteNumber(v.rate) && v.rate >= 0.25 && v.rate <= 4
+        ? { type: 'offscreen/shifter-check', rate: v.rate }
+        : null;
     case 'offscreen/readahead':
       return {
         type: 'offscreen/readahead',

@@ -13,6 +13,7 @@ import {
   isOffscreenMessage,
   type OffscreenMessage,
   type OffscreenReadAheadReply,
+  type OffscreenShifterCheckReply,
   type OffscreenStatusReply,
   type OffscreenTapReply,
   parseMessage,
@@ -51,9 +52,10 @@ function failedStatus(error: string): EngineStatus {
 
 async function handle(
   msg: OffscreenMessage,
-): Promise<OffscreenStatusReply | OffscreenTapReply | OffscreenReadAheadReply> {
+): Promise<OffscreenStatusReply | OffscreenTapReply | OffscreenReadAheadReply | OffscreenShifterCheckReply> {
   switch (msg.type) {
     case 'offscreen/start': {
+      const early: [string, number][] = [['start message', performance.timeOrigin + performance.now()]];
       await session?.stop('another tab started a remix');
       session = null;
       const fail = (error: string): OffscreenStatusReply => {
@@ -72,7 +74,9 @@ async function handle(
       };
       let captured: CapturedTab;
       try {
-        captured = await captureTab(msg.streamId);
+        captured = await captureTab(msg.streamId, (what) =>
+          early.push([what, performance.timeOrigin + performance.now()]),
+        );
       } catch (e) {
         return fail(`could not capture the tab's audio: ${errorText(e)}`);
       }
@@ -94,6 +98,7 @@ async function handle(
         msg.readAhead === true,
       );
       session = s;
+      if (RECORD) s.milestones.unshift(...early);
       try {
         await s.start(captured);
       } catch (e) {
@@ -141,6 +146,11 @@ async function handle(
         current: ra.current,
         pcm,
       };
+    }
+    case 'offscreen/shifter-check': {
+      if (!RECORD) return { ok: false, error: 'the pitch-shifter check exists in test builds only' };
+      const { checkShifter } = await import('./sync/shifter-check');
+      return { ok: true, ...(await checkShifter(msg.rate)) } satisfies OffscreenShifterCheckReply;
     }
     case 'offscreen/tap': {
       if (!RECORD) return { ok: false, error: 'the recording tap exists in test builds only' };

@@ -51,18 +51,23 @@ export interface CapturedTab {
  * Chrome no longer plays the tab itself, so until the remix is ready (model load, calibration) the
  * user must hear the capture, not silence.
  */
-export async function captureTab(streamId: string): Promise<CapturedTab> {
+export async function captureTab(
+  streamId: string,
+  milestone: (what: string) => void = () => undefined,
+): Promise<CapturedTab> {
   // Chrome's tab-capture constraints are not in the standard MediaTrackConstraints type.
   const constraints = {
     audio: { mandatory: { chromeMediaSource: 'tab', chromeMediaSourceId: streamId } },
     video: false,
   } as unknown as MediaStreamConstraints;
   const stream = await navigator.mediaDevices.getUserMedia(constraints);
+  milestone('getUserMedia');
   // The model's rate: Chrome resamples the capture into it.
   const context = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'playback' });
   const source = context.createMediaStreamSource(stream);
   source.connect(context.destination);
   if (context.state !== 'running') await context.resume();
+  milestone('context running');
   return {
     stream,
     context,

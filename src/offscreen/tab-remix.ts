@@ -46,6 +46,8 @@ export class TabRemix {
   private timer: ReturnType<typeof setInterval> | null = null;
   private ended = false;
   private switching = false;
+  /** Test builds: [what, wall ms] of the switch-on (see SyncSession's milestones). */
+  readonly milestones: [string, number][] = [];
   /** Test builds: a fault injected before an engine ran, for the first one. */
   private pendingFault: EngineFault | null = null;
 
@@ -65,14 +67,24 @@ export class TabRemix {
     if (readAheadHost) this.startWorker();
   }
 
+  private milestone(what: string): void {
+    if (this.record) this.milestones.push([what, performance.timeOrigin + performance.now()]);
+  }
+
   private startWorker(): void {
-    this.worker ??= SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
-    this.worker.ready.catch(() => undefined); // a failure is reported when the in-sync remix needs it
+    if (this.worker) return;
+    this.milestone('worker start');
+    this.worker = SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
+    this.worker.ready.then(
+      () => this.milestone('worker ready'),
+      () => undefined, // a failure is reported when the in-sync remix needs it
+    );
   }
 
   async start(captured: CapturedTab): Promise<void> {
     this.captured = captured;
     this.startedAt = performance.now();
+    this.milestone('captured');
     for (const track of captured.stream.getAudioTracks()) {
       // Before an engine runs, nobody else listens: the capture ending ends the remix.
       track.addEventListener('ended', () => {
@@ -238,6 +250,7 @@ export class TabRemix {
               (st) => this.forward(next, st),
               this.record,
               this.readAhead,
+              this.milestones,
             )
           : new RemixSession(
               this.tabId,

@@ -72,27 +72,66 @@ function chunkError(cache: StemCache, k: number, signal: (t: number, c: number) 
 }
 
 describe('AheadSeparator', () => {
-  it('separates from the playhead on, into chunks at their media position (44.1 kHz source)', async () => {
+  it('separates from the playhead on, then fills in behind it, into chunks at their media position', async () => {
     const cache = new StemCache(4);
     const done: number[] = [];
     const jobs: number[] = [];
     const src = source(MODEL_RATE, 12);
     const a = ahead(cache, done, jobs);
     await runUntilIdle(a, src, 5 * MODEL_RATE);
-    // One continuous job (a restart per chunk boundary would cost a segment of warm-up each time).
-    expect(jobs.length).toBe(1);
-    // Playhead first: the chunk holding 5 s comes first, and everything to the end is separated.
-    expect(done[0]).toBe(Math.floor((5 * MODEL_RATE) / CHUNK_FRAMES));
-    expect(done.length).toBe(Math.floor((12 * MODEL_RATE) / CHUNK_FRAMES) - done[0]);
-    for (const k of [done[0], done[10], done[done.length - 1]]) {
+    const k0 = Math.floor((5 * MODEL_RATE) / CHUNK_FRAMES);
+    const end = Math.floor((12 * MODEL_RATE) / CHUNK_FRAMES);
+    // Playhead first, in one continuous job (a restart per chunk boundary would cost a segment of
+    // warm-up each time): the chunk holding 5 s, then everything to the end of the audio…
+    expect(done.slice(0, end - k0)).toEqual(Array.from({ length: end - k0 }, (_, i) => k0 + i));
+    // …then, in a second job, the audio that played before (0–5 s: within BACKFILL_S behind).
+    expect(jobs.length, `jobs; chunks in order ${done.join(',')}`).toBe(2);
+    expect(done.slice(end - k0).sort((x, y) => x - y)).toEqual(Array.from({ length: k0 }, (_, i) => i));
+    for (const k of [0, k0 - 1, k0, k0 + 10, end - 1]) {
       expect(chunkError(cache, k, src.signal)).toBeLessThan(1e-3); // int16 storage
     }
-    // Nothing before the playhead was done; seeking back there starts a new job there.
-    expect(cache.has(done[0] - 1)).toBe(false);
-    await a.step(src, 1 * MODEL_RATE);
-    await runUntilIdle(a, src, 1 * MODEL_RATE);
-    expect(cache.has(Math.floor(MODEL_RATE / CHUNK_FRAMES))).toBe(true);
-    expect(a.producedSeconds).toBeGreaterThan(10);
+    expect(a.producedSeconds).toBeGreaterThan(11);
+  });
+
+  it('fills in behind only while the stems ahead last, and never waits on a hole behind', async () => {
+    const cache = new StemCache(4);
+    const done: number[] = [];
+    const src = source(MODEL_RATE, 120);
+    const a = ahead(cache, done);
+    const F = CHUNK_FRAMES;
+    const sec = (s: number) => Math.ceil((s * MODEL_RATE) / F);
+    // Playhead at 60 s with everything from 60 to 80 s separated: next is the audio behind it.
+    let playhead = 60 * MODEL_RATE;
+    const k0 = Math.floor(playhead / F);
+    for (let k = k0; k < k0 + sec(20); k++)
+      cache.put(
+        k,
+        Array.from({ length: 4 }, () => new Float32Array(F)),
+      );
+    for (let i = 0; i < 100 && done.length === 0; i++) await a.step(src, playhead);
+    expect(done[0]).toBe(k0 - sec(15)); // the gap's start, 15 s back
+    // The playhead moves on 6 s: 14 s of stems ahead, more than half the eager window: go on behind.
+    playhead += 6 * MODEL_RATE;
+    done.length = 0;
+    for (let i = 0; i < 100 && done.length === 0; i++) await a.step(src, playhead);
+    expect(done[0]).toBeLessThan(k0);
+    // 12 s on: 8 s ahead, under half the window: the job ahead takes over.
+    playhead += 6 * MODEL_RATE;
+    done.length = 0;
+    for (let i = 0; i < 400 && done.length === 0; i++) await a.step(src, playhead);
+    expect(done[0]).toBeGreaterThanOrEqual(k0 + sec(20));
+    // Audio behind that is not decoded (the page dropped it) is skipped, not waited for.
+    const holey: AheadSource = { ...src, rateAt: (t) => (t >= 70 && t < 120 ? MODEL_RATE : null) };
+    const fresh = new StemCache(4);
+    const b = ahead(fresh, []);
+    const p = 80 * MODEL_RATE;
+    for (let k = Math.floor(p / F); k < Math.floor(p / F) + sec(20); k++)
+      fresh.put(
+        k,
+        Array.from({ length: 4 }, () => new Float32Array(F)),
+      );
+    const decoded = (k: number) => holey.rateAt((k * F) / MODEL_RATE) !== null;
+    expect(b.nextMissing(p, { decoded })).toBe(Math.ceil((70 * MODEL_RATE) / F));
   });
 
   it('resamples 48-kHz audio time-aligned to the model rate', async () => {

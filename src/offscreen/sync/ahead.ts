@@ -1,7 +1,9 @@
 /**
  * Separation ahead of the playhead: picks the first chunk at or after the element's position that
- * the cache lacks and separates forward from there (playhead first), then further ahead while
- * decoded audio and time allow, up to `AHEAD_S`. A job is one continuous run of the shared
+ * the cache lacks and separates forward from there (playhead first, up to `EAGER_S` ahead), then
+ * the decoded audio just behind the playhead (`BACKFILL_S`: the passage a player goes back to —
+ * after switching on, or to play a phrase again), then further ahead while decoded audio and time
+ * allow, up to `AHEAD_S`. A job is one continuous run of the shared
  * ChunkedSeparator from a chunk boundary (behind a streaming resampler for 48-kHz Opus); a seek
  * elsewhere abandons it for a new one where the playhead now is.
  *
@@ -21,6 +23,16 @@ export const AHEAD_S = 90;
 export const EAGER_S = 20;
 /** Keep separated stems this far behind the playhead (seconds) for seeking back and loops. */
 export const BEHIND_S = 30;
+/**
+ * Separate audio this far behind the playhead (seconds) that has not been (it played before the
+ * remix was switched on, or a seek jumped over it), once the eager window ahead is full.
+ */
+export const BACKFILL_S = 15;
+/**
+ * A job filling in behind the playhead goes on until the stems ahead of the playhead are shorter
+ * than this (seconds): a job restart costs a segment's warm-up, so the two do not take turns per chunk.
+ */
+const BACKFILL_YIELD_S = EAGER_S / 2;
 /** Input block fed to the separator per step: 0.1 s (4800 source frames at 48 kHz). */
 const BLOCK = 4410;
 
@@ -32,6 +44,13 @@ export interface AheadSource {
   read(t: number, count: number, rate: number): Float32Array[] | null;
   /** No more audio will come after what is decoded (end of stream). */
   readonly ended: boolean;
+}
+
+/** What `nextMissing` knows of the audio (see there). */
+export interface NextOptions {
+  readonly decoded?: (k: number) => boolean;
+  readonly ended?: boolean;
+  readonly eager?: number;
 }
 
 export interface StreamSeparator {
@@ -79,10 +98,10 @@ export class AheadSeparator {
   busySeconds = 0;
   producedSeconds = 0;
   /**
-   * Seconds from a job's start to its first chunk, as last measured (a first guess until then):
-   * how far ahead of a moving playhead a new job starts.
+   * Seconds from a job's start to its first chunk, as last measured (a first guess until then, for
+   * a short first segment on a small machine): how far ahead of a moving playhead a new job starts.
    */
-  firstOutputSeconds = 2.5;
+  firstOutputSeconds = 1.5;
 
   constructor(
     private readonly cache: StemCache,
@@ -91,12 +110,30 @@ export class AheadSeparator {
     private readonly onChunk: (k: number) => void,
   ) {}
 
-  /** The first chunk at or after `playhead` (media frame) that the cache lacks, within AHEAD_S. */
-  nextMissing(playhead: number): number | null {
+  /**
+   * The chunk to separate next for `playhead` (media frame). Ahead, the first missing chunk within
+   * AHEAD_S (`ended`: past the decoded audio nothing more comes, so none there is missing). That
+   * chunk, if it lies within `eager` seconds — unless its audio has not arrived yet while at least
+   * BACKFILL_YIELD_S of stems are ready (then waiting for it can wait). Otherwise, given `decoded`
+   * (is chunk k's audio at hand?), the first missing decoded chunk within BACKFILL_S behind; else
+   * that first missing chunk ahead.
+   */
+  nextMissing(playhead: number, at: NextOptions = {}): number | null {
+    const { decoded, ended = false, eager = EAGER_S } = at;
     const k0 = Math.floor(Math.max(0, playhead) / CHUNK_FRAMES);
-    const limit = k0 + Math.ceil((AHEAD_S * MODEL_RATE) / CHUNK_FRAMES);
-    for (let k = k0; k < limit; k++) if (!this.cache.has(k) && !this.unseparable.has(k)) return k;
-    return null;
+    const chunks = (s: number) => Math.ceil((s * MODEL_RATE) / CHUNK_FRAMES);
+    const missing = (k: number) => k >= 0 && !this.cache.has(k) && !this.unseparable.has(k);
+    let ahead: number | null = null;
+    for (let k = k0; k < k0 + chunks(AHEAD_S) && ahead === null; k++)
+      if (missing(k) && (!ended || !decoded || decoded(k))) ahead = k;
+    if (
+      ahead !== null &&
+      ahead < k0 + chunks(eager) &&
+      (!decoded || decoded(ahead) || ahead < k0 + chunks(BACKFILL_YIELD_S))
+    )
+      return ahead;
+    if (decoded) for (let k = k0 - chunks(BACKFILL_S); k < k0; k++) if (missing(k) && decoded(k)) return k;
+    return ahead;
   }
 
   /** Drops chunks outside [playhead − BEHIND_S, playhead + AHEAD_S]. */
@@ -109,8 +146,8 @@ export class AheadSeparator {
   }
 
   /** Is the next missing chunk beyond the eager window (so the caller should rest between steps)? */
-  relaxed(playhead: number): boolean {
-    const k = this.nextMissing(playhead);
+  relaxed(playhead: number, at: NextOptions = {}): boolean {
+    const k = this.nextMissing(playhead, at);
     return k !== null && k * CHUNK_FRAMES > playhead + EAGER_S * MODEL_RATE;
   }
 
@@ -119,10 +156,20 @@ export class AheadSeparator {
    * if it waits (nothing missing, or the audio is not decoded yet).
    */
   async step(source: AheadSource, playhead: number, lead = 0): Promise<boolean> {
-    const k = this.nextMissing(playhead);
+    const decoded = (k: number) => {
+      const t = (k * CHUNK_FRAMES) / MODEL_RATE;
+      return source.rateAt(t) !== null && source.rateAt(t + (CHUNK_FRAMES - 1) / MODEL_RATE) !== null;
+    };
+    const job = this.job;
+    const backfilling = job !== null && !job.finished && job.start < playhead;
+    const k = this.nextMissing(playhead, {
+      decoded,
+      ended: source.ended,
+      eager: backfilling ? BACKFILL_YIELD_S : EAGER_S,
+    });
     if (k === null) return false;
     const want = k * CHUNK_FRAMES;
-    const job = this.job;
+    const behind = want + CHUNK_FRAMES <= playhead;
     // The running job will produce `want` soon if it lies between the chunk the job is filling and
     // a little past its input; a job started ahead of the playhead (the lead) is kept too.
     const filling = job ? Math.floor(job.outPos / CHUNK_FRAMES) * CHUNK_FRAMES : 0;
@@ -134,8 +181,8 @@ export class AheadSeparator {
     if (!continues) {
       this.abandon();
       // Playhead first, but where the playhead will be when the first output arrives (`lead`):
-      // stems for audio that has played by then are of no use.
-      const kStart = this.nextMissing(playhead + lead) ?? k;
+      // stems for audio that has played by then are of no use. Behind the playhead: from the gap's start.
+      const kStart = behind ? k : (this.nextMissing(playhead + lead, { decoded, ended: source.ended }) ?? k);
       const start = kStart * CHUNK_FRAMES;
       const rate = source.rateAt(start / MODEL_RATE);
       if (rate === null) return false;
@@ -150,7 +197,14 @@ export class AheadSeparator {
         createdAt: performance.now(),
       };
     }
-    return this.advance(source);
+    const worked = await this.advance(source);
+    // Audio behind the playhead that cannot be read on (a hole after it) is left to the page's own
+    // audio, rather than holding up the separation ahead.
+    if (!worked && behind && this.job?.start === want) {
+      this.unseparable.add(k);
+      this.abandon();
+    }
+    return worked;
   }
 
   /** Ends the job (after a seek elsewhere, or when the session ends). */
@@ -179,6 +233,8 @@ export class AheadSeparator {
     } else {
       return false;
     }
+    // Abandoned meanwhile (a seek, another MediaSource, the end): its output goes nowhere.
+    if (this.job !== job) return true;
     if (out) this.take(job, out);
     this.busySeconds += (performance.now() - t0) / 1000;
     if (job.finished) this.finish(job, ended);
@@ -219,9 +275,12 @@ export class AheadSeparator {
       if (offset + take === CHUNK_FRAMES) {
         if (k * CHUNK_FRAMES === job.start)
           this.firstOutputSeconds = (performance.now() - job.createdAt) / 1000;
-        this.cache.put(k, job.partial);
+        // A job running on into stems already made (the end of a gap) keeps the ones the worklet has.
+        if (!this.cache.has(k)) {
+          this.cache.put(k, job.partial);
+          this.onChunk(k);
+        }
         job.partial = [];
-        this.onChunk(k);
       }
     }
   }

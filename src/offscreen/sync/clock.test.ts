@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClockSample } from '../../content/tap-protocol';
-import { ElementClock } from './clock';
+import { ElementClock, OutputClock } from './clock';
 
 const sample = (at: number, time: number, over: Partial<ClockSample> = {}): ClockSample => ({
   time,
@@ -40,5 +40,19 @@ describe('ElementClock', () => {
     expect(c.at(6000)?.rate).toBe(1.5);
     c.add(sample(6000, 61.7, { waiting: true }));
     expect(c.at(7000)?.playing).toBe(false);
+  });
+});
+
+describe('OutputClock', () => {
+  it('maps context time to wall time through one bad reading, and follows a real change', () => {
+    const c = new OutputClock();
+    expect(c.wallAt(1)).toBeNull();
+    // Heard 120 ms after the context time (wall 0 at context 0), read every 50 ms.
+    for (let i = 0; i < 9; i++) c.add(i * 0.05, i * 50 + 120);
+    c.add(0.5, 500 + 120 + 95); // one reading 95 ms off, after a held-up thread
+    expect(c.wallAt(1)).toBeCloseTo(1120, 6);
+    // Another device: 40 ms more from now on; the median takes it within half the window.
+    for (let i = 11; i < 17; i++) c.add(i * 0.05, i * 50 + 160);
+    expect(c.wallAt(2)).toBeCloseTo(2160, 6);
   });
 });

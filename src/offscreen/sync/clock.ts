@@ -75,3 +75,31 @@ export class ElementClock {
     return offset + (rate * at) / 1000;
   }
 }
+
+/** `getOutputTimestamp` readings kept for the median (one per scheduling tick: the last ½ s or so). */
+const OUTPUT_WINDOW = 9;
+
+/**
+ * When a context time reaches the speakers, from `AudioContext.getOutputTimestamp` readings. One
+ * reading after the document's thread was held up can be off by 50–100 ms (its context and
+ * performance times from different moments: seen in the e2e trace as a jump of 95 ms and back), and
+ * a schedule built on it makes the remix jump away and back. The offset between the two clocks
+ * hardly moves, so the median of the recent readings is used; a real change (another output
+ * device) wins once it makes up half the window.
+ */
+export class OutputClock {
+  private readonly offsets: number[] = [];
+
+  /** A reading: context time `contextTime` (s) is heard at wall time `wallMs`. */
+  add(contextTime: number, wallMs: number): void {
+    this.offsets.push(wallMs - contextTime * 1000);
+    if (this.offsets.length > OUTPUT_WINDOW) this.offsets.shift();
+  }
+
+  /** Wall ms at which context time `t` (s) is heard, or null before any reading. */
+  wallAt(t: number): number | null {
+    if (this.offsets.length === 0) return null;
+    const sorted = [...this.offsets].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1] + t * 1000;
+  }
+}

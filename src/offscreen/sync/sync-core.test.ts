@@ -23,23 +23,37 @@ const playing = (ctxFrame: number, mediaFrame: number, over: Partial<Schedule> =
   rate: 1,
   playing: true,
   stems: true,
+  stretchFrames: null,
   ...over,
 });
 
-/** Runs `quanta` render quanta from context frame `from` with a constant capture input `captureLevel`. */
+/**
+ * Runs `quanta` render quanta from context frame `from` with a constant capture input `captureLevel`;
+ * `shifted` collects the second output (what the pitch shifter is fed).
+ */
 function run(c: SyncCore, from: number, quanta: number, captureLevel = 0.25) {
   const out: number[] = [];
+  const shifted: number[] = [];
   const remixed: number[] = [];
   const positions: number[] = [];
+  let lead = 0;
   for (let q = 0; q < quanta; q++) {
     const input = [new Float32Array(Q).fill(captureLevel), new Float32Array(Q).fill(captureLevel)];
     const output = [new Float32Array(Q), new Float32Array(Q)];
-    const ev = c.process(from + q * Q, input, output);
+    const second = [new Float32Array(Q), new Float32Array(Q)];
+    const ev = c.process(from + q * Q, input, output, second);
     out.push(...output[0]);
+    shifted.push(...second[0]);
     remixed.push(...(ev.tap?.remixed ?? []));
     positions.push(...(ev.tap?.positions ?? []));
+    lead = ev.tap?.lead ?? 0;
   }
-  return { out, remixed, positions };
+  return { out, shifted, remixed, positions, lead };
+}
+
+/** What is heard at each frame when the shifter on the second output is a pure delay of `L` frames. */
+function heard(r: { out: number[]; shifted: number[] }, L: number): number[] {
+  return r.out.map((v, i) => v + (i >= L ? r.shifted[i - L] : 0));
 }
 
 describe('SyncCore', () => {
@@ -114,5 +128,57 @@ describe('SyncCore', () => {
     c.keepChunks(1, 3);
     expect(c.chunkCount).toBe(2);
     expect(() => c.putChunk(9, [new Float32Array(3)])).toThrow(/channel count/);
+  });
+
+  it('at another rate reads the stems at that rate into the shifter, where the element will be when heard', () => {
+    const L = 2000; // the shifter's delay, context frames
+    const c = core(Array.from({ length: 20 }, (_, k) => k));
+    c.setSchedule(playing(0, 10_000, { rate: 1.5, stretchFrames: L }));
+    const r = run(c, 0, 64);
+    const i = L + FADE_FRAMES + 100; // the capture's half of the cross-fade ends L frames later
+    // Fed at frame i, heard at i + L: the element's position then is 10000 + 1.5·(i + L).
+    expect(r.positions[i]).toBeCloseTo(10_000 + 1.5 * (i + L), 6);
+    expect(r.positions[i + 1] - r.positions[i]).toBeCloseTo(1.5, 6);
+    expect(r.lead).toBe(L);
+    expect(c.position).not.toBeNull(); // stems play (the popup says so)
+    expect(r.out[i]).toBe(0); // nothing unshifted
+    expect(r.shifted[i]).toBeCloseTo(r.positions[i] * SCALE + 0.5, 5);
+    expect(c.missingFrames).toBe(0);
+  });
+
+  it('cross-fades with the shifted voice so that the two halves meet at the speakers: no dip, no doubling', () => {
+    const L = 1500;
+    const c = core(Array.from({ length: 20 }, (_, k) => k));
+    // Playing at 1: stems unshifted. Then 1.5×: into the shifter. Then back to 1, then the stems stop being allowed.
+    c.setSchedule(playing(0, 0));
+    const a = run(c, 0, 40);
+    c.setSchedule(playing(5120, 5120, { rate: 1.5, stretchFrames: L }));
+    const b = run(c, 5120, 60);
+    c.setSchedule(playing(12_800, 5120 + 1.5 * 7680, { stretchFrames: L }));
+    const d = run(c, 12_800, 60);
+    c.setSchedule(playing(20_480, 5120 + 1.5 * 7680 + 7680, { stems: false, stretchFrames: L }));
+    const e = run(c, 20_480, 60);
+    const all = {
+      out: [...a.out, ...b.out, ...d.out, ...e.out],
+      shifted: [...a.shifted, ...b.shifted, ...d.shifted, ...e.shifted],
+    };
+    const h = heard(all, L);
+    // Stems sum to 0.5 + a small position term; the capture is 0.25. Heard: never below the capture,
+    // never above the stems (a dip would be near-silence, a doubling would reach 0.75).
+    for (let i = FADE_FRAMES; i < h.length; i++) {
+      expect(h[i]).toBeGreaterThan(0.249);
+      expect(h[i]).toBeLessThan(0.55);
+    }
+    // The fade back to the capture ends the shifted voice: it is heard no more.
+    expect(h[h.length - 1]).toBeCloseTo(0.25, 6);
+    expect(e.shifted[e.shifted.length - 1]).toBe(0);
+  });
+
+  it('without a shifter plays the page’s own audio at rates other than 1', () => {
+    const c = core([0, 1, 2, 3]);
+    c.setSchedule(playing(0, 0, { rate: 0.75 }));
+    const r = run(c, 0, 16);
+    expect(r.out.every((v) => v === 0.25)).toBe(true);
+    expect(r.shifted.every((v) => v === 0)).toBe(true);
   });
 });

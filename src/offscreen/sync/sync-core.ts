@@ -9,8 +9,14 @@
  *    reading between frames (linear interpolation: the ratio stays within 0.3 %);
  *  - larger ones (a seek, a jump) cross-fade from the old position to the new one;
  *  - wherever stems for the position are missing, the schedule says "not playing" (paused, seeking,
- *    stalled) or stems are not allowed (a rate other than 1, a fault), the output is the capture
- *    input — the page's own audio at that moment — cross-faded, never silence and never a repeat.
+ *    stalled) or stems are not allowed (a fault), the output is the capture input — the page's own
+ *    audio at that moment — cross-faded, never silence and never a repeat;
+ *  - at a playback rate other than 1 the stems are read at that rate (so their pitch moves with it)
+ *    into a second output, which feeds a pitch shifter (a well-kept library, see sync-session.ts)
+ *    that puts the pitch back, as the page's own player keeps pitch. The shifter delays what it is
+ *    fed by `stretchFrames`, so that voice reads the position the element will present when its
+ *    output is heard, and a cross-fade with the first output starts the first output's half that
+ *    much later: the two halves meet at the speakers, not in this function.
  * Gains move with a one-pole smoother (about 15 ms) so slider drags do not click.
  */
 
@@ -33,8 +39,13 @@ export interface Schedule {
   readonly rate: number;
   /** The element is playing (not paused, seeking or stalled). */
   readonly playing: boolean;
-  /** Stems may play (false: the page's own audio only, e.g. a rate the core does not stretch). */
+  /** Stems may play (false: the page's own audio only, e.g. after a fault). */
   readonly stems: boolean;
+  /**
+   * Context frames by which the pitch shifter on the second output delays what it is fed, or null
+   * when there is none (then stems play at rate 1 only; other rates play the capture).
+   */
+  readonly stretchFrames: number | null;
 }
 
 export interface SyncEvents {
@@ -45,6 +56,8 @@ export interface SyncEvents {
     remixed: Uint8Array;
     /** Media frame of each output frame's stems, −1 where the capture played. */
     positions: Float64Array;
+    /** Context frames after the quantum's own at which `positions` are heard (the shifter's delay). */
+    lead: number;
   };
 }
 
@@ -58,10 +71,16 @@ export const SLEW = 0.003;
 const SLEW_GAIN = 1 / 4096;
 
 interface Voice {
-  /** `stems` at media position `pos`, or the capture input. */
-  kind: 'stems' | 'capture';
+  /**
+   * `stems` at media position `pos` on the first output, `stretched`: stems read at the schedule's
+   * rate into the second output (the pitch shifter), or the capture input.
+   */
+  kind: 'stems' | 'stretched' | 'capture';
   pos: number;
 }
+
+/** Playback rates this close to 1 play unshifted. */
+const UNIT_RATE = 1e-4;
 
 export class SyncCore {
   private readonly chunks = new Map<number, Float32Array[]>();
@@ -74,6 +93,10 @@ export class SyncCore {
   private fading: Voice | null = null;
   /** Frames left of the cross-fade from `fading` to `current`. */
   private fadeLeft = 0;
+  /** Length of the current cross-fade: FADE_FRAMES, plus the shifter's delay where one side is shifted. */
+  private fadeFrames = FADE_FRAMES;
+  /** The shifter's delay the current cross-fade was planned with. */
+  private fadeLead = 0;
   /** Frames played from the capture while the element played and stems were allowed but missing. */
   missingFrames = 0;
 
@@ -110,7 +133,7 @@ export class SyncCore {
 
   /** The media position the stems play at now, or null while the capture plays. */
   get position(): number | null {
-    return this.current.kind === 'stems' ? this.current.pos : null;
+    return this.current.kind !== 'capture' ? this.current.pos : null;
   }
 
   /** Are stems present for media frames [from, to]? */
@@ -141,34 +164,61 @@ export class SyncCore {
     return v;
   }
 
-  private switchTo(next: Voice): void {
+  private switchTo(next: Voice, lead: number): void {
     this.fading = this.current;
     this.current = next;
-    this.fadeLeft = FADE_FRAMES;
+    const shifted = (v: Voice) => v.kind === 'stretched';
+    this.fadeLead = shifted(next) !== shifted(this.fading) ? lead : 0;
+    this.fadeFrames = FADE_FRAMES + this.fadeLead;
+    this.fadeLeft = this.fadeFrames;
+  }
+
+  /**
+   * Weights of the current and the fading voice `e` frames into a cross-fade, as fed to their
+   * outputs. A shifted voice is heard `fadeLead` frames after it is fed, so the unshifted side's
+   * ramp starts that much later: the two ramps cross at the speakers.
+   */
+  private fadeWeights(e: number): [number, number] {
+    const ramp = (x: number) => Math.max(0, Math.min(1, x / FADE_FRAMES));
+    const L = this.fadeLead;
+    if (L === 0) return [ramp(e), 1 - ramp(e)];
+    return this.current.kind === 'stretched' ? [ramp(e), 1 - ramp(e - L)] : [ramp(e - L), 1 - ramp(e)];
   }
 
   /**
    * One render quantum starting at context frame `ctxFrame`: `input` is the capture (planar; a
-   * missing channel repeats the first, none is silence), `output` planar with `channels` channels.
+   * missing channel repeats the first, none is silence), `output` planar with `channels` channels,
+   * `shifted` (when given) the second output, which feeds the pitch shifter.
    */
-  process(ctxFrame: number, input: readonly Float32Array[], output: Float32Array[]): SyncEvents {
+  process(
+    ctxFrame: number,
+    input: readonly Float32Array[],
+    output: Float32Array[],
+    shifted?: Float32Array[],
+  ): SyncEvents {
     const n = output[0].length;
     const C = this.o.channels;
     const s = this.schedule;
     const target = (k: number) => (s ? s.mediaFrame + (k - s.ctxFrame) * s.rate : 0);
+    const L = s?.stretchFrames ?? 0;
+    /** Context frames by which a voice of this kind is heard after it is fed. */
+    const leadOf = (kind: Voice['kind']) => (kind === 'stretched' ? L : 0);
 
-    // Decide the source for this quantum (checked ahead by a fade, so a fade-out has stems to read).
-    const allowed = s?.playing === true && s.stems;
-    const t0 = target(ctxFrame);
-    if (this.current.kind === 'stems') {
-      const err = t0 - this.current.pos;
-      const ok = allowed && this.covered(this.current.pos, this.current.pos + n + FADE_FRAMES);
-      if (!ok || Math.abs(err) > this.jumpFrames) {
-        const there = allowed && this.covered(t0, t0 + n + FADE_FRAMES);
-        this.switchTo(there ? { kind: 'stems', pos: t0 } : { kind: 'capture', pos: 0 });
-      }
-    } else if (allowed && this.covered(t0, t0 + n + FADE_FRAMES)) {
-      this.switchTo({ kind: 'stems', pos: t0 });
+    // Which voice the schedule wants, and where (checked ahead by a fade, so a fade-out has stems).
+    const rated = s !== null && Math.abs(s.rate - 1) > UNIT_RATE;
+    const allowed =
+      s?.playing === true && s.stems && (!rated || (s.stretchFrames !== null && shifted !== undefined));
+    const want: Voice['kind'] = !allowed ? 'capture' : rated ? 'stretched' : 'stems';
+    const t0 = target(ctxFrame + leadOf(want));
+    const there = want !== 'capture' && this.covered(t0, t0 + n + FADE_FRAMES);
+    if (this.current.kind !== 'capture') {
+      const err = target(ctxFrame + leadOf(this.current.kind)) - this.current.pos;
+      const ok =
+        this.current.kind === want && this.covered(this.current.pos, this.current.pos + n + FADE_FRAMES);
+      if (!ok || Math.abs(err) > this.jumpFrames)
+        this.switchTo(there ? { kind: want, pos: t0 } : { kind: 'capture', pos: 0 }, L);
+    } else if (there) {
+      this.switchTo({ kind: want, pos: t0 }, L);
     }
     if (allowed && this.current.kind === 'capture') this.missingFrames += n;
 
@@ -179,38 +229,57 @@ export class SyncCore {
     const tapPos = record ? new Float64Array(n) : null;
     const captured = (c: number, i: number) =>
       input.length === 0 ? 0 : input[Math.min(c, input.length - 1)][i];
+    const sound = (v: Voice, c: number, i: number) =>
+      v.kind === 'capture' ? captured(c, i) : this.mix(v.pos, c);
 
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < this.o.stems; j++)
         this.gains[j] += this.smoothing * (this.targetGains[j] - this.gains[j]);
       const cur = this.current;
       const old = this.fadeLeft > 0 ? this.fading : null;
-      const w = old ? 1 - this.fadeLeft / FADE_FRAMES : 1;
+      const [wc, wo] = old ? this.fadeWeights(this.fadeFrames - this.fadeLeft) : [1, 0];
       for (let c = 0; c < C; c++) {
-        const a = cur.kind === 'stems' ? this.mix(cur.pos, c) : captured(c, i);
-        let v = a;
-        if (old) v = w * a + (1 - w) * (old.kind === 'stems' ? this.mix(old.pos, c) : captured(c, i));
-        output[c][i] = v;
+        let direct = 0;
+        let toShifter = 0;
+        const a = sound(cur, c, i) * wc;
+        if (cur.kind === 'stretched') toShifter += a;
+        else direct += a;
+        if (old) {
+          const b = sound(old, c, i) * wo;
+          if (old.kind === 'stretched') toShifter += b;
+          else direct += b;
+        }
+        output[c][i] = direct;
+        if (shifted) shifted[c][i] = toShifter;
         if (tapOut && tapOrig) {
-          tapOut[c][i] = v;
+          tapOut[c][i] = direct + toShifter;
           tapOrig[c][i] = captured(c, i);
         }
       }
       if (tapFlags && tapPos) {
-        tapFlags[i] = cur.kind === 'stems' && !old ? 1 : 0;
-        tapPos[i] = cur.kind === 'stems' ? cur.pos : -1;
+        tapFlags[i] = cur.kind !== 'capture' && !old ? 1 : 0;
+        tapPos[i] = cur.kind !== 'capture' ? cur.pos : -1;
       }
       // Advance: the schedule's rate, plus a bounded correction toward where the element is.
       const rate = s?.rate ?? 1;
-      if (cur.kind === 'stems') {
-        const err = target(ctxFrame + i) - cur.pos;
+      if (cur.kind !== 'capture') {
+        const err = target(ctxFrame + i + leadOf(cur.kind)) - cur.pos;
         cur.pos += rate + Math.max(-SLEW, Math.min(SLEW, err * SLEW_GAIN));
       }
-      if (old?.kind === 'stems') old.pos += rate;
+      // A fading unshifted voice keeps rate 1 (read faster it would chirp up until it is gone).
+      if (old && old.kind !== 'capture') old.pos += old.kind === 'stems' ? 1 : rate;
       if (this.fadeLeft > 0 && --this.fadeLeft === 0) this.fading = null;
     }
     return tapOut && tapOrig && tapFlags && tapPos
-      ? { tap: { output: tapOut, original: tapOrig, remixed: tapFlags, positions: tapPos } }
+      ? {
+          tap: {
+            output: tapOut,
+            original: tapOrig,
+            remixed: tapFlags,
+            positions: tapPos,
+            lead: leadOf(this.current.kind),
+          },
+        }
       : {};
   }
 }

@@ -29,5 +29,7 @@ export type FromSyncWorklet =
       original: Float32Array[];
       remixed: Uint8Array;
       positions: Float64Array;
+      /** Context frames after `ctxFrame` at which `positions` are heard (the pitch shifter's delay). */
+      lead: number;
     }
   | { type: 'error'; message: string };

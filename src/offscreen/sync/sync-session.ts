@@ -8,7 +8,15 @@
  * clock onto the AudioContext's frames (output latency included, via getOutputTimestamp) and hands
  * the worklet its schedule and the stem chunks around the playhead; `separate` keeps the
  * AheadSeparator busy from the playhead on.
+ *
+ * At playback rates other than 1 the worklet reads the stems at that rate into its second output,
+ * and a pitch shifter puts the pitch back (YouTube keeps pitch). The shifter is signalsmith-stretch
+ * (MIT, WASM in an AudioWorklet, maintained; SoundTouch's web port is MPL and time-stretches whole
+ * buffers, rubberband's is GPL): its live-input mode shifts pitch with a stated, fixed delay, which
+ * the worklet's schedule accounts for. It is created on the first rate other than 1 (it costs CPU
+ * even when fed silence), and at rate 1 nothing passes through it.
  */
+import type { StretchNode } from 'signalsmith-stretch';
 import { SAMPLE_RATE } from '../../core/audio';
 import { errorText } from '../../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../../core/messages';
@@ -17,6 +25,7 @@ import { outputStems, type StemName } from '../../core/stems';
 import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
 import { type CapturedTab, endCapture, gainVector, type StatusListener } from '../session';
 import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
+import { OutputClock } from './clock';
 import type { SeparationClient } from './separation-client';
 import { CHUNK_FRAMES, StemCache } from './stem-cache';
 import type { Schedule } from './sync-core';
@@ -25,6 +34,12 @@ import workletUrl from './sync-worklet.ts?worker&url';
 
 const CHANNELS = 2;
 const TICK_MS = 50;
+/**
+ * A job's chunking: the capture path's 4-s segments, but a shorter first one, so that a job's first
+ * stems (switching on, a seek into new audio) come after 2.5 s of audio's compute instead of 4 s'.
+ * Its output (1.9 s) outlasts the next segment's compute, so the stems do not run dry in between.
+ */
+const JOB_CHUNKING = { ...LOW_LATENCY_CHUNKING, first: Math.round(2.5 * MODEL_RATE) };
 /**
  * Chunks the worklet holds ahead of the playhead (10 s, 21 MB for six stems): this thread may be
  * busy separating for a second or two, and the worklet must not run dry meanwhile.
@@ -50,6 +65,12 @@ export class SyncSession {
   private context: AudioContext | null = null;
   private captured: CapturedTab | null = null;
   private node: AudioWorkletNode | null = null;
+  /** The pitch shifter on the worklet's second output; null until a rate other than 1 asks for it. */
+  private shifter: StretchNode | null = null;
+  private shifterStarted = false;
+  /** The shifter's delay, context frames (null until it is ready). */
+  private shifterFrames: number | null = null;
+  private shifterSemitones = 0;
   private readonly stems: StemName[];
   private readonly cache: StemCache;
   private readonly ahead: AheadSeparator;
@@ -67,9 +88,17 @@ export class SyncSession {
   private quanta: [number, number, number][] = [];
   /** Test builds: the schedules sent, [context frame, media frame, playing, stems allowed]. */
   private schedules: [number, number, number, number][] = [];
-  /** Test builds: [what, context time] of the session's milestones (start, worker ready, first chunk). */
-  private milestones: [string, number][] = [];
+  /**
+   * Test builds: [what, wall ms] of the switch-on's milestones — the tab remix's (start message,
+   * capture, worker ready) and the session's (start, separator, first chunk, stems heard).
+   */
+  private milestones: [string, number][];
   private active = false;
+  private shifterNote: string | null = null;
+  /** When context times are heard (getOutputTimestamp, steadied). */
+  private readonly output = new OutputClock();
+  /** The MediaSource the cached stems come from (an ad's MediaSource has media times of its own). */
+  private sourceKey: string | null = null;
 
   constructor(
     readonly tabId: number,
@@ -79,7 +108,9 @@ export class SyncSession {
     private readonly report: StatusListener,
     private readonly record: boolean,
     private readonly readAhead: ReadAhead,
+    earlierMilestones: readonly [string, number][] = [],
   ) {
+    this.milestones = [...earlierMilestones];
     this.stems = outputStems(worker.targets);
     this.cache = new StemCache(this.stems.length * CHANNELS);
     this.ahead = new AheadSeparator(
@@ -90,7 +121,9 @@ export class SyncSession {
         newSeparator: async (rate) => {
           // The capture path's separation (measured within 0.04 dB of whole-track separation).
           const options = { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS };
-          return this.worker.newSeparator(CHANNELS, rate, MODEL_RATE, options, LOW_LATENCY_CHUNKING);
+          const separator = await this.worker.newSeparator(CHANNELS, rate, MODEL_RATE, options, JOB_CHUNKING);
+          this.milestone('separator');
+          return separator;
         },
       },
       () => {
@@ -101,7 +134,7 @@ export class SyncSession {
   }
 
   private milestone(what: string): void {
-    if (this.record && this.context) this.milestones.push([what, this.context.currentTime]);
+    if (this.record) this.milestones.push([what, performance.timeOrigin + performance.now()]);
   }
 
   status(): EngineStatus {
@@ -142,8 +175,8 @@ export class SyncSession {
     await context.audioWorklet.addModule(workletUrl);
     const node = new AudioWorkletNode(context, SYNC_PROCESSOR, {
       numberOfInputs: 1,
-      numberOfOutputs: 1,
-      outputChannelCount: [CHANNELS],
+      numberOfOutputs: 2,
+      outputChannelCount: [CHANNELS, CHANNELS],
       processorOptions: {
         channels: CHANNELS,
         stems: this.stems.length,
@@ -155,7 +188,7 @@ export class SyncSession {
     node.port.onmessage = (e: MessageEvent<FromSyncWorklet>) => this.onWorklet(e.data);
     this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
     // The worklet plays the capture until it has stems for the playhead: swapping it in is seamless.
-    node.connect(context.destination);
+    node.connect(context.destination, 0);
     source.connect(node);
     source.disconnect(context.destination);
     this.active = true;
@@ -245,6 +278,9 @@ export class SyncSession {
     this.cache.clear();
     if (this.node) this.node.port.onmessage = null;
     this.node?.disconnect();
+    this.shifter?.disconnect();
+    this.shifter = null;
+    this.shifterFrames = null;
     this.captured?.source.disconnect();
     this.node = null;
   }
@@ -262,6 +298,7 @@ export class SyncSession {
   private onWorklet(msg: FromSyncWorklet): void {
     switch (msg.type) {
       case 'stats':
+        if (this.position === null && msg.position !== null) this.milestone('stems');
         this.position = msg.position;
         this.missingFrames = msg.missingFrames;
         // The audio thread's clock drives scheduling: this document's timers are throttled (ticks
@@ -281,6 +318,41 @@ export class SyncSession {
     }
   }
 
+  /**
+   * Creates the pitch shifter (once) and connects it after the worklet's second output. A failure
+   * leaves rates other than 1 on the page's own audio and says why.
+   */
+  private async startShifter(context: AudioContext, node: AudioWorkletNode): Promise<void> {
+    this.shifterStarted = true;
+    try {
+      const { default: SignalsmithStretch } = await import('signalsmith-stretch');
+      const shifter = await SignalsmithStretch(context, {
+        numberOfInputs: 1,
+        numberOfOutputs: 1,
+        outputChannelCount: [CHANNELS],
+      });
+      if (!this.active || this.node !== node) return;
+      await shifter.schedule({ active: true, semitones: this.shifterSemitones });
+      const latency = await shifter.latency();
+      if (!this.active || this.node !== node) return;
+      node.connect(shifter, 1, 0);
+      shifter.connect(context.destination);
+      this.shifter = shifter;
+      this.shifterFrames = Math.round(latency * context.sampleRate);
+      this.milestone('shifter ready');
+    } catch (e) {
+      this.shifterNote = `the pitch shifter failed (${errorText(e)}); at other speeds the page’s own audio plays`;
+    }
+  }
+
+  /** Semitones that undo the pitch change of reading the stems at `rate`. */
+  private setShift(rate: number): void {
+    const semitones = -12 * Math.log2(rate);
+    if (Math.abs(semitones - this.shifterSemitones) < 1e-6) return;
+    this.shifterSemitones = semitones;
+    void this.shifter?.schedule({ semitones });
+  }
+
   /** A clock sample arrived: a seek or pause must reach the audio thread at once. */
   onClock(): void {
     this.tick();
@@ -291,9 +363,10 @@ export class SyncSession {
     const c = this.context;
     if (!c) return performance.timeOrigin + performance.now();
     const ts = c.getOutputTimestamp();
-    if (ts.performanceTime !== undefined && ts.contextTime !== undefined && ts.performanceTime > 0) {
-      return performance.timeOrigin + ts.performanceTime + (t - ts.contextTime) * 1000;
-    }
+    if (ts.performanceTime !== undefined && ts.contextTime !== undefined && ts.performanceTime > 0)
+      this.output.add(ts.contextTime, performance.timeOrigin + ts.performanceTime);
+    const wall = this.output.wallAt(t);
+    if (wall !== null) return wall;
     const latency = (c.baseLatency || 0) + (c.outputLatency || 0);
     return performance.timeOrigin + performance.now() + (t - c.currentTime + latency) * 1000;
   }
@@ -309,16 +382,22 @@ export class SyncSession {
     const c = this.context;
     if (!this.active || !c) return;
     const source = this.readAhead.source();
+    if (source) this.follow(source.key);
     const ctxTime = c.currentTime + SCHEDULE_LEAD_S;
     const pos = source?.clock.at(this.wallAt(ctxTime)) ?? null;
     const stale = this.readAhead.unusable(performance.timeOrigin + performance.now());
-    const rateOk = pos !== null && pos.rate === 1;
+    const unit = pos === null || pos.rate === 1;
+    if (!unit && !this.shifterStarted && this.node) void this.startShifter(c, this.node);
+    // The shifter's pitch follows the current rate (back to none at 1, for a shifted voice fading out).
+    if (pos !== null && pos.rate > 0) this.setShift(pos.rate);
+    const rateOk = pos !== null && (unit || this.shifterFrames !== null);
     const schedule: Schedule = {
       ctxFrame: Math.round(ctxTime * c.sampleRate),
       mediaFrame: (pos?.time ?? 0) * MODEL_RATE,
       rate: pos?.rate ?? 1,
       playing: pos?.playing ?? false,
       stems: stale === null && rateOk,
+      stretchFrames: this.shifterFrames,
     };
     this.post({ type: 'schedule', schedule });
     // Test builds: when each scheduled context frame reaches the speakers (the e2e suite's ruler).
@@ -334,7 +413,8 @@ export class SyncSession {
         : !pos.playing
           ? null
           : !rateOk
-            ? `at ${pos.rate}× the page’s own audio plays (the remix plays at 1× only, for now)`
+            ? (this.shifterNote ??
+              `at ${pos.rate}× the page’s own audio plays until the pitch shifter is ready`)
             : this.position === null
               ? 'the page’s own audio plays until the stems for this position are separated'
               : null);
@@ -357,10 +437,26 @@ export class SyncSession {
     }
   }
 
+  /**
+   * The element plays from MediaSource `key`: stems cached for another (the video before an ad,
+   * the ad before the video) say nothing about this one's media times, so they go, in the worklet too.
+   */
+  private follow(key: string): void {
+    if (key === this.sourceKey) return;
+    if (this.sourceKey !== null) {
+      this.ahead.abandon();
+      this.cache.clear();
+      this.sent.clear();
+      this.post({ type: 'keep', from: 0, to: 0 });
+    }
+    this.sourceKey = key;
+  }
+
   /** Keeps separating from the playhead on while the session is active. */
   private async separate(): Promise<void> {
     while (this.active) {
       const source = this.readAhead.source();
+      if (source) this.follow(source.key);
       const playhead = source ? this.playhead(source) : null;
       let worked = false;
       let rest = 0;
@@ -373,13 +469,28 @@ export class SyncSession {
           },
           read: (t, count, rate) => source.timeline.read(t, count, rate, CHANNELS),
         };
-        const relaxed = this.ahead.relaxed(playhead);
+        const relaxed = this.ahead.relaxed(playhead, {
+          decoded: (k) => {
+            const t = (k * CHUNK_FRAMES) / MODEL_RATE;
+            return source.timeline.ratesIn(t, t + CHUNK_FRAMES / MODEL_RATE).size === 1;
+          },
+          ended: source.ended,
+        });
         // Playing: a new job starts where the playhead will be when its first stems come out.
-        const moving = source.clock.at(performance.timeOrigin + performance.now())?.playing ?? false;
-        const lead = moving ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * MODEL_RATE : 0;
+        const now = source.clock.at(performance.timeOrigin + performance.now());
+        const lead =
+          now?.playing === true
+            ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * now.rate * MODEL_RATE
+            : 0;
         const t0 = performance.now();
         try {
           worked = await this.ahead.step(view, playhead, lead);
+          // The element moved to another MediaSource during the step: what it made is not this one's.
+          if (this.sourceKey !== source.key) {
+            this.ahead.abandon();
+            this.cache.clear();
+            continue;
+          }
           this.ahead.prune(playhead);
         } catch (e) {
           this.fail(`separation failed: ${errorText(e)}`);
@@ -395,7 +506,12 @@ export class SyncSession {
 
   private appendTap(msg: Extract<FromSyncWorklet, { type: 'tap' }>): void {
     if (this.quanta.length < 200_000) {
-      this.quanta.push([msg.ctxFrame, msg.positions[0], msg.remixed.every((r) => r === 1) ? 1 : 0]);
+      // Shifted stems are heard `lead` frames after the quantum that fed them.
+      this.quanta.push([
+        msg.ctxFrame + msg.lead,
+        msg.positions[0],
+        msg.remixed.every((r) => r === 1) ? 1 : 0,
+      ]);
     }
     const limit = 60 * SAMPLE_RATE;
     if (!this.tapData) {

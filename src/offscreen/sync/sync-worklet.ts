@@ -3,6 +3,9 @@
  * schedules and gains from the main thread, reports where it plays. Bundled on its own by vite
  * (`?worker&url`). A fault here passes the capture through: the page's own audio, never silence.
  */
+// Registers the pitch shifter's processor ('signalsmith-stretch') in this same worklet scope, so
+// the main thread can create it without loading a second module (sync-session.ts, `shifter`).
+import 'signalsmith-stretch';
 import { errorText } from '../../core/errors';
 import { SyncCore, type SyncCoreOptions } from './sync-core';
 import { type FromSyncWorklet, SYNC_PROCESSOR, type ToSyncWorklet } from './sync-protocol';
@@ -44,6 +47,7 @@ class SyncProcessor extends AudioWorkletProcessor {
 
   process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
     const output = outputs[0];
+    const shifted = outputs[1];
     const input = inputs[0] ?? [];
     if (this.failed) {
       output.forEach((ch, c) => {
@@ -52,7 +56,7 @@ class SyncProcessor extends AudioWorkletProcessor {
       return true;
     }
     try {
-      const ev = this.core.process(currentFrame, input, output);
+      const ev = this.core.process(currentFrame, input, output, shifted);
       if (ev.tap)
         this.port.postMessage({ type: 'tap', ctxFrame: currentFrame, ...ev.tap } satisfies FromSyncWorklet);
       this.frames += output[0].length;
