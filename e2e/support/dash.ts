@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encryptInit, encryptSegment } from './cenc';
 import type { DashRepresentation } from './pages';
 import type { MediaFile } from './server';
 
@@ -159,5 +160,43 @@ export function toneInput(seconds: number): string[] {
     `sine=frequency=660:duration=${seconds}`,
     '-filter_complex',
     '[0][1]amerge=inputs=2',
+  ];
+}
+
+/** The ClearKey key of `encryptedAac` (hex): the test page's EME licence is the key itself. */
+export const TEST_CLEAR_KEY = {
+  kid: '0123456789abcdef0123456789abcdef',
+  key: '00112233445566778899aabbccddeeff',
+};
+
+/**
+ * `seconds` of `input` as encrypted fragmented MP4/AAC (CENC, AES-CTR, `TEST_CLEAR_KEY`; see
+ * cenc.ts), as ffmpeg's DASH segments: an init segment whose sample entry is `enca` and 4-s media
+ * segments — what a DRM-protected stream's player appends, and what the read-ahead cannot read.
+ */
+export function encryptedAac(
+  input: readonly string[],
+  seconds: number,
+  name: string,
+): [Record<string, MediaFile>, DashRepresentation] {
+  const clear = makeDashAudio(input, 'aac', seconds, 4);
+  const key = Buffer.from(TEST_CLEAR_KEY.key, 'hex');
+  const init = encryptInit(clear.init, Buffer.from(TEST_CLEAR_KEY.kid, 'hex'));
+  const segments = clear.segments.map((s, i) => encryptSegment(s, key, i + 1));
+  const type = 'audio/mp4';
+  const media: Record<string, MediaFile> = { [`/dash/${name}/init.mp4`]: { body: init, type } };
+  segments.forEach((s, i) => {
+    media[`/dash/${name}/seg-${i}.m4s`] = { body: s, type };
+  });
+  return [
+    media,
+    {
+      mime: clear.mime,
+      init: `/dash/${name}/init.mp4`,
+      segments: segments.map((_, i) => `/dash/${name}/seg-${i}.m4s`),
+      segmentSeconds: 4,
+      duration: seconds,
+      clearKey: TEST_CLEAR_KEY,
+    },
   ];
 }

@@ -5,7 +5,13 @@
  * `changeType`. The decoder is injected (WebCodecs in the offscreen document, a fake in unit tests).
  */
 import { type DemuxedPacket, type DemuxedSegment, demuxSegment, type TrackInfo } from './demux';
-import { ByteStreamSplitter, type ContainerFormat, containerOf, StreamFormatError } from './splitter';
+import {
+  ByteStreamSplitter,
+  type ContainerFormat,
+  containerOf,
+  isEncrypted,
+  StreamFormatError,
+} from './splitter';
 import type { AudioTimeline } from './timeline';
 
 /** The SourceBuffer attributes that shape an append, read by the page tap at the append. */
@@ -145,6 +151,10 @@ export class SourceBufferFeed {
     if (params.mode !== 'segments') throw new StreamFormatError('a SourceBuffer in "sequence" mode');
     for (const seg of this.splitter.push(bytes)) {
       if (seg.kind === 'init') {
+        if (isEncrypted(this.format, seg.bytes))
+          throw new StreamFormatError(
+            'the audio is encrypted (DRM): only the page’s own player can decode it',
+          );
         this.init = seg.bytes;
         continue;
       }

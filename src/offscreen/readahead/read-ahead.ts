@@ -13,6 +13,7 @@ import { errorText } from '../../core/errors';
 import type { ReadAheadSourceInfo } from '../../core/messages';
 import { ElementClock } from '../sync/clock';
 import { type Demux, SourceBufferFeed, type StreamDecoder } from './feed';
+import { FeedMargin } from './live';
 import { AudioTimeline } from './timeline';
 
 /**
@@ -44,6 +45,8 @@ export interface TappedSource {
   /** `endOfStream()` was called and nothing appended since: no more audio will come. */
   ended: boolean;
   failed: string | null;
+  /** Is its audio appended just in time (live)? */
+  readonly margin: FeedMargin;
 }
 type Source = TappedSource;
 
@@ -57,6 +60,8 @@ export class ReadAhead {
   private readonly sources = new Map<string, Source>();
   private readonly buffers = new Map<string, Buffer>();
   private chain: Promise<void> = Promise.resolve();
+  /** Events queued on `chain` and not applied yet (appends being demuxed and decoded). */
+  private pending = 0;
   private closed = false;
   /** The key of the MediaSource whose element reported a clock sample last while playing. */
   current: string | null = null;
@@ -71,7 +76,11 @@ export class ReadAhead {
     // The element's clock is needed at once (a seek must stop the stems within milliseconds) and
     // does not depend on the appends, so it does not queue behind their demuxing and decoding.
     if (ev.t === 'clock') return this.apply(frameId, ev);
-    this.chain = this.chain.then(() => this.apply(frameId, ev)).catch(() => undefined);
+    this.pending++;
+    this.chain = this.chain
+      .then(() => this.apply(frameId, ev))
+      .catch(() => undefined)
+      .finally(() => this.pending--);
     return this.chain;
   }
 
@@ -92,6 +101,12 @@ export class ReadAhead {
       return 'the playing element has no audio read ahead';
     const at = s.clock.lastSampleAt;
     if (at === null || now - at > STALE_CLOCK_MS) return 'the page stopped reporting its playback position';
+    const pos = s.clock.at(now);
+    if (pos) {
+      const range = s.timeline.rangeAt(pos.time);
+      if (s.margin.update(now, pos.playing && this.pending === 0, range ? range[1] - pos.time : 0, s.ended))
+        return 'the page’s audio arrives just in time (a live stream?): too late to separate ahead';
+    }
     return null;
   }
 
@@ -137,6 +152,7 @@ export class ReadAhead {
         key,
         timeline: new AudioTimeline(),
         clock: new ElementClock(),
+        margin: new FeedMargin(),
         lastClock: null,
         closed: false,
         ended: false,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FFMPEG, makeDashAudio, toneInput } from '../../../e2e/support/dash';
-import { ByteStreamSplitter, containerOf, StreamFormatError } from './splitter';
+import { encryptedAac, FFMPEG, makeDashAudio, toneInput } from '../../../e2e/support/dash';
+import { ByteStreamSplitter, containerOf, isEncrypted, StreamFormatError } from './splitter';
 
 const HAS_FFMPEG = existsSync(FFMPEG);
 if (!HAS_FFMPEG)
@@ -68,5 +68,14 @@ describe('ByteStreamSplitter errors', () => {
     expect(() =>
       w.push(Uint8Array.of(0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)),
     ).toThrow(/unknown size/);
+  });
+});
+
+describe.skipIf(!HAS_FFMPEG)('isEncrypted', () => {
+  it('tells a CENC-encrypted MP4 init segment from clear MP4 and WebM ones', () => {
+    const [media, rep] = encryptedAac(toneInput(5), 5, 'enc');
+    expect(isEncrypted('mp4', media[rep.init].body)).toBe(true);
+    expect(isEncrypted('mp4', makeDashAudio(toneInput(5), 'aac', 5, 4).init)).toBe(false);
+    expect(isEncrypted('webm', makeDashAudio(toneInput(5), 'opus', 5, 4).init)).toBe(false);
   });
 });

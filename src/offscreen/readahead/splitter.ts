@@ -30,6 +30,26 @@ export function containerOf(mime: string): ContainerFormat | null {
 /** A malformed or unsupported byte stream (the caller falls back to capture for this buffer). */
 export class StreamFormatError extends Error {}
 
+/**
+ * Does this init segment describe encrypted media (CENC / WebM encryption)? Then its samples are
+ * ciphertext outside the page's media pipeline, and the read-ahead must not try to decode them.
+ * MP4: a protected sample entry (`enca`, `encv`) or its `sinf` box. WebM: a ContentEncodings
+ * element (0x6D80) holding ContentEncryption (0x5035).
+ */
+export function isEncrypted(format: ContainerFormat, init: Uint8Array): boolean {
+  const find = (bytes: readonly number[], from = 0): number => {
+    outer: for (let i = from; i + bytes.length <= init.length; i++) {
+      for (let j = 0; j < bytes.length; j++) if (init[i + j] !== bytes[j]) continue outer;
+      return i;
+    }
+    return -1;
+  };
+  const fourcc = (s: string) => [...s].map((c) => c.charCodeAt(0));
+  if (format === 'mp4') return ['enca', 'encv', 'sinf'].some((t) => find(fourcc(t)) >= 0);
+  const encodings = find([0x6d, 0x80]);
+  return encodings >= 0 && find([0x50, 0x35], encodings) >= 0;
+}
+
 const MAX_ELEMENT = 64 * 1024 * 1024; // larger than any audio segment; beyond it the stream is corrupt
 
 const EBML_HEADER = 0x1a45dfa3;
