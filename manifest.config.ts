@@ -1,6 +1,6 @@
 import { defineManifest } from '@crxjs/vite-plugin';
 import pkg from './package.json' with { type: 'json' };
-import { READ_AHEAD_HOSTS } from './src/content/tap-protocol';
+import { READ_AHEAD_HOSTS, TEST_READ_AHEAD_HOST } from './src/content/tap-protocol';
 
 /** Sites whose media the content script follows (the extension's whole reach into web pages). */
 const RELEASE_MATCHES = [
@@ -13,8 +13,11 @@ const RELEASE_MATCHES = [
  * which the read-ahead tap reads (YouTube, YouTube Music, embeds). Spotify's audio is encrypted: capture only.
  */
 const READ_AHEAD_MATCHES = READ_AHEAD_HOSTS.map((h) => `https://${h}/*`);
-/** Only the test build (`vite build --mode test`) also runs on the e2e suite's local server. */
-const TEST_MATCHES = ['http://127.0.0.1/*'];
+/**
+ * Only the test build (`vite build --mode test`) also runs on the e2e suite's local server, both as
+ * itself and as its stand-in YouTube host.
+ */
+const TEST_MATCHES = ['http://127.0.0.1/*', `http://${TEST_READ_AHEAD_HOST}/*`];
 
 export default defineManifest((env) => {
   const tapMatches = env.mode === 'test' ? [...READ_AHEAD_MATCHES, ...TEST_MATCHES] : READ_AHEAD_MATCHES;

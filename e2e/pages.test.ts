@@ -18,7 +18,7 @@ import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './s
 import { ExtensionDriver, sleep, type Tap, UNITY } from './support/drive';
 import { type MseSource, msePage, spaPage } from './support/pages';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import { errorDb, rms } from './support/signal';
+import { errorDb, rms, toneSecondsIn } from './support/signal';
 import { makeToneWav } from './support/wav';
 
 const FFMPEG = '/usr/bin/ffmpeg';
@@ -73,29 +73,8 @@ const MSE_SOURCES: readonly MseSource[] = [
 /** Tones of the SPA's media (makeToneWav), so a recording shows which of them it holds. */
 const HZ = { one: 440, two: 554, ad: 880 } as const;
 
-/**
- * Seconds of the recording (first channel, in 0.1-s frames) where the tone at `hz` carries most of
- * the energy (Goertzel at that frequency); short frames, so resampling drift does not matter.
- */
-function toneSeconds(t: Tap, hz: number): number {
-  const x = t.original[0];
-  const n = Math.round(t.sampleRate / 10);
-  const w = (2 * Math.PI * hz) / t.sampleRate;
-  let frames = 0;
-  for (let at = 0; at + n <= x.length; at += n) {
-    let re = 0;
-    let im = 0;
-    let energy = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[at + i];
-      re += v * Math.cos(w * i);
-      im -= v * Math.sin(w * i);
-      energy += v * v;
-    }
-    if (energy > 0 && (2 * (re * re + im * im)) / (n * energy) > 0.5) frames++;
-  }
-  return frames / 10;
-}
+/** Seconds of the page's audio in the recording where the tone at `hz` carries most of the energy. */
+const toneSeconds = (t: Tap, hz: number) => toneSecondsIn(t.original[0], t.sampleRate, hz);
 
 describe.skipIf(!HAVE_CHROMIUM)('YouTube-like SPA and MSE pages', () => {
   let server: TestServer;

@@ -10,16 +10,28 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OffscreenShifterCheckReply } from '../src/core/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
-import { dashRepresentation, FFMPEG, makeDashAudio } from './support/dash';
-import { ExtensionDriver, UNITY } from './support/drive';
+import { dashRepresentation, encryptedAac, FFMPEG, makeDashAudio } from './support/dash';
+import { ExtensionDriver, sleep, UNITY } from './support/drive';
 import { type DashRepresentation, dashPage } from './support/pages';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import { describeSyncFigures, runSyncScenario, SEEK_SETTLE_MS, SYNC_MEDIA_SECONDS } from './support/sync';
+import { rms, toneSecondsIn } from './support/signal';
+import {
+  describeRateFigures,
+  describeSyncFigures,
+  runRateScenario,
+  runSyncScenario,
+  SEEK_SETTLE_MS,
+  SYNC_MEDIA_SECONDS,
+} from './support/sync';
 
 const SONG = resolve(import.meta.dirname, '../demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
 const HAVE_FFMPEG = existsSync(FFMPEG);
 const SEGMENT_S = 4;
+/** The inserted ad: a tone the video never has, so the recording shows whose audio played. */
+const AD_HZ = 1320;
+const AD_SECONDS = 8;
 
 /** The demo song's first 40 s as MP3, served as an empty init and 10 byte-cut pieces. */
 async function mp3Representation(): Promise<{ media: Record<string, MediaFile>; rep: DashRepresentation }> {
@@ -75,6 +87,14 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     // An MP3 feed (MSE plays it; the read-ahead does not read it): the fail-open case of a format the
     // tap cannot decode, cut at arbitrary byte offsets as a streaming player would append it.
     const mp3 = await mp3Representation();
+    const [adMedia, adRep] = dashRepresentation(
+      makeDashAudio(['-f', 'lavfi', '-i', `sine=frequency=${AD_HZ}:duration=12`], 'opus', 12, SEGMENT_S),
+      'ad',
+      SEGMENT_S,
+      12,
+    );
+    // DRM-protected audio: CENC-encrypted AAC, played through EME (ClearKey).
+    const [encMedia, encRep] = encryptedAac(['-i', SONG], 40, 'enc');
     const [media, rep] = dashRepresentation(
       makeDashAudio(['-stream_loop', '1', '-i', SONG], 'opus', SYNC_MEDIA_SECONDS, SEGMENT_S),
       'opus',
@@ -82,8 +102,8 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
       SYNC_MEDIA_SECONDS,
     );
     server = await startTestServer(
-      { ...media, ...mp3.media },
-      { '/dash': dashPage({ opus: rep, mp3: mp3.rep }) },
+      { ...media, ...mp3.media, ...adMedia, ...encMedia },
+      { '/dash': dashPage({ opus: rep, mp3: mp3.rep, ad: adRep, enc: encRep }) },
     );
     launched = await launchWithExtension(server.port);
     browser = launched.browser;
@@ -95,25 +115,83 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await server?.close();
   });
 
-  const open = (path: string) => drive.openDash(path);
+  // On the stand-in YouTube host: what a YouTube user gets (worker with the capture, grace second).
+  const open = (path: string) => drive.openDash(path, true);
 
-  it('falls back to the delayed remix, and says why, where the feed cannot be read ahead', async () => {
-    const { page, tabId } = await open('/dash?rep=mp3');
+  /** Switches on and waits for the delayed remix, whose note must match `why`; the page keeps playing. */
+  async function expectDelayed(path: string, why: RegExp, what: string): Promise<void> {
+    const { page, tabId } = await open(path);
     await drive.switchOn(tabId, UNITY);
     const s = await drive.waitFor(
       () => drive.tabState(tabId),
       (st) => st.engine?.mode === 'delayed',
-      'the delayed remix on an MP3 feed',
-      20_000,
+      `the delayed remix on ${what}`,
+      40_000,
     );
-    console.info(`e2e sync: MP3 feed → ${s.engine?.mode}: ${s.engine?.modeNote}`);
-    expect(s.engine?.modeNote).toMatch(/cannot be read ahead/);
+    console.info(`e2e sync: ${what} → ${s.engine?.mode}: ${s.engine?.modeNote}`);
+    expect(s.engine?.modeNote).toMatch(why);
     await drive.running(tabId);
     expect(await page.evaluate('player.video.paused')).toBe(false);
     expect(await drive.capturing(tabId)).toBe(true);
     await drive.switchOff(tabId);
     await page.close();
-  });
+  }
+
+  it('falls back to the delayed remix, and says why, where the feed cannot be read ahead', async () => {
+    // A container the read-ahead cannot read (MP3 through MSE).
+    await expectDelayed('/dash?rep=mp3', /cannot be read ahead/, 'an MP3 feed');
+    // DRM: encrypted audio (CENC, played through EME) decodes only inside the page's media pipeline.
+    await expectDelayed('/dash?rep=enc', /encrypted/, 'an encrypted (ClearKey) feed');
+    // A live-like feed appended just in time: too little ahead ever to separate before it plays.
+    await expectDelayed('/dash?rep=opus&live=1', /just in time/, 'a live-like feed');
+  }, 180_000);
+
+  it('plays an inserted ad (its own MediaSource) as the ad, never the video’s stems, then the video’s again', async () => {
+    const { page, tabId } = await open('/dash?rep=opus');
+    await drive.switchOn(tabId, UNITY);
+    await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.mode === 'in-sync',
+      'the in-sync remix',
+      20_000,
+    );
+    // Long enough for stems of the video's first seconds, the media times the ad will have too.
+    await sleep(10_000);
+    await page.evaluate(`void player.playAd('ad', ${AD_SECONDS})`);
+    await page.waitForFunction(() => document.body.dataset.ad === 'playing', { timeout: 30_000 });
+    await drive.tap(true);
+    // The recording in two pieces (a CDP message holds at most 64 MiB of it).
+    await sleep((AD_SECONDS * 1000) / 2);
+    const first = await drive.tap(true);
+    await page.waitForFunction(() => document.body.dataset.ad === 'done', { timeout: 30_000 });
+    const second = await drive.tap(true);
+    await sleep(10_000);
+    const after = await drive.tap(true, true);
+    const state = await drive.tabState(tabId);
+
+    const rate = first.sampleRate;
+    const join = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Float32Array.from([...Array.from(a), ...Array.from(b)]);
+    const adIn = toneSecondsIn(join(first.original[0], second.original[0]), rate, AD_HZ);
+    const adOut = toneSecondsIn(join(first.output[0], second.output[0]), rate, AD_HZ);
+    const during = { output: [join(first.output[0], second.output[0])] };
+    const heard = new Set(
+      (after.quanta ?? []).filter(([, m, alone]) => m >= 0 && alone === 1).map(([f]) => f),
+    );
+    const stemsAfter = (heard.size * 128) / rate;
+    console.info(
+      `e2e sync: ad: ${adIn.toFixed(1)} s of the ad's tone in the page's audio, ${adOut.toFixed(1)} s in the remix; ` +
+        `after it ${stemsAfter.toFixed(1)} s of stems in 10 s; ${state.engine?.mode}`,
+    );
+    expect(adIn, 'seconds of the ad heard from the page').toBeGreaterThan(AD_SECONDS - 2);
+    // Had the video's stems for those media times played, the remix would lack the ad's tone.
+    expect(adOut, 'seconds of the ad in the remix').toBeGreaterThan(adIn - 1);
+    expect(rms(during.output), 'the remix is not silent during the ad').toBeGreaterThan(0.02);
+    expect(state.engine?.mode).toBe('in-sync');
+    expect(stemsAfter, 'seconds of stems after the ad').toBeGreaterThan(4);
+    await drive.switchOff(tabId);
+    await page.close();
+  }, 150_000);
 
   it('plays stems at the element’s position through play, pause, a seek back and a seek forward', async () => {
     const { page, tabId } = await open('/dash?rep=opus');
@@ -134,4 +212,32 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await drive.switchOff(tabId);
     await page.close();
   }, 180_000);
+
+  it('keeps the pitch and the sync at 0.75× and 1.5×', async () => {
+    const { page, tabId } = await open('/dash?rep=opus');
+    const figures = await runRateScenario(drive, page, tabId);
+    console.info(`e2e sync: speeds: ${describeRateFigures(figures)}`);
+    // The pitch shifter as the worklet uses it, run offline in the same document: the delay it
+    // states (which the schedule relies on) is the delay it has, and the pitch comes back to 440 Hz.
+    for (const rate of [0.75, 1.5]) {
+      const c = await drive.send<OffscreenShifterCheckReply>({ type: 'offscreen/shifter-check', rate });
+      if (!c.ok) throw new Error(c.error);
+      console.info(
+        `e2e sync: shifter at ${rate}×: stated delay ${c.statedMs.toFixed(1)} ms, measured ${c.measuredMs.toFixed(1)} ms; ` +
+          `${c.inputHz.toFixed(1)} Hz in, ${c.outputHz.toFixed(1)} Hz out`,
+      );
+      expect(Math.abs(c.measuredMs - c.statedMs), 'shifter delay: measured − stated (ms)').toBeLessThan(10);
+      expect(Math.abs(c.outputHz / 440 - 1), 'pitch put back to 440 Hz').toBeLessThan(0.01);
+    }
+    for (const f of figures) {
+      expect(f.measuredSeconds, `seconds of stems measured at ${f.rate}×`).toBeGreaterThan(
+        0.8 * (f.seconds - 1),
+      );
+      expect(f.syncOffsetP99Ms, `99th percentile of the offset at ${f.rate}× (ms)`).toBeLessThan(40);
+      expect(f.note, `popup note at ${f.rate}×`).toBeNull();
+    }
+    expect(await page.evaluate('player.video.paused')).toBe(false);
+    await drive.switchOff(tabId);
+    await page.close();
+  }, 120_000);
 });

@@ -96,7 +96,7 @@ async function inSync(): Promise<Run> {
   const launched = await launchWithExtension(server.port);
   try {
     const drive = await ExtensionDriver.open(launched.browser, server.origin);
-    const { page, tabId } = await drive.openDash('/dash?rep=opus');
+    const { page, tabId } = await drive.openDash('/dash?rep=opus', true);
     const f = await runSyncScenario(drive, page, tabId);
     console.log(`in-sync: ${describeSyncFigures(f)}`);
     if (f.mode !== 'in-sync') throw new Error(`expected the in-sync remix, got ${f.mode}`);

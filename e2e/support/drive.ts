@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer';
+import { TEST_READ_AHEAD_HOST } from '../../src/content/tap-protocol';
 import type { OffscreenTapReply, StemGains, TabState, TabStateReply } from '../../src/core/messages';
 import { readModelConfig } from '../../src/core/onnx-model';
 import { SHIPPED_MODEL_PATH } from '../../src/core/shipped-model';
@@ -71,7 +72,7 @@ export class ExtensionDriver {
 
   /** Opens `/player?src=<src>`, waits until it plays, and finds its tab id in the worker's records. */
   play(src: string): Promise<{ page: Page; tabId: number }> {
-    return this.openPage(`/player?src=${src}`, async (page) => {
+    return this.openPage(`/player?src=${src}`, null, async (page) => {
       await page.waitForFunction(() => {
         const a = document.querySelector('audio');
         return a !== null && !a.paused && a.currentTime > 0.2;
@@ -80,8 +81,12 @@ export class ExtensionDriver {
   }
 
   /** Opens the DASH page (`pages.ts` `dashPage`) at `path`; fails unless its player reports playing. */
-  openDash(path: string): Promise<{ page: Page; tabId: number }> {
-    return this.openPage(path, async (page) => {
+  /**
+   * Opens the DASH player at `path`; `youtube`: on the server's stand-in YouTube host (test builds
+   * treat it as one: the worker starts with the capture, the delayed path waits a grace second).
+   */
+  openDash(path: string, youtube = false): Promise<{ page: Page; tabId: number }> {
+    return this.openPage(path, youtube ? TEST_READ_AHEAD_HOST : null, async (page) => {
       await page.waitForFunction(() => document.body.dataset.dash !== undefined, { timeout: 20_000 });
       const state = await page.$eval('body', (b) => b.dataset.dash);
       if (state !== 'playing') throw new Error(`the DASH page did not play: ${state}`);
@@ -92,12 +97,18 @@ export class ExtensionDriver {
    * Opens `path` in a new tab, waits for `ready`, then finds the tab's id: the one playing tab on the
    * test server the content script has reported that this driver has not handed out before.
    */
-  async openPage(path: string, ready: (page: Page) => Promise<void>): Promise<{ page: Page; tabId: number }> {
+  async openPage(
+    path: string,
+    host: string | null,
+    ready: (page: Page) => Promise<void>,
+  ): Promise<{ page: Page; tabId: number }> {
     const page = await this.browser.newPage();
-    await page.goto(`${this.origin}${path}`);
+    const origin = new URL(this.origin);
+    if (host !== null) origin.hostname = host;
+    await page.goto(`${origin.origin}${path}`);
     await ready(page);
     const isNew = (s: TabState) =>
-      s.hostname === '127.0.0.1' && s.media?.playing === true && !this.usedTabs.has(s.tabId);
+      s.hostname === origin.hostname && s.media?.playing === true && !this.usedTabs.has(s.tabId);
     const all = await this.waitFor(
       () =>
         this.control.evaluate(() => chrome.storage.session.get(null)) as Promise<Record<string, TabState>>,

@@ -174,6 +174,8 @@ export interface DashRepresentation {
   readonly segmentSeconds: number;
   /** The media's duration, seconds, as a manifest states it. */
   readonly duration: number;
+  /** Encrypted (CENC): the ClearKey key id and key, hex; the page plays it through EME. */
+  readonly clearKey?: { readonly kid: string; readonly key: string };
 }
 
 /**
@@ -186,7 +188,11 @@ export interface DashRepresentation {
  *  - `switchTo(name)`: another representation from the segment before the next one (overlapping,
  *    so that differing segment boundaries leave no gap): its init is re-sent (a quality switch),
  *    with `changeType` first when the MIME type differs (a codec switch);
+ *  - `playAd(name, seconds)`: an inserted ad YouTube's way — the same element gets a new
+ *    MediaSource with representation `name` from 0 for `seconds`, then a new MediaSource for the
+ *    video again, appended anew from where it left off (`dataset.ad`: `playing`, then `done`);
  *  - `video`: the element.
+ * A representation with `clearKey` is played through EME (ClearKey), as a DRM-protected one would be.
  * `document.body.dataset.dash`: `playing`, `unsupported` or `error: …`; `dataset.buffered`: the
  * SourceBuffer's end, seconds.
  */
@@ -201,6 +207,7 @@ export function dashPage(representations: Record<string, DashRepresentation>): s
           segments: r.segments.map(safe),
           segmentSeconds: r.segmentSeconds,
           duration: r.duration,
+          clearKey: r.clearKey ?? null,
         },
       ]),
     ),
@@ -287,22 +294,69 @@ async function seek(t) {
   await append(await bytes(rep.init));
   loop(gen);
 }
-const ms = new MediaSource();
-video.src = URL.createObjectURL(ms);
-ms.addEventListener('sourceopen', async () => {
+const b64url = (hex) => btoa(String.fromCharCode(...hex.match(/../g).map((h) => parseInt(h, 16)))).split('+').join('-').split('/').join('_').replace(/=+$/, '');
+/** EME with ClearKey for an encrypted representation: the licence is the key itself. */
+async function clearKey(r) {
+  const access = await navigator.requestMediaKeySystemAccess('org.w3.clearkey', [
+    { initDataTypes: ['keyids', 'cenc'], audioCapabilities: [{ contentType: r.mime }] },
+  ]);
+  const keys = await access.createMediaKeys();
+  await video.setMediaKeys(keys);
+  const session = keys.createSession();
+  session.addEventListener('message', () => {
+    const licence = { keys: [{ kty: 'oct', kid: b64url(r.clearKey.kid), k: b64url(r.clearKey.key) }] };
+    session.update(new TextEncoder().encode(JSON.stringify(licence)));
+  });
+  await session.generateRequest('keyids', new TextEncoder().encode(JSON.stringify({ kids: [b64url(r.clearKey.kid)] })));
+}
+/** A new MediaSource on the element, open. */
+async function openSource() {
+  const m = new MediaSource();
+  video.src = URL.createObjectURL(m);
+  await new Promise((ok) => m.addEventListener('sourceopen', ok, { once: true }));
+  return m;
+}
+let ms = null;
+/** The video from media time at: a new MediaSource, appended ahead of the playhead from there. */
+async function start(at) {
+  generation++;
+  const gen = generation;
+  ms = await openSource();
+  if (!MediaSource.isTypeSupported(rep.mime)) return status('unsupported');
+  // As a streaming player does from its manifest: without a duration a seek cannot land.
+  ms.duration = rep.duration;
+  sb = ms.addSourceBuffer(rep.mime);
+  await append(await bytes(rep.init));
+  next = Math.max(0, Math.floor(at / rep.segmentSeconds));
+  loop(gen);
+  await new Promise((ok) => { const w = () => (sb.buffered.length && sb.buffered.end(sb.buffered.length - 1) > at + 2 ? ok() : setTimeout(w, 50)); w(); });
+  if (at > 0) video.currentTime = at;
+  await video.play();
+  status('playing');
+}
+async function playAd(name, seconds) {
+  const resumeAt = video.currentTime;
+  generation++; // the video's append loop stops
+  const r = REPS[name];
+  const m = await openSource();
+  m.duration = r.duration;
+  const adBuffer = m.addSourceBuffer(r.mime);
+  const put = (data) => new Promise((ok) => { adBuffer.addEventListener('updateend', ok, { once: true }); adBuffer.appendBuffer(data); });
+  await put(await bytes(r.init));
+  for (let i = 0; i * r.segmentSeconds < seconds + r.segmentSeconds && i < r.segments.length; i++) await put(await bytes(r.segments[i]));
+  document.body.dataset.ad = 'playing';
+  await video.play();
+  await new Promise((ok) => { const w = () => (video.currentTime >= seconds || video.ended ? ok() : setTimeout(w, 50)); w(); });
+  await start(resumeAt);
+  document.body.dataset.ad = 'done';
+}
+(async () => {
   try {
-    if (!MediaSource.isTypeSupported(rep.mime)) return status('unsupported');
-    // As a streaming player does from its manifest: without a duration a seek cannot land.
-    ms.duration = rep.duration;
-    sb = ms.addSourceBuffer(rep.mime);
-    await append(await bytes(rep.init));
-    loop(generation);
-    await new Promise((ok) => { const w = () => (sb.buffered.length && sb.buffered.end(0) > 2 ? ok() : setTimeout(w, 50)); w(); });
-    await video.play();
-    status('playing');
+    if (rep.clearKey) await clearKey(rep);
+    await start(0);
   } catch (e) { status('error: ' + e); }
-}, { once: true });
-window.player = { video, seek, switchTo: (name) => { pendingSwitch = name; } };
+})();
+window.player = { video, seek, playAd, switchTo: (name) => { pendingSwitch = name; } };
 </script>
 </body></html>`;
 }

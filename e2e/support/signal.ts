@@ -277,3 +277,26 @@ export function sumSignals(signals: readonly (readonly Float32Array[])[]): Float
     return out;
   });
 }
+
+/**
+ * Seconds of `x` (in 0.1-s frames) where the tone at `hz` carries most of the energy (Goertzel at
+ * that frequency); short frames, so resampling drift does not matter.
+ */
+export function toneSecondsIn(x: Float32Array | readonly number[], sampleRate: number, hz: number): number {
+  const n = Math.round(sampleRate / 10);
+  const w = (2 * Math.PI * hz) / sampleRate;
+  let frames = 0;
+  for (let at = 0; at + n <= x.length; at += n) {
+    let re = 0;
+    let im = 0;
+    let energy = 0;
+    for (let i = 0; i < n; i++) {
+      const v = x[at + i];
+      re += v * Math.cos(w * i);
+      im -= v * Math.sin(w * i);
+      energy += v * v;
+    }
+    if (energy > 0 && (2 * (re * re + im * im)) / (n * energy) > 0.5) frames++;
+  }
+  return frames / 10;
+}

@@ -16,10 +16,20 @@ describe('sync measurement helpers', () => {
       { at: 1200, time: 50, steady: false, rate: 1 },
       ...play(1220, 50, 10),
     ];
-    expect(elementTimeAt(samples, 1050)).toBeCloseTo(10.05, 6);
-    expect(elementTimeAt(samples, 1190)).toBeNull();
-    expect(elementTimeAt(samples, 1300)).toBeCloseTo(50.08, 6);
+    expect(elementTimeAt(samples, 1030)).toBeCloseTo(10.03, 6);
+    expect(elementTimeAt(samples, 1190)).toBeNull(); // the seek is within the line's reach
+    expect(elementTimeAt(samples, 1400)).toBeCloseTo(50.18, 6);
     expect(elementTimeAt(samples, 5000)).toBeNull();
+  });
+
+  it('takes the line through read jitter, at the element’s rate', () => {
+    const jitter = [0.006, -0.004, 0.003, -0.006, 0.001, 0.005, -0.002, 0, -0.005, 0.004];
+    const samples = play(1000, 10, 60).map((s, i) => ({
+      ...s,
+      rate: 1.5,
+      time: 10 + 1.5 * (s.time - 10) + jitter[i % 10],
+    }));
+    expect(Math.abs((elementTimeAt(samples, 1500) ?? 0) - 10.75)).toBeLessThan(0.0015);
   });
 
   it('measures each stem quantum against the element at the time it is heard', () => {

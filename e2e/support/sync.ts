@@ -52,9 +52,14 @@ function interp(points: readonly (readonly [number, number])[], x: number): numb
   return x1 === x0 ? y0 : y0 + ((x - x0) * (y1 - y0)) / (x1 - x0);
 }
 
+/** Samples within this many ms either side of a moment make the element's line there. */
+const LINE_MS = 150;
+
 /**
- * The element's media time at wall time `at`, from the two samples around it, when both are steady
- * playback on one line (no seek, pause or stall between them); null otherwise.
+ * The element's media time at wall time `at`: the line of slope `rate` through the samples within
+ * LINE_MS either side (the median of their offsets: a page busy with playback reads `currentTime`
+ * late or early by several ms, more at 1.5×, and the picture follows the clock, not one read), when
+ * they are all steady playback at one rate on one line (no seek, pause or stall among them); null otherwise.
  */
 export function elementTimeAt(samples: readonly ElementSample[], at: number): number | null {
   let lo = 0;
@@ -65,12 +70,17 @@ export function elementTimeAt(samples: readonly ElementSample[], at: number): nu
     if (samples[mid].at <= at) lo = mid;
     else hi = mid;
   }
-  const a = samples[lo];
-  const b = samples[hi];
-  if (!a.steady || !b.steady || a.rate !== b.rate) return null;
-  const expected = ((b.at - a.at) / 1000) * a.rate;
-  if (Math.abs(b.time - a.time - expected) > 0.01) return null;
-  return a.time + ((at - a.at) / 1000) * a.rate;
+  let a = lo;
+  let z = hi;
+  while (a > 0 && samples[a - 1].at >= at - LINE_MS) a--;
+  while (z < samples.length - 1 && samples[z + 1].at <= at + LINE_MS) z++;
+  const near = samples.slice(a, z + 1);
+  const rate = near[0].rate;
+  if (near.some((s) => !s.steady || s.rate !== rate)) return null;
+  const offsets = near.map((s) => s.time - (rate * s.at) / 1000).sort((x, y) => x - y);
+  // A jump among them (a seek the samples caught as steady on both sides) is no line.
+  if (offsets[offsets.length - 1] - offsets[0] > 0.04) return null;
+  return offsets[offsets.length >> 1] + (rate * at) / 1000;
 }
 
 export interface QuantumOffset {
@@ -138,6 +148,8 @@ export interface SyncFigures {
   readonly staleAfterSeekMs: number;
   readonly rtf: number | null;
   readonly pageAudioSeconds: number;
+  /** The switch-on's milestones, seconds after the switch-on (what it spends its time on). */
+  readonly milestones: string;
 }
 
 /**
@@ -177,6 +189,11 @@ export async function runSyncScenario(
   const samples = (await page.evaluate('window.__samples')) as ElementSample[];
   const quanta = tap.quanta ?? [];
   const clockMap = tap.clockMap ?? [];
+  if (process.env.SYNC_DUMP)
+    (await import('node:fs')).writeFileSync(
+      process.env.SYNC_DUMP,
+      JSON.stringify({ onAt, backAt, forwardAt, samples, quanta, clockMap, schedules: tap.schedules ?? [] }),
+    );
   // Seeks take effect in the page first: the stems already rendered still play out (the output
   // latency) before the audio thread hears of the seek. Those moments are measured on their own.
   const seeks = [backAt, forwardAt];
@@ -206,7 +223,99 @@ export async function runSyncScenario(
     staleAfterSeekMs: Math.max(oldAfter(backAt, 10), oldAfter(forwardAt, 90)),
     rtf: status?.load ?? null,
     pageAudioSeconds: status?.lateSeconds ?? 0,
+    milestones: describeMilestones(tap.milestones ?? [], onAt),
   };
+}
+
+/** What the speed scenario measured at one playback rate. */
+export interface RateFigures {
+  readonly rate: number;
+  /** Seconds played at this rate; the first is left out of the offsets. */
+  readonly seconds: number;
+  /** Seconds of stems measured against the element at this rate. */
+  readonly measuredSeconds: number;
+  readonly syncOffsetP95Ms: number;
+  readonly syncOffsetP99Ms: number;
+  readonly syncOffsetWorstMs: number;
+  /** From the rate change until stems (shifted where the rate is not 1) are heard again, ms. */
+  readonly stemsAfterMs: number;
+  /** The popup's mode note while at this rate (null: none). */
+  readonly note: string | null;
+}
+
+/**
+ * The speed scenario on the DASH page (playing): switch on, 12 s at 1×, 10 s at 1.5×, 10 s at
+ * 0.75×, 6 s at 1×; the offset to the element at each rate (the first second after each change,
+ * the cross-fade, is left out of the offsets and measured as `stemsAfterMs`).
+ */
+export async function runRateScenario(
+  drive: ExtensionDriver,
+  page: Page,
+  tabId: number,
+): Promise<RateFigures[]> {
+  const wallNow = () => page.evaluate(() => performance.timeOrigin + performance.now());
+  await page.evaluate(SAMPLER);
+  await drive.switchOn(tabId, UNITY);
+  await sleep(12_000);
+  const steps: { rate: number; at: number; seconds: number; note: string | null }[] = [];
+  for (const [rate, seconds] of [
+    [1.5, 10],
+    [0.75, 10],
+    [1, 6],
+  ] as const) {
+    const at = await wallNow();
+    await page.evaluate(`player.video.playbackRate = ${rate}`);
+    await sleep((seconds * 1000) / 2);
+    const note = (await drive.tabState(tabId)).engine?.modeNote ?? null;
+    await sleep((seconds * 1000) / 2);
+    steps.push({ rate, at, seconds, note });
+  }
+  const tap = await drive.tap(true, true);
+  const samples = (await page.evaluate('window.__samples')) as ElementSample[];
+  const quanta = tap.quanta ?? [];
+  const clockMap = tap.clockMap ?? [];
+  const all = syncOffsets(quanta, clockMap, samples, RATE);
+  if (process.env.SYNC_DUMP)
+    (await import('node:fs')).writeFileSync(
+      process.env.SYNC_DUMP,
+      JSON.stringify({ steps, samples, quanta, clockMap, schedules: tap.schedules ?? [], all }),
+    );
+  return steps.map(({ rate, at, seconds, note }) => {
+    const end = at + seconds * 1000;
+    const offsets = all.filter((o) => o.at >= at + 1000 && o.at < end).map((o) => o.offset);
+    const first = all.find((o) => o.at >= at && o.at < end);
+    return {
+      rate,
+      seconds,
+      measuredSeconds: (offsets.length * 128) / RATE,
+      syncOffsetP95Ms: 1000 * percentileAbs(offsets, 95),
+      syncOffsetP99Ms: 1000 * percentileAbs(offsets, 99),
+      syncOffsetWorstMs: 1000 * percentileAbs(offsets, 100),
+      stemsAfterMs: first ? first.at - at : Number.POSITIVE_INFINITY,
+      note,
+    };
+  });
+}
+
+export function describeRateFigures(rs: readonly RateFigures[]): string {
+  return rs
+    .map(
+      (r) =>
+        `${r.rate}×: ${r.measuredSeconds.toFixed(1)} s measured, offset p95 ${r.syncOffsetP95Ms.toFixed(1)} ms, ` +
+        `p99 ${r.syncOffsetP99Ms.toFixed(1)} ms, worst ${r.syncOffsetWorstMs.toFixed(1)} ms, stems ${r.stemsAfterMs.toFixed(0)} ms after the change` +
+        (r.note ? ` (${r.note})` : ''),
+    )
+    .join('; ');
+}
+
+/** "worker ready 2.41 s, first chunk 4.30 s, …": each milestone's first time, after wall ms `zero`. */
+export function describeMilestones(ms: readonly (readonly [string, number])[], zero: number): string {
+  const seen = new Set<string>();
+  return [...ms]
+    .sort((a, b) => a[1] - b[1])
+    .filter(([w]) => !seen.has(w) && seen.add(w))
+    .map(([w, t]) => `${w} ${((t - zero) / 1000).toFixed(2)} s`)
+    .join(', ');
 }
 
 export function describeSyncFigures(f: SyncFigures): string {
@@ -215,6 +324,7 @@ export function describeSyncFigures(f: SyncFigures): string {
     `${f.measuredSeconds.toFixed(1)} s of stems measured against the element: offset p95 ${f.syncOffsetP95Ms.toFixed(1)} ms, ` +
     `p99 ${f.syncOffsetP99Ms.toFixed(1)} ms, worst ${f.syncOffsetWorstMs.toFixed(1)} ms; stems after switch-on ${ms(f.switchOnMs)}, ` +
     `after a seek into separated audio ${ms(f.seekCachedMs)}, into new audio ${ms(f.seekNewMs)}; old stems heard after a seek ` +
-    `${ms(f.staleAfterSeekMs)}; separation load ${f.rtf?.toFixed(2)}; page audio while stems were missing ${f.pageAudioSeconds.toFixed(1)} s`
+    `${ms(f.staleAfterSeekMs)}; separation load ${f.rtf?.toFixed(2)}; page audio while stems were missing ${f.pageAudioSeconds.toFixed(1)} s; ` +
+    `after switch-on: ${f.milestones}`
   );
 }

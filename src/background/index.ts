@@ -4,7 +4,7 @@
  * that woke it.
  */
 import browser, { type Runtime } from 'webextension-polyfill';
-import { READ_AHEAD_HOSTS } from '../content/tap-protocol';
+import { READ_AHEAD_HOSTS, TEST_READ_AHEAD_HOST } from '../content/tap-protocol';
 import { errorText } from '../core/errors';
 import {
   type AckReply,
@@ -71,12 +71,17 @@ async function switchOff(tabId: number, notice: string): Promise<TabState> {
 }
 
 /**
- * Is this tab's host one where the read-ahead tap runs (YouTube)? Only the release hosts: on the
- * e2e server (where test builds also run the tap) most pages have no MSE feed, and starting the
- * separation worker there would only compete with the delayed path.
+ * Is this tab's host one where the read-ahead tap runs (YouTube)? Only the release hosts, and in
+ * test builds the e2e server's stand-in YouTube host: on the server's own address (where test
+ * builds also run the tap) most pages have no MSE feed, and starting the separation worker there
+ * would only compete with the delayed path.
  */
 function readAheadHost(hostname: string | null): boolean {
-  return hostname !== null && READ_AHEAD_HOSTS.includes(hostname);
+  if (hostname === null) return false;
+  return (
+    READ_AHEAD_HOSTS.includes(hostname) ||
+    (import.meta.env.MODE === 'test' && hostname === TEST_READ_AHEAD_HOST)
+  );
 }
 
 /**

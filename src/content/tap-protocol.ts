@@ -51,6 +51,13 @@ export const READ_AHEAD_HOSTS: readonly string[] = [
   'www.youtube-nocookie.com',
 ];
 
+/**
+ * Test builds only: the e2e suite's stand-in for a YouTube host (Chromium resolves `*.localhost` to
+ * the loopback, where the test server listens), so that its YouTube-like page gets what YouTube
+ * gets — the tap, the worker started with the capture, the grace before the delayed path.
+ */
+export const TEST_READ_AHEAD_HOST = 'youtube.localhost';
+
 /** The window-message tag of the handshake that hands the bridge's port to the page-world tap. */
 export const TAP_HANDSHAKE = 'stemdeck-tap';
 /** The runtime port the bridge opens to the offscreen document while the tab's remix runs. */
