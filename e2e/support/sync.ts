@@ -153,8 +153,8 @@ export interface SyncFigures {
 }
 
 /**
- * The scenario of `e2e/sync.test.ts` and `npm run bench:browser` on the DASH page (playing): switch
- * on 2 s in, 24 s of play, a 2-s pause, 8 s, a seek back into separated audio (to 10 s), 10 s, a seek
+ * The scenario of `e2e/sync.test.ts` and `npm run bench:browser` on the DASH page (playing): the
+ * popup opens (`tab/warm`, as the real popup sends) and is clicked 1.5 s later, 2 s in; 24 s of play, a 2-s pause, 8 s, a seek back into separated audio (to 10 s), 10 s, a seek
  * forward into audio not separated yet (to 90 s), 12 s; then measure against the element's clock.
  */
 export async function runSyncScenario(
@@ -164,7 +164,10 @@ export async function runSyncScenario(
 ): Promise<SyncFigures> {
   const wallNow = () => page.evaluate(() => performance.timeOrigin + performance.now());
   await page.evaluate(SAMPLER);
-  await sleep(2000);
+  await sleep(500);
+  // The user opens the popup, reads it, switches on.
+  await drive.send({ type: 'tab/warm', tabId });
+  await sleep(1500);
   const onAt = await wallNow();
   await drive.switchOn(tabId, UNITY);
   await drive.waitFor(
@@ -244,7 +247,8 @@ export interface RateFigures {
 }
 
 /**
- * The speed scenario on the DASH page (playing): switch on, 12 s at 1×, 10 s at 1.5×, 10 s at
+ * The speed scenario on the DASH page (playing): switch on cold (the keyboard shortcut: no popup,
+ * so no worker started ahead; `switchOnColdMs`), 12 s at 1×, 10 s at 1.5×, 10 s at
  * 0.75×, 6 s at 1×; the offset to the element at each rate (the first second after each change,
  * the cross-fade, is left out of the offsets and measured as `stemsAfterMs`).
  */
@@ -252,9 +256,10 @@ export async function runRateScenario(
   drive: ExtensionDriver,
   page: Page,
   tabId: number,
-): Promise<RateFigures[]> {
+): Promise<{ switchOnColdMs: number; milestones: string; rates: RateFigures[] }> {
   const wallNow = () => page.evaluate(() => performance.timeOrigin + performance.now());
   await page.evaluate(SAMPLER);
+  const onAt = await wallNow();
   await drive.switchOn(tabId, UNITY);
   await sleep(12_000);
   const steps: { rate: number; at: number; seconds: number; note: string | null }[] = [];
@@ -275,12 +280,14 @@ export async function runRateScenario(
   const quanta = tap.quanta ?? [];
   const clockMap = tap.clockMap ?? [];
   const all = syncOffsets(quanta, clockMap, samples, RATE);
+  const switchOnColdMs = (firstStemsAfter(quanta, clockMap, onAt, RATE) ?? Number.POSITIVE_INFINITY) - onAt;
+  const milestones = describeMilestones(tap.milestones ?? [], onAt);
   if (process.env.SYNC_DUMP)
     (await import('node:fs')).writeFileSync(
       process.env.SYNC_DUMP,
       JSON.stringify({ steps, samples, quanta, clockMap, schedules: tap.schedules ?? [], all }),
     );
-  return steps.map(({ rate, at, seconds, note }) => {
+  const rates = steps.map(({ rate, at, seconds, note }) => {
     const end = at + seconds * 1000;
     const offsets = all.filter((o) => o.at >= at + 1000 && o.at < end).map((o) => o.offset);
     const first = all.find((o) => o.at >= at && o.at < end);
@@ -295,6 +302,7 @@ export async function runRateScenario(
       note,
     };
   });
+  return { switchOnColdMs, milestones, rates };
 }
 
 export function describeRateFigures(rs: readonly RateFigures[]): string {

@@ -17,6 +17,7 @@ import {
   type StemGains,
   type TabState,
   type TabStateReply,
+  WARM_MS,
 } from '../core/messages';
 import { captureStreamId, hasOffscreen, syncOffscreen, toOffscreen } from './offscreen';
 import {
@@ -41,12 +42,27 @@ function senderInfo(sender: Runtime.MessageSender): SenderInfo {
   };
 }
 
-/** The offscreen document is open exactly while some tab's remix is switched on. */
+/**
+ * Until when (`WARM_MS` after the popup opened on a YouTube tab) a warm separation worker keeps the
+ * offscreen document open; the document closes the worker itself then, and the document closes at
+ * the next sync after that. Until a warm worker may keep the offscreen document open (worker memory: a restart forgets it). */
+let warmUntil = 0;
+
+/** The offscreen document is open while some tab's remix is switched on (or a worker is warm for one). */
 function syncOffscreenToTabs(): Promise<void> {
   return serialised(async () => {
     const tabs = await readAllTabs();
-    await syncOffscreen(tabs.some((t) => t.enabled));
+    await syncOffscreen(tabs.some((t) => t.enabled) || Date.now() < warmUntil);
   });
+}
+
+/** The popup opened on a tab where the in-sync remix is likely: its worker starts now. */
+async function warm(tabId: number): Promise<void> {
+  const state = await readTab(tabId);
+  if (state.enabled || !readAheadHost(state.hostname)) return;
+  warmUntil = Date.now() + WARM_MS;
+  await serialised(() => syncOffscreen(true));
+  await toOffscreen({ type: 'offscreen/warm', tabId }).catch(() => undefined);
 }
 
 /** No gains from the popup yet: every stem unchanged. */
@@ -138,6 +154,10 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
         () => undefined,
       );
     }
+  }
+  if (msg.type === 'tab/warm') {
+    await warm(msg.tabId);
+    return readTab(msg.tabId);
   }
   if (msg.type === 'tab/get') {
     const state = await readTab(msg.tabId);

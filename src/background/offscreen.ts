@@ -1,6 +1,7 @@
 /**
  * The offscreen document hosts the remix (service workers have no Web Audio). The worker opens it
- * while some tab's remix is switched on and closes it when none is: closing it also ends any
+ * while some tab's remix is switched on (and for `WARM_MS` after the popup opened on a YouTube tab,
+ * to start the separation worker early) and closes it when none is: closing it also ends any
  * capture, so the page's own audio comes back even if a stop message were lost.
  */
 import browser from 'webextension-polyfill';

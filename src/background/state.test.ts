@@ -22,6 +22,9 @@ describe('parseMessage', () => {
     });
     expect(parseMessage({ type: 'page/hide' })).toEqual({ type: 'page/hide' });
     expect(parseMessage({ type: 'tab/get', tabId: 3 })).toEqual({ type: 'tab/get', tabId: 3 });
+    expect(parseMessage({ type: 'tab/warm', tabId: 3 })).toEqual({ type: 'tab/warm', tabId: 3 });
+    expect(parseMessage({ type: 'offscreen/warm', tabId: 3 })).toEqual({ type: 'offscreen/warm', tabId: 3 });
+    expect(parseMessage({ type: 'tab/warm', tabId: -1 })).toBeNull();
     expect(parseMessage({ type: 'tab/set-gains', tabId: 3, gains })).toEqual({
       type: 'tab/set-gains',
       tabId: 3,

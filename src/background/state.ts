@@ -17,6 +17,7 @@ export function applyContentMessage(state: TabState, msg: ContentMessage): TabSt
 export function applyPopupMessage(state: TabState, msg: PopupMessage): TabState {
   switch (msg.type) {
     case 'tab/get':
+    case 'tab/warm':
       return state;
     case 'tab/set-gains':
       return { ...state, gains: msg.gains };

@@ -143,7 +143,22 @@ export interface ToggleEnabledMessage {
   readonly type: 'tab/toggle-enabled';
   readonly tabId: number;
 }
-export type PopupMessage = GetTabStateMessage | SetGainsMessage | SetEnabledMessage | ToggleEnabledMessage;
+/**
+ * The popup opened on this tab: where the in-sync remix is likely (YouTube hosts), its separation
+ * worker starts now, so that switching on a moment later does not wait for it; it waits `WARM_MS`
+ * for the switch-on. Answered with the tab's state, like `tab/get`.
+ */
+export const WARM_MS = 60_000;
+export interface WarmTabMessage {
+  readonly type: 'tab/warm';
+  readonly tabId: number;
+}
+export type PopupMessage =
+  | GetTabStateMessage
+  | SetGainsMessage
+  | SetEnabledMessage
+  | ToggleEnabledMessage
+  | WarmTabMessage;
 
 // --- service worker → offscreen document ---
 
@@ -174,6 +189,11 @@ export interface OffscreenGainsMessage {
 /** Asks for the engine's status (reply: `OffscreenStatusReply`). */
 export interface OffscreenPingMessage {
   readonly type: 'offscreen/ping';
+}
+/** Start the separation worker for `tabId`'s likely switch-on (kept for `WARM_MS`; see `tab/warm`). */
+export interface OffscreenWarmMessage {
+  readonly type: 'offscreen/warm';
+  readonly tabId: number;
 }
 /**
  * Test builds only: returns what the remix played, the original it replaced and the engine status
@@ -216,6 +236,7 @@ export type OffscreenMessage =
   | OffscreenStopMessage
   | OffscreenGainsMessage
   | OffscreenPingMessage
+  | OffscreenWarmMessage
   | OffscreenTapMessage
   | OffscreenFaultMessage
   | OffscreenReadAheadMessage
@@ -395,6 +416,8 @@ export function parseMessage(v: unknown): Message | null {
       return { type: 'page/hide' };
     case 'tab/get':
       return isTabId(v.tabId) ? { type: 'tab/get', tabId: v.tabId } : null;
+    case 'tab/warm':
+      return isTabId(v.tabId) ? { type: 'tab/warm', tabId: v.tabId } : null;
     case 'tab/set-gains': {
       const gains = parseStemGains(v.gains);
       return isTabId(v.tabId) && gains ? { type: 'tab/set-gains', tabId: v.tabId, gains } : null;
@@ -431,6 +454,8 @@ export function parseMessage(v: unknown): Message | null {
     }
     case 'offscreen/ping':
       return { type: 'offscreen/ping' };
+    case 'offscreen/warm':
+      return isTabId(v.tabId) ? { type: 'offscreen/warm', tabId: v.tabId } : null;
     case 'offscreen/tap':
       return { type: 'offscreen/tap', clear: v.clear === true, traceOnly: v.traceOnly === true };
     case 'offscreen/shifter-check':

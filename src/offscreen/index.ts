@@ -17,15 +17,38 @@ import {
   type OffscreenStatusReply,
   type OffscreenTapReply,
   parseMessage,
+  WARM_MS,
 } from '../core/messages';
 import { loadModel } from './model';
 import { type CapturedTab, captureTab } from './session';
-import { TabRemix } from './tab-remix';
+import { startSeparationWorker, TabRemix, type WorkerStart } from './tab-remix';
 
 /** Test builds record what the remix plays (the e2e suite's ears); release builds cannot. */
 const RECORD = import.meta.env.MODE === 'test';
 
 let session: TabRemix | null = null;
+
+/** The separation worker started for a tab whose popup opened, until it switches on or the wait ends. */
+let warm: { tabId: number; worker: WorkerStart; timer: ReturnType<typeof setTimeout> } | null = null;
+
+function dropWarm(): void {
+  if (!warm) return;
+  clearTimeout(warm.timer);
+  warm.worker.client.close();
+  warm = null;
+}
+
+/** The warm worker for `tabId`, handed over (null when there is none for that tab). */
+function takeWarm(tabId: number): WorkerStart | null {
+  if (warm?.tabId !== tabId) {
+    dropWarm();
+    return null;
+  }
+  clearTimeout(warm.timer);
+  const { worker } = warm;
+  warm = null;
+  return worker;
+}
 
 function report(tabId: number, status: EngineStatus): void {
   const msg: EngineStatusMessage = { type: 'engine/status', tabId, status };
@@ -89,6 +112,9 @@ async function handle(
           return fail(`the separation model could not be loaded: ${errorText(e)}`);
         }
       }
+      // A worker warmed when the popup opened on this tab: the in-sync remix starts on it.
+      const warmWorker = msg.readAhead === true ? takeWarm(msg.tabId) : null;
+      dropWarm();
       const s = new TabRemix(
         msg.tabId,
         load,
@@ -96,6 +122,7 @@ async function handle(
         (st) => report(msg.tabId, st),
         RECORD,
         msg.readAhead === true,
+        warmWorker,
       );
       session = s;
       if (RECORD) s.milestones.unshift(...early);
@@ -115,6 +142,17 @@ async function handle(
       if (session?.tabId === msg.tabId) session.setGains(msg.gains);
       return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
     case 'offscreen/ping':
+      return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
+    case 'offscreen/warm':
+      if (!session && warm?.tabId !== msg.tabId) {
+        dropWarm();
+        const worker = startSeparationWorker();
+        worker.ready.catch(() => undefined); // a failure shows when the remix needs the worker
+        warm = { tabId: msg.tabId, worker, timer: setTimeout(dropWarm, WARM_MS) };
+      } else if (warm?.tabId === msg.tabId) {
+        clearTimeout(warm.timer);
+        warm.timer = setTimeout(dropWarm, WARM_MS);
+      }
       return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
     case 'offscreen/fault':
       if (!RECORD) return { ok: false, error: 'fault injection exists in test builds only' };

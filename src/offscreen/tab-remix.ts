@@ -27,6 +27,14 @@ const CHECK_MS = 250;
 export const GRACE_MS = 1000;
 
 /** The part of a runtime port the read-ahead tap needs (a bridge in one frame of the tab). */
+/** A separation worker on its way: the client at once, `ready` once its model session is up. */
+export type WorkerStart = ReturnType<typeof SeparationClient.start>;
+
+/** Starts the in-sync remix's separation worker with the shipped model. */
+export function startSeparationWorker(): WorkerStart {
+  return SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
+}
+
 export interface TapPort {
   readonly onMessage: { addListener(cb: (msg: unknown) => void): void };
   readonly onDisconnect: { addListener(cb: () => void): void };
@@ -40,7 +48,7 @@ export class TabRemix {
   private engine: RemixSession | SyncSession | null = null;
   private captured: CapturedTab | null = null;
   /** The separation worker: started early on YouTube hosts or at the first audio SourceBuffer. */
-  private worker: { client: SeparationClient; ready: Promise<SeparationClient> } | null = null;
+  private worker: WorkerStart | null = null;
   private startedAt = 0;
   private unusableSince: number | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -63,7 +71,17 @@ export class TabRemix {
     private readonly record: boolean,
     /** The tab's host is one the tap runs on: start the separation worker at once. */
     private readonly readAheadHost: boolean,
+    /** A worker started for this tab when the popup opened (`offscreen/warm`), if any. */
+    warmWorker: WorkerStart | null = null,
   ) {
+    if (warmWorker) {
+      this.worker = warmWorker;
+      this.milestone('worker warm');
+      warmWorker.ready.then(
+        () => this.milestone('worker ready'),
+        () => undefined,
+      );
+    }
     if (readAheadHost) this.startWorker();
   }
 
@@ -74,7 +92,7 @@ export class TabRemix {
   private startWorker(): void {
     if (this.worker) return;
     this.milestone('worker start');
-    this.worker = SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
+    this.worker = startSeparationWorker();
     this.worker.ready.then(
       () => this.milestone('worker ready'),
       () => undefined, // a failure is reported when the in-sync remix needs it

@@ -70,6 +70,11 @@ export function App() {
     targetTabId().then(setTabId, fail);
   }, [fail]);
 
+  // Opening the popup usually comes right before switching on: on YouTube the worker starts now.
+  useEffect(() => {
+    if (tabId !== null) ask({ type: 'tab/warm', tabId }).catch(() => undefined);
+  }, [tabId]);
+
   // Poll the worker: it is the single source of tab state, and one second keeps the clock live.
   useEffect(() => {
     if (tabId === null) return;

@@ -109,6 +109,30 @@ describe('SyncCore', () => {
     expect(err).toBeLessThan(200);
   });
 
+  it('plays whole frames at rate 1 through clock jitter, and lands on whole frames after a slew', () => {
+    const c = core(Array.from({ length: 40 }, (_, k) => k));
+    // The element's clock, as schedules read it: a fractional position, jittering by ±10 frames.
+    const jitter = [0, 7.3, -4.1, 9.9, -10, 3.5];
+    for (let q = 0; q < 400; q++) {
+      const ctx = q * Q;
+      c.setSchedule(playing(ctx, 5000.37 + ctx + jitter[q % jitter.length]));
+      const r = run(c, ctx, 1);
+      if (q > 40) {
+        for (const p of r.positions) expect(Number.isInteger(p), `position ${p} at quantum ${q}`).toBe(true);
+        expect(Math.abs(r.positions[0] - (5000.37 + ctx))).toBeLessThan(0.001 * SR);
+      }
+    }
+    // A 4-ms drift: slewed out, then whole frames again.
+    let ctx = 400 * Q;
+    for (let q = 0; q < 600; q++, ctx += Q) {
+      c.setSchedule(playing(ctx, 5000.37 + ctx + 176));
+      run(c, ctx, 1);
+    }
+    const after = run(c, ctx, 4);
+    expect(after.positions.every((p) => Number.isInteger(p))).toBe(true);
+    expect(Math.abs(after.positions[0] - (5000.37 + ctx + 176))).toBeLessThan(0.001 * SR);
+  });
+
   it('plays the capture while the element is paused or stems are not allowed', () => {
     const c = core([0, 1, 2, 3]);
     c.setSchedule(playing(0, 0, { playing: false }));

@@ -5,8 +5,10 @@
  * model's rate from media time 0). A schedule from the main thread says which media frame the
  * page's element presents at which context frame, and at what rate; the core plays
  * `Σ gain_s · stem_s` at that position and follows the schedule:
- *  - small errors (clock jitter, drift) are slewed out by playing up to `SLEW` faster or slower,
- *    reading between frames (linear interpolation: the ratio stays within 0.3 %);
+ *  - errors under `DEAD_ZONE_S` (clock jitter) are left alone, so that at rate 1 the stems play at
+ *    whole frames, untouched (reading between frames is a linear interpolation, a low-pass: it cost
+ *    0.4 dB of SDR when every frame was read between two); larger small errors (drift) are slewed
+ *    out by playing up to `SLEW` faster or slower, then the position lands on a whole frame again;
  *  - larger ones (a seek, a jump) cross-fade from the old position to the new one;
  *  - wherever stems for the position are missing, the schedule says "not playing" (paused, seeking,
  *    stalled) or stems are not allowed (a fault), the output is the capture input — the page's own
@@ -69,6 +71,8 @@ export const JUMP_SECONDS = 0.015;
 export const SLEW = 0.003;
 /** Slew gain: the share of the error corrected per frame, before the SLEW limit. */
 const SLEW_GAIN = 1 / 4096;
+/** Errors under this (seconds) are not corrected; a correction goes on to a quarter of it. */
+export const DEAD_ZONE_S = 0.001;
 
 interface Voice {
   /**
@@ -88,6 +92,9 @@ export class SyncCore {
   private readonly targetGains: Float32Array;
   private readonly smoothing: number;
   private readonly jumpFrames: number;
+  private readonly deadFrames: number;
+  /** The current voice is being slewed toward the schedule (its error passed the dead zone). */
+  private slewing = false;
   private schedule: Schedule | null = null;
   private current: Voice = { kind: 'capture', pos: 0 };
   private fading: Voice | null = null;
@@ -105,6 +112,7 @@ export class SyncCore {
     this.targetGains = new Float32Array(o.stems).fill(1);
     this.smoothing = 1 - Math.exp(-1 / (0.015 * o.sampleRate));
     this.jumpFrames = JUMP_SECONDS * o.sampleRate;
+    this.deadFrames = DEAD_ZONE_S * o.sampleRate;
   }
 
   setGains(gains: ArrayLike<number>): void {
@@ -167,6 +175,7 @@ export class SyncCore {
   private switchTo(next: Voice, lead: number): void {
     this.fading = this.current;
     this.current = next;
+    this.slewing = false;
     const shifted = (v: Voice) => v.kind === 'stretched';
     this.fadeLead = shifted(next) !== shifted(this.fading) ? lead : 0;
     this.fadeFrames = FADE_FRAMES + this.fadeLead;
@@ -209,7 +218,8 @@ export class SyncCore {
     const allowed =
       s?.playing === true && s.stems && (!rated || (s.stretchFrames !== null && shifted !== undefined));
     const want: Voice['kind'] = !allowed ? 'capture' : rated ? 'stretched' : 'stems';
-    const t0 = target(ctxFrame + leadOf(want));
+    // Unshifted stems start on a whole frame (see the dead zone).
+    const t0 = want === 'stems' ? Math.round(target(ctxFrame)) : target(ctxFrame + leadOf(want));
     const there = want !== 'capture' && this.covered(t0, t0 + n + FADE_FRAMES);
     if (this.current.kind !== 'capture') {
       const err = target(ctxFrame + leadOf(this.current.kind)) - this.current.pos;
@@ -264,7 +274,16 @@ export class SyncCore {
       const rate = s?.rate ?? 1;
       if (cur.kind !== 'capture') {
         const err = target(ctxFrame + i + leadOf(cur.kind)) - cur.pos;
-        cur.pos += rate + Math.max(-SLEW, Math.min(SLEW, err * SLEW_GAIN));
+        if (cur.kind === 'stretched') {
+          cur.pos += rate + Math.max(-SLEW, Math.min(SLEW, err * SLEW_GAIN));
+        } else {
+          if (!this.slewing && Math.abs(err) > this.deadFrames) this.slewing = true;
+          else if (this.slewing && Math.abs(err) < this.deadFrames / 4) {
+            this.slewing = false;
+            cur.pos = Math.round(cur.pos);
+          }
+          cur.pos += rate + (this.slewing ? Math.max(-SLEW, Math.min(SLEW, err * SLEW_GAIN)) : 0);
+        }
       }
       // A fading unshifted voice keeps rate 1 (read faster it would chirp up until it is gone).
       if (old && old.kind !== 'capture') old.pos += old.kind === 'stems' ? 1 : rate;
