@@ -19,14 +19,7 @@ import { chooseMode } from './mode';
 import { type LoadedModel, modelBytes, ORT_PATH, wasmThreads } from './model';
 import { ReadAhead } from './readahead/read-ahead';
 import { WebCodecsDecoder } from './readahead/webcodecs';
-import {
-  CAPTURE_ENDED,
-  type CapturedTab,
-  endCapture,
-  onCaptureEnded,
-  RemixSession,
-  type StatusListener,
-} from './session';
+import { type CapturedTab, endCapture, RemixSession, type StatusListener } from './session';
 import { SeparationClient } from './sync/separation-client';
 import { SyncSession } from './sync/sync-session';
 
@@ -110,10 +103,12 @@ export class TabRemix {
     this.captured = captured;
     this.startedAt = performance.now();
     this.milestone('captured');
-    // Before an engine runs, nobody else listens: the capture ending ends the remix.
-    onCaptureEnded(captured.stream, () => {
-      if (!this.engine) void this.stop(CAPTURE_ENDED, 'failed');
-    });
+    for (const track of captured.stream.getAudioTracks()) {
+      // Before an engine runs, nobody else listens: the capture ending ends the remix.
+      track.addEventListener('ended', () => {
+        if (!this.engine) void this.stop('the tab capture ended (tab closed or capture revoked)', 'failed');
+      });
+    }
     this.timer = setInterval(() => void this.check(), CHECK_MS);
     this.report(this.status());
     await this.check();

@@ -23,15 +23,7 @@ import type { EngineFault, EngineStatus, StemGains } from '../../core/messages';
 import { LOW_LATENCY_CHUNKING, LOW_LATENCY_OPTIONS } from '../../core/separator';
 import { outputStems, type StemName } from '../../core/stems';
 import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
-import {
-  CAPTURE_ENDED,
-  type CapturedTab,
-  endCapture,
-  gainVector,
-  onCaptureEnded,
-  routeThrough,
-  type StatusListener,
-} from '../session';
+import { type CapturedTab, endCapture, gainVector, type StatusListener } from '../session';
 import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
 import { OutputClock } from './clock';
 import type { SeparationClient } from './separation-client';
@@ -172,10 +164,14 @@ export class SyncSession {
 
   /** Takes over a captured tab (see `captureTab`), which keeps playing straight through until stems play. */
   async start(captured: CapturedTab): Promise<void> {
-    const { context, stream } = captured;
+    const { context, source, stream } = captured;
     this.captured = captured;
     this.context = context;
-    onCaptureEnded(stream, () => this.fail(CAPTURE_ENDED));
+    for (const track of stream.getAudioTracks()) {
+      track.addEventListener('ended', () =>
+        this.fail('the tab capture ended (tab closed or capture revoked)'),
+      );
+    }
     await context.audioWorklet.addModule(workletUrl);
     const node = new AudioWorkletNode(context, SYNC_PROCESSOR, {
       numberOfInputs: 1,
@@ -192,7 +188,9 @@ export class SyncSession {
     node.port.onmessage = (e: MessageEvent<FromSyncWorklet>) => this.onWorklet(e.data);
     this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
     // The worklet plays the capture until it has stems for the playhead: swapping it in is seamless.
-    routeThrough(captured, node);
+    node.connect(context.destination, 0);
+    source.connect(node);
+    source.disconnect(context.destination);
     this.active = true;
     this.milestone('start');
     this.setPhase('running');
