@@ -18,7 +18,7 @@ import {
 } from '../core/separator';
 import { outputStems, type StemName } from '../core/stems';
 import type { LoadedModel } from './model';
-import { pace } from './pacing';
+import { pace, RECENT_S, RecentDelta } from './pacing';
 import workletUrl from './remix-worklet.ts?worker&url';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
@@ -116,6 +116,9 @@ export class RemixSession {
   private load: number | null = null;
   private busySeconds = 0;
   private doneSeconds = 0;
+  /** Busy seconds over separated seconds, and late seconds over wall time, for pacing. */
+  private readonly recentWork = new RecentDelta(RECENT_S);
+  private readonly recentLate = new RecentDelta(RECENT_S);
   private faultInjected: EngineFault | null = null;
   private degraded: string | null = null;
   private reportedAt = 0;
@@ -133,6 +136,7 @@ export class RemixSession {
     private readonly record: boolean,
   ) {
     this.stems = outputStems(loaded.model.targets);
+    this.recentWork.add(0, 0);
     this.separator = new ChunkedSeparator(
       {
         targets: loaded.model.targets,
@@ -296,6 +300,7 @@ export class RemixSession {
         break;
       case 'stats': {
         this.lateFrames = msg.lateFrames;
+        this.recentLate.add(performance.now() / 1000, msg.lateFrames / SAMPLE_RATE);
         if (msg.running && this.phase === 'buffering') this.setPhase('running');
         else if (performance.now() - this.reportedAt >= REPORT_EVERY_MS) this.onStatus(this.status());
         this.keepPace();
@@ -312,9 +317,11 @@ export class RemixSession {
 
   /** Degrade, then give up, when separation cannot keep up (pacing.ts). */
   private keepPace(): void {
+    const work = this.recentWork.delta();
+    const load = work.dx > 0 ? work.dy / work.dx : this.load;
     const decision = pace({
-      load: this.load,
-      lateSeconds: this.lateFrames / SAMPLE_RATE,
+      load,
+      lateSeconds: this.recentLate.delta().dy,
       backlogSeconds: this.queuedFrames / SAMPLE_RATE,
       degraded: this.degraded !== null,
       // The first segments include warm-up (WASM compilation, allocation): judge load and backlog after a few.
@@ -326,7 +333,7 @@ export class RemixSession {
       this.onStatus(this.status());
     } else if (decision === 'give-up') {
       this.fail(
-        `separation fell behind real time (load ${this.load?.toFixed(2) ?? '?'}× even without the Wiener step): this computer is too slow for the remix`,
+        `separation fell behind real time (load ${load?.toFixed(2) ?? '?'}× even without the Wiener step): this computer is too slow for the remix`,
       );
     }
   }
@@ -348,6 +355,7 @@ export class RemixSession {
           this.busySeconds += (performance.now() - t0) / 1000;
           this.doneSeconds += produced / SAMPLE_RATE;
           this.load = this.busySeconds / this.doneSeconds;
+          this.recentWork.add(this.doneSeconds, this.busySeconds);
           const data = this.stems.flatMap((t) => out[t]);
           this.post(
             { type: 'stems', start: before, data },
