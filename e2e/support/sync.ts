@@ -181,9 +181,24 @@ export async function runSyncScenario(
   await sleep(2000);
   await page.evaluate('player.video.play()');
   await sleep(8000);
+  let prof: import('puppeteer').CDPSession | null = null;
+  if (process.env.SYNC_PROFILE) {
+    const t = drive.browser.targets().find((x) => x.url().includes('offscreen'));
+    if (t) {
+      prof = await t.createCDPSession();
+      await prof.send('Profiler.enable');
+      await prof.send('Profiler.setSamplingInterval', { interval: 200 });
+      await prof.send('Profiler.start');
+    }
+  }
   const backAt = await wallNow();
   await page.evaluate('player.video.currentTime = 10');
-  await sleep(10_000);
+  await sleep(3000);
+  if (prof) {
+    const { profile } = await prof.send('Profiler.stop');
+    (await import('node:fs')).writeFileSync(process.env.SYNC_PROFILE as string, JSON.stringify(profile));
+  }
+  await sleep(7000);
   const forwardAt = await wallNow();
   await page.evaluate('player.seek(90)');
   await sleep(12_000);
@@ -195,7 +210,17 @@ export async function runSyncScenario(
   if (process.env.SYNC_DUMP)
     (await import('node:fs')).writeFileSync(
       process.env.SYNC_DUMP,
-      JSON.stringify({ onAt, backAt, forwardAt, samples, quanta, clockMap, schedules: tap.schedules ?? [] }),
+      JSON.stringify({
+        onAt,
+        backAt,
+        forwardAt,
+        samples,
+        quanta,
+        clockMap,
+        schedules: tap.schedules ?? [],
+        clockSamples: tap.clockSamples ?? [],
+        milestones: tap.milestones ?? [],
+      }),
     );
   // Seeks take effect in the page first: the stems already rendered still play out (the output
   // latency) before the audio thread hears of the seek. Those moments are measured on their own.

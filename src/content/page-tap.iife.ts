@@ -119,9 +119,14 @@ const CLOCK_EVENTS = [
     elements.set(id, el);
     const sample = () => quietly(() => elements.get(id) === el && send(clock(id, el)));
     // After a change (play, seek, rate) the clock settles within a few hundred ms: sample it closely.
+    // One burst at a time: a seek fires seeking, seeked, playing and timeupdate within milliseconds,
+    // and overlapping bursts would only repeat the same readings.
+    let burst: ReturnType<typeof setTimeout>[] = [];
     const onEvent = (e: Event) => {
       sample();
-      if (e.type !== 'timeupdate') for (const ms of BURST_MS) setTimeout(sample, ms);
+      if (e.type === 'timeupdate') return;
+      for (const t of burst) clearTimeout(t);
+      burst = BURST_MS.map((ms) => setTimeout(sample, ms));
     };
     for (const t of CLOCK_EVENTS) el.addEventListener(t, onEvent);
   }

@@ -284,6 +284,8 @@ export type OffscreenTapReply =
       readonly milestones?: readonly (readonly [string, number])[];
       /** In sync: the schedules sent to the audio thread, [context frame, media frame, playing, stems allowed]. */
       readonly schedules?: readonly (readonly [number, number, number, number])[];
+      /** In sync: the page's clock samples as they arrived, [read at wall ms, media time, 1 if steady, rate, arrived at wall ms]. */
+      readonly clockSamples?: readonly (readonly [number, number, number, number, number])[];
       readonly status: EngineStatus | null;
     }
   | ErrorReply;

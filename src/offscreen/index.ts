@@ -192,11 +192,7 @@ async function handle(
     }
     case 'offscreen/tap': {
       if (!RECORD) return { ok: false, error: 'the recording tap exists in test builds only' };
-      const recorded = session?.takeTap(msg.clear) ?? null;
-      const tap =
-        recorded && msg.traceOnly
-          ? { ...recorded, output: [[], []], original: [[], []], remixed: [], positions: [] }
-          : recorded;
+      const tap = session?.takeTap(msg.clear, msg.traceOnly !== true) ?? null;
       const trace = session?.takeTrace(msg.clear) ?? null;
       return {
         ok: true,
@@ -205,7 +201,7 @@ async function handle(
         output: tap?.output ?? [[], []],
         original: tap?.original ?? [[], []],
         remixed: tap?.remixed ?? [],
-        ...(tap && 'positions' in tap ? { positions: tap.positions as number[] } : {}),
+        ...(tap?.positions ? { positions: tap.positions } : {}),
         ...(trace ?? {}),
         status: session?.status() ?? null,
       };

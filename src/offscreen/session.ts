@@ -19,6 +19,7 @@ import {
 import { outputStems, type StemName } from '../core/stems';
 import type { LoadedModel } from './model';
 import { pace, RECENT_S, RecentDelta } from './pacing';
+import { Recorder, type Recording, TAP_LIMIT_S } from './recorder';
 import workletUrl from './remix-worklet.ts?worker&url';
 import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-protocol';
 
@@ -94,13 +95,6 @@ export function gainVector(stems: readonly string[], gains: StemGains): number[]
   return stems.map((t) => (gains as Record<string, number>)[t] ?? 1);
 }
 
-interface Tap {
-  start: number;
-  output: number[][];
-  original: number[][];
-  remixed: number[];
-}
-
 export class RemixSession {
   private phase: EngineStatus['phase'] = 'starting';
   private error: string | null = null;
@@ -122,7 +116,7 @@ export class RemixSession {
   private faultInjected: EngineFault | null = null;
   private degraded: string | null = null;
   private reportedAt = 0;
-  private tapData: Tap | null = null;
+  private tapData: Recorder | null = null;
   private captured: CapturedTab | null = null;
   /** Why this remix is delayed rather than in sync (set by the owner). */
   modeNote: string | null = null;
@@ -231,8 +225,8 @@ export class RemixSession {
   }
 
   /** Test builds: the recorded output and original since the last clear. */
-  takeTap(clear: boolean): Tap | null {
-    const t = this.tapData;
+  takeTap(clear: boolean, audio = true): Recording | null {
+    const t = this.tapData?.take(audio) ?? null;
     if (clear) this.tapData = null;
     return t;
   }
@@ -369,16 +363,7 @@ export class RemixSession {
   }
 
   private appendTap(msg: Extract<FromWorklet, { type: 'tap' }>): void {
-    const limit = 60 * SAMPLE_RATE;
-    if (!this.tapData) {
-      this.tapData = { start: msg.start, output: [[], []], original: [[], []], remixed: [] };
-    }
-    const t = this.tapData;
-    if (t.remixed.length >= limit) return;
-    for (let c = 0; c < CHANNELS; c++) {
-      for (const v of msg.output[c]) t.output[c].push(v);
-      for (const v of msg.original[c]) t.original[c].push(v);
-    }
-    for (const f of msg.remixed) t.remixed.push(f);
+    this.tapData ??= new Recorder(msg.start, TAP_LIMIT_S * SAMPLE_RATE);
+    this.tapData.add(msg);
   }
 }

@@ -144,8 +144,8 @@ export class TabRemix {
     else this.pendingFault = fault; // for the engine about to start
   }
 
-  takeTap(clear: boolean) {
-    return this.engine?.takeTap(clear) ?? null;
+  takeTap(clear: boolean, audio: boolean) {
+    return this.engine?.takeTap(clear, audio) ?? null;
   }
 
   /** Test builds: the in-sync engine's trace (null while delayed). */
@@ -169,7 +169,7 @@ export class TabRemix {
       if (ev.t === 'buffer') this.startWorker();
       const applied = this.readAhead.handle(frameId, ev);
       if (ev.t === 'clock') {
-        if (this.engine instanceof SyncSession) this.engine.onClock();
+        if (this.engine instanceof SyncSession) this.engine.onClock(ev);
         void applied.then(() => this.check());
       }
     });

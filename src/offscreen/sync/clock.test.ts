@@ -43,6 +43,42 @@ describe('ElementClock', () => {
   });
 });
 
+describe('ElementClock after a seek', () => {
+  it('starts the line where the element moves on from standing at the seek target, not before', () => {
+    const c = new ElementClock();
+    for (let i = 0; i < 4; i++) c.add(sample(1000 + 100 * i, 30 + 0.1 * i));
+    c.add(sample(2000, 10, { seeking: true }));
+    // Seeked and "playing", but standing at the target for 50 ms (crowded bursts of samples).
+    for (const at of [2010, 2011, 2012, 2060]) c.add(sample(at, 10));
+    // It moves: 10.02 at 2100 (a report ahead of the audio), then steadily from 10.03 at 2120.
+    c.add(sample(2100, 10.02));
+    for (const at of [2120, 2160]) c.add(sample(at, 10.03 + (at - 2120) / 1000));
+    // 160 ms after the seek, but only 70 ms after it moved: not yet.
+    expect(c.at(2170)?.playing).toBe(false);
+    for (const at of [2200, 2201, 2202]) c.add(sample(at, 10.03 + (at - 2120) / 1000));
+    // 100 ms after it moved, confirmed, on the steady line (the median outvotes the early report).
+    expect(c.at(2205)?.playing).toBe(true);
+    expect(c.at(2205)?.time).toBeCloseTo(10.115, 4);
+  });
+
+  it('is not playing along a line of samples that all stand still', () => {
+    const c = new ElementClock();
+    for (const at of [1000, 1030, 1060, 1100]) c.add(sample(at, 10));
+    expect(c.at(1105)?.playing).toBe(false);
+  });
+
+  it('keeps the window’s dropped samples toward confirming a line', () => {
+    const c = new ElementClock();
+    c.add(sample(1000, 5));
+    // Ten samples within 60 ms fill the window (8) but do not make a line 100 ms long…
+    for (let i = 1; i <= 10; i++) c.add(sample(1000 + 6 * i, 5 + 0.006 * i));
+    expect(c.at(1061)?.playing).toBe(false);
+    // …one at 100 ms from the line's start does, though the window no longer holds the first.
+    c.add(sample(1100, 5.1));
+    expect(c.at(1101)?.playing).toBe(true);
+  });
+});
+
 describe('OutputClock', () => {
   it('maps context time to wall time through one bad reading, and follows a real change', () => {
     const c = new OutputClock();

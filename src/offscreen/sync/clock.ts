@@ -4,7 +4,9 @@
  * time T". Samples carry their own read time, so message delays do not matter; `currentTime` reads
  * jitter by a few milliseconds, so while the element plays steadily the estimate is the median of
  * the recent samples' offsets along a line of slope `rate`. A pause, seek, stall, rate change or a
- * sample far off that line starts a new line.
+ * sample far off that line starts a new line. After a seek Chrome reports the target time standing
+ * still for tens of milliseconds while playing: the first sample that moves on from a standstill
+ * starts a new line too, so the standstill neither counts toward confirming the line nor skews it.
  */
 import type { ClockSample } from '../../content/tap-protocol';
 
@@ -18,6 +20,8 @@ const JUMP_S = 0.08;
  * line through the first sample alone would be off by that moment.
  */
 const CONFIRM_MS = 100;
+/** A line's samples all at one time, then a sample this much (s) short of the wall time since: a standstill ended. */
+const STANDSTILL_S = 0.01;
 
 export interface ElementPosition {
   /** Media time in seconds the element presents at the asked wall time. */
@@ -28,7 +32,10 @@ export interface ElementPosition {
 }
 
 export class ElementClock {
+  /** The last `WINDOW` samples of the current line. */
   private line: ClockSample[] = [];
+  /** Wall ms of the current line's first sample (the window may have dropped it since). */
+  private lineStart = 0;
 
   /** A new sample from the page (`at`: wall ms). */
   add(s: ClockSample): void {
@@ -40,9 +47,14 @@ export class ElementClock {
       s.rate !== last.rate ||
       steady(s) !== steady(last) ||
       (steady(s) && Math.abs(this.predict(s.at) - s.time) > JUMP_S * Math.max(1, s.rate)) ||
-      (!steady(s) && s.time !== last.time)
+      (!steady(s) && s.time !== last.time) ||
+      (steady(s) &&
+        s.time !== last.time &&
+        this.standing() &&
+        s.time - last.time < (s.rate * (s.at - last.at)) / 1000 - STANDSTILL_S)
     ) {
       this.line = [];
+      this.lineStart = s.at;
     }
     this.line.push(s);
     if (this.line.length > WINDOW) this.line.shift();
@@ -53,13 +65,19 @@ export class ElementClock {
     const last = this.line[this.line.length - 1];
     if (!last) return null;
     const steady = !last.paused && !last.seeking && !last.waiting;
-    const playing = steady && last.at - this.line[0].at >= CONFIRM_MS;
+    const playing = steady && last.at - this.lineStart >= CONFIRM_MS && !this.standing();
     return { time: steady ? this.predict(at) : last.time, rate: last.rate, playing };
   }
 
   /** Wall time (ms) of the last sample, or null. */
   get lastSampleAt(): number | null {
     return this.line[this.line.length - 1]?.at ?? null;
+  }
+
+  /** Two or more samples, all at the same media time: the element stands still, whatever it says. */
+  private standing(): boolean {
+    const t = this.line[0]?.time;
+    return this.line.length > 1 && this.line.every((x) => x.time === t);
   }
 
   clear(): void {

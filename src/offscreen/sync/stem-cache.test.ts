@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesPerMinute, CHUNK_FRAMES, StemCache } from './stem-cache';
+import { bytesPerMinute, CHUNK_FRAMES, nearestFirst, StemCache } from './stem-cache';
 
 describe('StemCache', () => {
   it('stores 16-bit chunks with a scale per array, within −90 dB of the chunk peak', () => {
@@ -23,5 +23,15 @@ describe('StemCache', () => {
     c.prune(3, 6);
     expect([...c.keys()].sort()).toEqual([3, 4, 5]);
     expect(bytesPerMinute(6, 2)).toBe(63_504_000);
+  });
+});
+
+describe('nearestFirst', () => {
+  it('goes from the playhead forward, then back from it', () => {
+    expect([...nearestFirst(7, 10, 14)]).toEqual([10, 11, 12, 13, 9, 8, 7]);
+  });
+  it('keeps to [from, to) when the playhead lies outside it', () => {
+    expect([...nearestFirst(0, -2, 3)]).toEqual([0, 1, 2]);
+    expect([...nearestFirst(0, 5, 3)]).toEqual([2, 1, 0]);
   });
 });

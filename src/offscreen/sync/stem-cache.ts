@@ -36,13 +36,22 @@ export class StemCache {
       throw new Error('StemCache.put: wrong chunk shape');
     }
     const scales = new Float32Array(this.arrays);
+    // Plain indexed loops over typed arrays: this runs on the offscreen thread for every chunk
+    // separated and every chunk handed to the worklet, between clock samples.
     const samples = data.map((x, a) => {
-      let peak = 0;
-      for (const v of x) peak = Math.max(peak, Math.abs(v));
+      let hi = 0;
+      let lo = 0;
+      for (let i = 0; i < x.length; i++) {
+        hi = Math.max(hi, x[i]);
+        lo = Math.min(lo, x[i]);
+      }
+      const peak = Math.max(hi, -lo);
       const scale = peak > 0 ? peak / 32767 : 1;
       scales[a] = scale;
+      const inv = 1 / scale;
       const q = new Int16Array(x.length);
-      for (let i = 0; i < x.length; i++) q[i] = Math.round(x[i] / scale);
+      // Math.floor(y + 0.5), not Math.round: measured several times faster in V8 here.
+      for (let i = 0; i < x.length; i++) q[i] = Math.floor(x[i] * inv + 0.5);
       return q;
     });
     this.chunks.set(k, { samples, scales });
@@ -51,12 +60,15 @@ export class StemCache {
   get(k: number): Float32Array[] | null {
     const s = this.chunks.get(k);
     if (!s) return null;
-    return s.samples.map((q, a) => {
-      const out = new Float32Array(q.length);
+    const out: Float32Array[] = [];
+    for (let a = 0; a < s.samples.length; a++) {
+      const q = s.samples[a];
       const scale = s.scales[a];
-      for (let i = 0; i < q.length; i++) out[i] = q[i] * scale;
-      return out;
-    });
+      const x = new Float32Array(q.length);
+      for (let i = 0; i < q.length; i++) x[i] = q[i] * scale;
+      out.push(x);
+    }
+    return out;
   }
 
   /** Keeps chunks [from, to) only. */
@@ -79,4 +91,10 @@ export class StemCache {
   keys(): IterableIterator<number> {
     return this.chunks.keys();
   }
+}
+
+/** Chunk indices [from, to), the playhead's chunk `k0` and those after it first, then those before it. */
+export function* nearestFirst(from: number, k0: number, to: number): Generator<number> {
+  for (let k = Math.max(from, k0); k < to; k++) yield k;
+  for (let k = Math.min(k0, to) - 1; k >= from; k--) yield k;
 }

@@ -17,17 +17,19 @@
  * even when fed silence), and at rate 1 nothing passes through it.
  */
 import type { StretchNode } from 'signalsmith-stretch';
+import type { ClockSample } from '../../content/tap-protocol';
 import { SAMPLE_RATE } from '../../core/audio';
 import { errorText } from '../../core/errors';
 import type { EngineFault, EngineStatus, StemGains } from '../../core/messages';
 import { LOW_LATENCY_CHUNKING, LOW_LATENCY_OPTIONS } from '../../core/separator';
 import { outputStems, type StemName } from '../../core/stems';
 import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
+import { Recorder, type Recording, TAP_LIMIT_S } from '../recorder';
 import { type CapturedTab, endCapture, gainVector, type StatusListener } from '../session';
 import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
 import { OutputClock } from './clock';
 import type { SeparationClient } from './separation-client';
-import { CHUNK_FRAMES, StemCache } from './stem-cache';
+import { CHUNK_FRAMES, nearestFirst, StemCache } from './stem-cache';
 import type { Schedule } from './sync-core';
 import { type FromSyncWorklet, SYNC_PROCESSOR, type ToSyncWorklet } from './sync-protocol';
 import workletUrl from './sync-worklet.ts?worker&url';
@@ -46,18 +48,16 @@ const JOB_CHUNKING = { ...LOW_LATENCY_CHUNKING, first: Math.round(2.5 * MODEL_RA
  */
 const WORKLET_AHEAD = 50;
 const WORKLET_BEHIND = 3;
+/**
+ * Chunks handed to the worklet per tick, the playhead's first: after a seek the whole window is
+ * new, and expanding and posting it in one go held this thread for 0.1–0.2 s — clock samples and
+ * the schedule for the new position waited behind it. At this rate a tick still sends 20 s of
+ * audio per second.
+ */
+const CHUNKS_PER_TICK = 5;
 /** Schedule for a context frame this far ahead of the render position (s), so it arrives before it plays. */
 const SCHEDULE_LEAD_S = 0.05;
 const REPORT_EVERY_MS = 1000;
-
-interface Tap {
-  /** Context frame of the first recorded frame (recorded frames are consecutive). */
-  start: number;
-  output: number[][];
-  original: number[][];
-  remixed: number[];
-  positions: number[];
-}
 
 export class SyncSession {
   private phase: EngineStatus['phase'] = 'starting';
@@ -81,13 +81,16 @@ export class SyncSession {
   private missingFrames = 0;
   private note: string | null = null;
   private reportedAt = 0;
-  private tapData: Tap | null = null;
+  /** Test builds: the recording, from the context frame of its first frame. */
+  private tapData: Recorder | null = null;
   /** Test builds: [context frame, wall ms when it is heard] per tick. */
   private clockMap: [number, number][] = [];
   /** Test builds: per render quantum [context frame, media frame (−1: page audio), 1 if stems alone]. */
   private quanta: [number, number, number][] = [];
   /** Test builds: the schedules sent, [context frame, media frame, playing, stems allowed]. */
   private schedules: [number, number, number, number][] = [];
+  /** Test builds: the page's clock samples as they arrived (see `EngineTapReply.clockSamples`). */
+  private clockSamples: [number, number, number, number, number][] = [];
   /**
    * Test builds: [what, wall ms] of the switch-on's milestones — the tab remix's (start message,
    * capture, worker ready) and the session's (start, separator, first chunk, stems heard).
@@ -212,8 +215,8 @@ export class SyncSession {
     this.worker.injectFault(fault);
   }
 
-  takeTap(clear: boolean): Tap | null {
-    const t = this.tapData;
+  takeTap(clear: boolean, audio = true): Recording | null {
+    const t = this.tapData?.take(audio) ?? null;
     if (clear) this.tapData = null;
     return t;
   }
@@ -224,17 +227,20 @@ export class SyncSession {
     quanta: [number, number, number][];
     milestones: [string, number][];
     schedules: [number, number, number, number][];
+    clockSamples: [number, number, number, number, number][];
   } {
     const t = {
       clockMap: this.clockMap,
       quanta: this.quanta,
       milestones: this.milestones,
       schedules: this.schedules,
+      clockSamples: this.clockSamples,
     };
     if (clear) {
       this.clockMap = [];
       this.quanta = [];
       this.schedules = [];
+      this.clockSamples = [];
     }
     return t;
   }
@@ -353,9 +359,17 @@ export class SyncSession {
     void this.shifter?.schedule({ semitones });
   }
 
-  /** A clock sample arrived: a seek or pause must reach the audio thread at once. */
-  onClock(): void {
-    this.tick();
+  /**
+   * A clock sample arrived: a seek or pause must reach the audio thread at once. Chunks wait for the
+   * timer's tick: a burst of samples around a seek would otherwise each expand and post chunks.
+   */
+  onClock(sample: ClockSample): void {
+    if (this.record && this.clockSamples.length < 20_000) {
+      const steady = !sample.paused && !sample.seeking && !sample.waiting;
+      const now = performance.timeOrigin + performance.now();
+      this.clockSamples.push([sample.at, sample.time, steady ? 1 : 0, sample.rate, now]);
+    }
+    this.tick(false);
   }
 
   /** The wall time (ms) at which context time `t` (s) reaches the speakers. */
@@ -377,8 +391,8 @@ export class SyncSession {
     return p ? p.time * MODEL_RATE : null;
   }
 
-  /** Schedule and stem chunks for the worklet; the mode note for the popup. */
-  private tick(): void {
+  /** Schedule and (with `feed`) stem chunks for the worklet; the mode note for the popup. */
+  private tick(feed = true): void {
     const c = this.context;
     if (!this.active || !c) return;
     const source = this.readAhead.source();
@@ -418,17 +432,20 @@ export class SyncSession {
             : this.position === null
               ? 'the page’s own audio plays until the stems for this position are separated'
               : null);
-    if (!source || pos === null) return;
+    if (!source || pos === null || !feed) return;
     // Stem chunks around the playhead for the worklet, the nearest first.
     const k0 = Math.floor((pos.time * MODEL_RATE) / CHUNK_FRAMES);
     const from = k0 - WORKLET_BEHIND;
     const to = k0 + WORKLET_AHEAD;
     for (const k of [...this.sent]) if (k < from || k >= to) this.sent.delete(k);
     this.post({ type: 'keep', from, to });
-    for (let k = Math.max(0, from); k < to; k++) {
+    let budget = CHUNKS_PER_TICK;
+    for (const k of nearestFirst(Math.max(0, from), k0, to)) {
+      if (budget === 0) break;
       if (this.sent.has(k)) continue;
       const data = this.cache.get(k);
       if (!data) continue;
+      budget--;
       this.sent.add(k);
       this.post(
         { type: 'chunk', index: k, data },
@@ -513,23 +530,7 @@ export class SyncSession {
         msg.remixed.every((r) => r === 1) ? 1 : 0,
       ]);
     }
-    const limit = 60 * SAMPLE_RATE;
-    if (!this.tapData) {
-      this.tapData = {
-        start: msg.ctxFrame,
-        output: [[], []],
-        original: [[], []],
-        remixed: [],
-        positions: [],
-      };
-    }
-    const t = this.tapData;
-    if (t.remixed.length >= limit) return;
-    for (let c = 0; c < CHANNELS; c++) {
-      for (const v of msg.output[c]) t.output[c].push(v);
-      for (const v of msg.original[c]) t.original[c].push(v);
-    }
-    for (const f of msg.remixed) t.remixed.push(f);
-    for (const p of msg.positions) t.positions.push(p);
+    this.tapData ??= new Recorder(msg.ctxFrame, TAP_LIMIT_S * SAMPLE_RATE);
+    this.tapData.add(msg);
   }
 }
