@@ -114,6 +114,7 @@ async function inSync(): Promise<Run> {
       switchOnMs: finite(f.switchOnMs),
       seekCachedMs: finite(f.seekCachedMs),
       seekNewMs: finite(f.seekNewMs),
+      seekCachedAfterResumeMs: finite(f.seekCachedAfterResumeMs),
       syncOffsetP99Ms: f.syncOffsetP99Ms,
       syncOffsetWorstMs: f.syncOffsetWorstMs,
       staleAfterSeekMs: f.staleAfterSeekMs,

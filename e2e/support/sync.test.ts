@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type ElementSample, elementTimeAt, firstStemsAfter, percentileAbs, syncOffsets } from './sync';
+import {
+  type ElementSample,
+  elementResumedAt,
+  elementTimeAt,
+  firstStemsAfter,
+  percentileAbs,
+  syncOffsets,
+} from './sync';
 
 const play = (from: number, t0: number, n: number, step = 20): ElementSample[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -50,5 +57,19 @@ describe('sync measurement helpers', () => {
     expect(firstStemsAfter(quanta, clockMap, 1500, 44_100)).toBeCloseTo(2100, 6);
     expect(firstStemsAfter(quanta, clockMap, 0, 44_100, 2.1)).toBeCloseTo(2100, 6);
     expect(firstStemsAfter(quanta, clockMap, 0, 44_100, 19)).toBeNull();
+  });
+
+  it('finds when the element resumed after a seek, past its settling', () => {
+    const samples = [
+      ...play(1000, 30, 10),
+      { at: 1200, time: 10, steady: false, rate: 1 },
+      // Seeked: stands at 10 s, reports 10.02 early, then plays from 10 s at wall 1300.
+      { at: 1220, time: 10, steady: true, rate: 1 },
+      { at: 1260, time: 10, steady: true, rate: 1 },
+      { at: 1280, time: 10.02, steady: true, rate: 1 },
+      ...play(1320, 10.02, 30),
+    ];
+    expect(elementResumedAt(samples, 1150, 10)).toBeCloseTo(1300, 6);
+    expect(elementResumedAt(samples.slice(0, 14), 1150, 10)).toBeNull();
   });
 });

@@ -134,6 +134,23 @@ export function firstStemsAfter(
   return null;
 }
 
+/**
+ * Wall ms at which the element, after a seek to `target` s made at `after`, started presenting
+ * `target`: its steady line 0.1–0.3 s on (past Chrome's settling), extrapolated back (median of
+ * the samples there); null when it did not play on. The page's own audio cannot come sooner.
+ */
+export function elementResumedAt(
+  samples: readonly ElementSample[],
+  after: number,
+  target: number,
+): number | null {
+  const starts = samples
+    .filter((s) => s.at > after && s.steady && s.time >= target + 0.1 && s.time <= target + 0.3)
+    .map((s) => s.at - ((s.time - target) * 1000) / s.rate)
+    .sort((a, b) => a - b);
+  return starts.length > 0 ? starts[starts.length >> 1] : null;
+}
+
 /** What one run of the sync scenario measured (ms unless named otherwise; null where it did not happen). */
 export interface SyncFigures {
   readonly mode: RemixMode | null;
@@ -143,6 +160,8 @@ export interface SyncFigures {
   readonly syncOffsetWorstMs: number;
   readonly switchOnMs: number;
   readonly seekCachedMs: number;
+  /** From the element's own resume after that seek (`elementResumedAt`) to stems. */
+  readonly seekCachedAfterResumeMs: number;
   readonly seekNewMs: number;
   /** Old stems heard after the seeks, the larger of the two. */
   readonly staleAfterSeekMs: number;
@@ -247,6 +266,8 @@ export async function runSyncScenario(
     syncOffsetWorstMs: 1000 * percentileAbs(offsets, 100),
     switchOnMs: after(onAt, null),
     seekCachedMs: after(backAt, 10),
+    seekCachedAfterResumeMs:
+      after(backAt, 10) + backAt - (elementResumedAt(samples, backAt, 10) ?? Number.NaN),
     seekNewMs: after(forwardAt, 90),
     staleAfterSeekMs: Math.max(oldAfter(backAt, 10), oldAfter(forwardAt, 90)),
     rtf: status?.load ?? null,
@@ -356,7 +377,7 @@ export function describeSyncFigures(f: SyncFigures): string {
   return (
     `${f.measuredSeconds.toFixed(1)} s of stems measured against the element: offset p95 ${f.syncOffsetP95Ms.toFixed(1)} ms, ` +
     `p99 ${f.syncOffsetP99Ms.toFixed(1)} ms, worst ${f.syncOffsetWorstMs.toFixed(1)} ms; stems after switch-on ${ms(f.switchOnMs)}, ` +
-    `after a seek into separated audio ${ms(f.seekCachedMs)}, into new audio ${ms(f.seekNewMs)}; old stems heard after a seek ` +
+    `after a seek into separated audio ${ms(f.seekCachedMs)} (${ms(f.seekCachedAfterResumeMs)} after the element resumed), into new audio ${ms(f.seekNewMs)}; old stems heard after a seek ` +
     `${ms(f.staleAfterSeekMs)}; separation load ${f.rtf?.toFixed(2)}; page audio while stems were missing ${f.pageAudioSeconds.toFixed(1)} s; ` +
     `after switch-on: ${f.milestones}`
   );
