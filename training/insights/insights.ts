@@ -21,7 +21,15 @@ import { outputStems } from '../../src/core/stems';
 import { type GtzanClip, listGtzan, loadGtzanClip } from '../data/gtzan';
 import { toJson, trackFileName } from '../eval/report';
 import { EnergyAccumulator } from './energy';
-import { type InsightsReport, summarizeInsights, writeInsightsReport } from './report';
+import {
+  type ClipResult,
+  type FailedClip,
+  type InsightsReport,
+  summarizeInsights,
+  writeInsightsReport,
+} from './report';
+
+export type { ClipResult, FailedClip };
 
 /** Version of the per-clip JSON; a file of another version is recomputed. */
 const CLIP_FORMAT = 1;
@@ -60,30 +68,6 @@ export interface ClipEvent {
 }
 
 /** What is stored per clip and listed in the report. */
-export interface ClipResult {
-  format: number;
-  genre: string;
-  name: string;
-  path: string;
-  modelId: string;
-  wienerIterations: number;
-  seconds: number;
-  /** Energy of each stem / summed energy of all stems (Σ = 1). */
-  shares: Record<string, number>;
-  /** RMS level of each stem, dBFS (floored at −120). */
-  rmsDb: Record<string, number>;
-  mixtureRmsDb: number;
-  /** Wall time of decoding + separation + measuring. */
-  computeSeconds: number;
-}
-
-export interface FailedClip {
-  genre: string;
-  name: string;
-  path: string;
-  error: string;
-}
-
 /** Per-clip result file inside `out`. */
 export function clipResultPath(out: string, clip: Pick<GtzanClip, 'genre' | 'name'>): string {
   return join(out, 'clips', trackFileName(clip.genre).slice(0, -'.json'.length), trackFileName(clip.name));

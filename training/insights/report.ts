@@ -9,7 +9,31 @@ import type * as vl from 'vega-lite';
 import { writeFileAtomic } from '../../src/core/node/atomic';
 import { STEMS } from '../../src/core/stems';
 import { renderSvg, toJson } from '../eval/report';
-import type { ClipResult, FailedClip } from './insights';
+
+/** One GTZAN clip's measured stem shares and levels (written per clip, then summarised). */
+export interface ClipResult {
+  format: number;
+  genre: string;
+  name: string;
+  path: string;
+  modelId: string;
+  wienerIterations: number;
+  seconds: number;
+  /** Energy of each stem / summed energy of all stems (Σ = 1). */
+  shares: Record<string, number>;
+  /** RMS level of each stem, dBFS (floored at −120). */
+  rmsDb: Record<string, number>;
+  mixtureRmsDb: number;
+  /** Wall time of decoding + separation + measuring. */
+  computeSeconds: number;
+}
+
+export interface FailedClip {
+  genre: string;
+  name: string;
+  path: string;
+  error: string;
+}
 
 export interface Stat {
   mean: number;
