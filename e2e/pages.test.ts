@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TabState } from '../src/core/messages';
+import type { TabState } from '../src/extension/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { ExtensionDriver, sleep, type Tap, UNITY } from './support/drive';
 import { type MseSource, msePage, spaPage } from './support/pages';

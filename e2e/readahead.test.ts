@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64ToBytes } from '../src/content/tap-protocol';
-import type { OffscreenReadAheadReply } from '../src/core/messages';
+import type { OffscreenReadAheadReply } from '../src/extension/messages';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { type DashAudio, dashRepresentation, FFMPEG, makeDashAudio } from './support/dash';
 import { ExtensionDriver, UNITY } from './support/drive';

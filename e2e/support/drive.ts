@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'puppeteer';
 import { TEST_READ_AHEAD_HOST } from '../../src/content/tap-protocol';
-import type { OffscreenTapReply, StemGains, TabState, TabStateReply } from '../../src/core/messages';
 import { readModelConfig } from '../../src/core/onnx-model';
 import { SHIPPED_MODEL_PATH } from '../../src/core/shipped-model';
 import { outputStems, type StemName } from '../../src/core/stems';
+import type { OffscreenTapReply, StemGains, TabState, TabStateReply } from '../../src/extension/messages';
 import { EXTENSION_ID } from './browser';
 
 /** The stems of the model the test build ships (its popup rows, its gain vector). */

@@ -10,7 +10,7 @@
  */
 
 import type { Page } from 'puppeteer';
-import type { RemixMode } from '../../src/core/messages';
+import type { RemixMode } from '../../src/extension/messages';
 import { type ExtensionDriver, sleep, UNITY } from './drive';
 
 const RATE = 44_100;

@@ -18,8 +18,9 @@ import {
   type TabState,
   type TabStateReply,
   WARM_MS,
-} from '../core/messages';
-import { captureStreamId, hasOffscreen, syncOffscreen, toOffscreen } from './offscreen';
+} from '../extension/messages';
+import { captureStreamId } from '../extension/tab-capture';
+import { hasOffscreen, syncOffscreen, toOffscreen } from './offscreen';
 import {
   applyContentMessage,
   applyEngineStatus,

@@ -5,7 +5,7 @@
  * capture, so the page's own audio comes back even if a stop message were lost.
  */
 import browser from 'webextension-polyfill';
-import type { OffscreenMessage, OffscreenStatusReply } from '../core/messages';
+import type { OffscreenMessage, OffscreenStatusReply } from '../extension/messages';
 
 const OFFSCREEN_PATH = 'src/offscreen/index.html';
 
@@ -39,15 +39,4 @@ export async function toOffscreen(msg: OffscreenMessage): Promise<OffscreenStatu
   const reply = (await browser.runtime.sendMessage(msg)) as OffscreenStatusReply | undefined;
   if (!reply) throw new Error('the offscreen document did not answer');
   return reply;
-}
-
-/** A tab-capture stream id for `tabId`, usable by this extension's own pages. */
-export function captureStreamId(tabId: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    chrome.tabCapture.getMediaStreamId({ targetTabId: tabId }, (id) => {
-      const err = chrome.runtime.lastError;
-      if (err || !id) reject(new Error(err?.message ?? 'tab capture gave no stream id'));
-      else resolve(id);
-    });
-  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyTabState, type MediaReport, parseMessage, parseTabState } from '../core/messages';
+import { emptyTabState, type MediaReport, parseMessage, parseTabState } from '../extension/messages';
 import { applyContentMessage, applyPopupMessage, contentSenderTab, mayControlTabs } from './state';
 
 const media: MediaReport = {

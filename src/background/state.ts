@@ -2,7 +2,7 @@
  * Pure tab-state transitions. The service worker persists the results; keeping the rules here
  * lets them be unit-tested without a browser.
  */
-import type { ContentMessage, EngineStatus, PopupMessage, TabState } from '../core/messages';
+import type { ContentMessage, EngineStatus, PopupMessage, TabState } from '../extension/messages';
 
 export function applyContentMessage(state: TabState, msg: ContentMessage): TabState {
   switch (msg.type) {

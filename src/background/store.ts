@@ -6,7 +6,7 @@
  * promise-returning area, passed through.)
  */
 import browser from 'webextension-polyfill';
-import { emptyTabState, parseTabState, type TabState } from '../core/messages';
+import { emptyTabState, parseTabState, type TabState } from '../extension/messages';
 
 const PREFIX = 'tab:';
 const key = (tabId: number) => `${PREFIX}${tabId}`;

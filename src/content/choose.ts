@@ -2,7 +2,7 @@
  * Choosing the page's main media element, as pure functions over plain descriptions so the rules
  * are unit-testable without a DOM.
  */
-import type { MediaKind, SrcKind } from '../core/messages';
+import type { MediaKind, SrcKind } from '../extension/messages';
 
 export interface MediaCandidate<T> {
   readonly ref: T;

@@ -4,7 +4,7 @@
  * or the element's output (fail open).
  */
 import browser from 'webextension-polyfill';
-import type { ContentMessage, MediaReport } from '../core/messages';
+import type { ContentMessage, MediaReport } from '../extension/messages';
 import {
   chooseMainMedia,
   type MediaCandidate,

@@ -18,7 +18,7 @@ import {
   type OffscreenTapReply,
   parseMessage,
   WARM_MS,
-} from '../core/messages';
+} from '../extension/messages';
 import { loadModel } from './model';
 import { type CapturedTab, captureTab } from './session';
 import { startSeparationWorker, TabRemix, type WorkerStart } from './tab-remix';

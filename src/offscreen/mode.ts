@@ -8,7 +8,7 @@
  *   MediaSource takes a moment to appear; an unusable read-ahead meanwhile plays the page's own
  *   audio, which is what the in-sync remix does whenever it lacks stems).
  */
-import type { RemixMode } from '../core/messages';
+import type { RemixMode } from '../extension/messages';
 
 export const FALLBACK_MS = 4000;
 

@@ -8,7 +8,6 @@
 
 import { SAMPLE_RATE } from '../core/audio';
 import { errorText } from '../core/errors';
-import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
 import {
   ChunkedSeparator,
   type ChunkingOptions,
@@ -17,6 +16,7 @@ import {
   LOW_LATENCY_OPTIONS,
 } from '../core/separator';
 import { outputStems, type StemName } from '../core/stems';
+import type { EngineFault, EngineStatus, StemGains } from '../extension/messages';
 import type { LoadedModel } from './model';
 import { pace, RECENT_S, RecentDelta } from './pacing';
 import { Recorder, type Recording, TAP_LIMIT_S } from './recorder';

@@ -11,8 +11,8 @@
 import browser from 'webextension-polyfill';
 import { parseTapEvent } from '../content/tap-protocol';
 import { errorText } from '../core/errors';
-import type { EngineFault, EngineStatus, StemGains } from '../core/messages';
 import { outputStems } from '../core/stems';
+import type { EngineFault, EngineStatus, StemGains } from '../extension/messages';
 // The build-time stem list (vite.config.ts): the popup's rows before any model is loaded here.
 import { SHIPPED_MODEL_STEMS } from '../popup/model-stems';
 import { chooseMode } from './mode';

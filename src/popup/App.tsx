@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import browser from 'webextension-polyfill';
 import { errorText } from '../core/errors';
-import type { PopupMessage, TabState, TabStateReply } from '../core/messages';
 import type { StemName } from '../core/stems';
+import type { PopupMessage, TabState, TabStateReply } from '../extension/messages';
+import { captureStreamId } from '../extension/tab-capture';
 import { describeEngine, describeEngineChoice, describeMedia, describeMode } from './format';
 import {
   effectiveGains,
@@ -44,16 +45,6 @@ async function targetTabId(): Promise<number> {
   const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
   if (tab?.id === undefined) throw new Error('no active tab');
   return tab.id;
-}
-
-function streamIdFor(tabId: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    chrome.tabCapture.getMediaStreamId({ targetTabId: tabId }, (id) => {
-      const err = chrome.runtime.lastError;
-      if (err || !id) reject(new Error(err?.message ?? 'no stream id'));
-      else resolve(id);
-    });
-  });
 }
 
 export function App() {
@@ -123,7 +114,7 @@ export function App() {
     }
     // The popup's own invocation is the user gesture tab capture needs: ask for the stream id here.
     // If that is refused (e.g. the popup was opened as a page), the worker tries itself.
-    streamIdFor(tabId)
+    captureStreamId(tabId)
       .catch(() => undefined)
       .then((streamId) => ask({ type: 'tab/set-enabled', tabId, enabled: true, streamId }))
       .then(setState, fail);

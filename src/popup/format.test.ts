@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineStatus, MediaReport, TabState } from '../core/messages';
+import type { EngineStatus, MediaReport, TabState } from '../extension/messages';
 import {
   describeEngine,
   describeEngineChoice,

@@ -1,5 +1,5 @@
 /** Status-line text, pure so it can be tested against fixed clocks. */
-import type { EngineStatus, MediaReport, TabState } from '../core/messages';
+import type { EngineStatus, MediaReport, TabState } from '../extension/messages';
 
 export function formatClock(seconds: number): string {
   const t = Math.max(0, Math.floor(seconds));

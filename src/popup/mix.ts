@@ -3,8 +3,9 @@
  * presets, and validation of settings read back from storage. The stems are whichever the loaded
  * model has (the shared stem list's order); a stem with no stored setting plays unchanged.
  */
-import type { StemGains } from '../core/messages';
+
 import { isStemName, STEMS, type StemInfo, type StemName } from '../core/stems';
+import type { StemGains } from '../extension/messages';
 
 export interface StemSetting {
   /** Linear amplitude 0…1 (the slider's 0–100 %). */

@@ -10,7 +10,7 @@
  */
 import { base64ToBytes, type ClockSample, type TapEvent } from '../../content/tap-protocol';
 import { errorText } from '../../core/errors';
-import type { ReadAheadSourceInfo } from '../../core/messages';
+import type { ReadAheadSourceInfo } from '../../extension/messages';
 import { ElementClock } from '../sync/clock';
 import { type Demux, SourceBufferFeed, type StreamDecoder } from './feed';
 import { FeedMargin } from './live';

@@ -2,9 +2,10 @@
  * The main-thread side of the separation worker: request/reply over postMessage, and a
  * `StreamSeparator` per job for the AheadSeparator.
  */
-import type { EngineFault } from '../../core/messages';
+
 import { readModelConfig } from '../../core/onnx-model';
 import type { ChunkingOptions, SeparationOptions } from '../../core/separator';
+import type { EngineFault } from '../../extension/messages';
 import type { StreamSeparator } from './ahead';
 import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
 import SeparationWorker from './separation-worker.ts?worker';

@@ -1,6 +1,7 @@
 /** Messages between the in-sync session and its separation worker (separation-worker.ts). */
-import type { EngineFault } from '../../core/messages';
+
 import type { ChunkingOptions, SeparationOptions } from '../../core/separator';
+import type { EngineFault } from '../../extension/messages';
 
 export type ToSeparationWorker =
   | { type: 'init'; id: number; bytes: Uint8Array; ortPath: string; threads: number }

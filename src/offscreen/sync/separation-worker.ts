@@ -8,9 +8,9 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { errorText } from '../../core/errors';
-import type { EngineFault } from '../../core/messages';
 import { createOnnxModel, type OnnxMagnitudeModel } from '../../core/onnx-model';
 import { ChunkedSeparator } from '../../core/separator';
+import type { EngineFault } from '../../extension/messages';
 import type { StreamSeparator } from './ahead';
 import { resampling } from './resample';
 import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';

@@ -5,7 +5,7 @@
  * Everything that arrives through `runtime.onMessage` is `unknown` until `parseMessage`
  * accepts it: a stale content script from an older build, or a bug, must not corrupt tab state.
  */
-import { isStemName, type StemName } from './stems';
+import { isStemName, type StemName } from '../core/stems';
 
 /** What the page's main media element is; `none` when the content script found nothing. */
 export type MediaKind = 'audio' | 'video';
