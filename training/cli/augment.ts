@@ -5,9 +5,9 @@
  *   npm run augment -- --cache .cache/stemdeck/<dataset> --out DIR [--semitones -2,-1,1,2]
  */
 import { relative, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { augmentPitch, checkSemitones } from '../data/augment';
+import { ProgressBar } from './progress';
 
 function semitoneList(value: string): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
@@ -30,26 +30,18 @@ const program = new Command('augment')
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{ cache: string; out: string; semitones: number[]; progress: boolean }>();
-  const bar = new SingleBar({
-    format: 'augment {bar} {value}/{total} copies | {eta_formatted} left | {track}',
-    stream: process.stderr,
-    hideCursor: true,
-  });
+  const bar = new ProgressBar('augment {bar} {value}/{total} copies | {eta_formatted} left | {track}');
   const started = performance.now();
-  let barStarted = false;
   try {
     const result = await augmentPitch({
       cache: resolve(opts.cache),
       out: resolve(opts.out),
       semitones: opts.semitones,
       onTrack: (done, total, name) => {
-        if (!opts.progress) return;
-        if (!barStarted) bar.start(total, 0, { track: '' });
-        barStarted = true;
-        bar.update(done, { track: name });
+        if (opts.progress) bar.update(done, total, { track: name });
       },
     });
-    if (barStarted) bar.stop();
+    bar.stop();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const out = relative(process.cwd(), resolve(opts.out)) || '.';
     console.log(
@@ -57,7 +49,7 @@ async function main(): Promise<void> {
         `in ${out}, ${seconds} s; next: npm run preprocess -- --dataset stems --root ${out} --split none`,
     );
   } catch (err) {
-    if (barStarted) bar.stop();
+    bar.stop();
     console.error(`augment: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   }

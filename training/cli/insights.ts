@@ -10,12 +10,12 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { runInsights } from '../insights/insights';
 import { DEFAULT_MODEL_PATH } from '../separate/defaults';
 import { loadOnnxModel } from '../separate/onnx-model';
 import { positiveInt } from './args';
+import { ProgressBar } from './progress';
 
 const program = new Command('insights')
   .description(
@@ -49,14 +49,8 @@ async function main(): Promise<void> {
     .update(await readFile(opts.model))
     .digest('hex');
   const out = resolve(opts.out);
-  const bar = new SingleBar({
-    format: 'insights {bar} {value}/{total} clips | {eta_formatted} left | {clip}',
-    stream: process.stderr,
-    hideCursor: true,
-  });
-  const warnings: string[] = [];
+  const bar = new ProgressBar('insights {bar} {value}/{total} clips | {eta_formatted} left | {clip}');
   const started = performance.now();
-  let barStarted = false;
   try {
     const report = await runInsights({
       root: resolve(opts.root),
@@ -67,18 +61,12 @@ async function main(): Promise<void> {
       limit: opts.limit,
       wienerIterations: opts.wiener,
       onClip: (e) => {
-        if (!barStarted) {
-          bar.start(e.total, 0, { clip: '' });
-          barStarted = true;
-        }
-        if (e.status === 'failed')
-          warnings.push(`warning: skipped ${e.clip.genre}/${e.clip.name}: ${e.message}`);
-        else if (e.message) warnings.push(`note: ${e.message}`);
-        bar.increment(1, { clip: `${e.clip.genre}/${e.clip.name}` });
+        if (e.status === 'failed') bar.note(`warning: skipped ${e.clip.genre}/${e.clip.name}: ${e.message}`);
+        else if (e.message) bar.note(`note: ${e.message}`);
+        bar.increment(e.total, { clip: `${e.clip.genre}/${e.clip.name}` });
       },
     });
-    if (barStarted) bar.stop();
-    for (const w of warnings) console.error(w);
+    bar.stop();
     for (const g of report.emptyGenres)
       console.error(`warning: genre folder ${g} holds no audio files (left out)`);
     const seconds = (performance.now() - started) / 1000;
@@ -94,8 +82,7 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } catch (err) {
-    if (barStarted) bar.stop();
-    for (const w of warnings) console.error(w);
+    bar.stop();
     throw err;
   }
 }

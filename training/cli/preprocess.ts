@@ -6,12 +6,12 @@
  *                         [--on-bad-data skip|stop] [--split auto|official|seeded|none] [--seed 42]
  */
 import { relative, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type PreprocessOptions, preprocess } from '../data/preprocess';
 import { DEFAULT_VALID_FRACTION } from '../data/split';
 import { DATASET_KINDS, type DatasetKind } from '../data/track';
 import { positiveInt } from './args';
+import { ProgressBar } from './progress';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -89,14 +89,8 @@ function formatDuration(seconds: number): string {
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<Options>();
-  const bar = new SingleBar({
-    format: 'preprocess {bar} {value}/{total} tracks | {eta_formatted} left | {track}',
-    stream: process.stderr,
-    hideCursor: true,
-  });
-  const warnings: string[] = [];
+  const bar = new ProgressBar('preprocess {bar} {value}/{total} tracks | {eta_formatted} left | {track}');
   const started = performance.now();
-  let barStarted = false;
   try {
     const result = await preprocess({
       dataset: opts.dataset,
@@ -111,17 +105,12 @@ async function main(): Promise<void> {
       limit: opts.limit,
       force: opts.force,
       onTrack: (e) => {
-        if (!barStarted) {
-          bar.start(e.total, 0, { track: '' });
-          barStarted = true;
-        }
-        if (e.status === 'skipped') warnings.push(`warning: skipped "${e.name}": ${e.message}`);
-        if (e.status === 'rebuilt') warnings.push(`note: rebuilt "${e.name}" (${e.message})`);
-        bar.increment(1, { track: e.name });
+        if (e.status === 'skipped') bar.note(`warning: skipped "${e.name}": ${e.message}`);
+        if (e.status === 'rebuilt') bar.note(`note: rebuilt "${e.name}" (${e.message})`);
+        bar.increment(e.total, { track: e.name });
       },
     });
-    if (barStarted) bar.stop();
-    for (const w of warnings) console.error(w);
+    bar.stop();
     const seconds = (performance.now() - started) / 1000;
     const where = relative(process.cwd(), result.dir) || '.';
     if (result.stoppedBy) {
@@ -144,8 +133,7 @@ async function main(): Promise<void> {
         `stats.json over ${split.train.length} tracks`,
     );
   } catch (err) {
-    if (barStarted) bar.stop();
-    for (const w of warnings) console.error(w);
+    bar.stop();
     console.error(`preprocess: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   }
