@@ -18,7 +18,11 @@ import { type ClockSample, TAP_HANDSHAKE, type TapCommand, type TapEvent } from 
 /** Page-side memory bound for audio appended before the remix was switched on (≈ 16 min at 128 kbit/s). */
 const HISTORY_BYTES = 16 * 1024 * 1024;
 const CLOCK_EVERY_MS = 250;
-const BURST_MS = [50, 100, 150, 300];
+/**
+ * Samples after a play, seek or rate change (ms): the offscreen clock trusts a line 100 ms after the
+ * element moves on, so samples this close let the stems start within 25 ms of that.
+ */
+const BURST_MS = [25, 50, 75, 100, 125, 150, 200, 250, 300];
 const CLOCK_EVENTS = [
   'play',
   'pause',

@@ -61,6 +61,26 @@ describe('ElementClock after a seek', () => {
     expect(c.at(2205)?.time).toBeCloseTo(10.115, 4);
   });
 
+  it('plays along the line the element settles on, not its first readings after a seek', () => {
+    // As traced in Chromium: standing at the target, a reading 40 ms ahead, a stall, then steady
+    // along time = 9.9133 + at/1000 (the wall times here are 1000 ms later than the trace's).
+    const c = new ElementClock();
+    c.add(sample(1003.5, 10, { seeking: true }));
+    for (const [at, time] of [
+      [1006.7, 10],
+      [1008.3, 10],
+      [1055.6, 10.0118],
+      [1058.5, 10.0147],
+      [1112.7, 10.0293],
+      [1158.7, 10.072],
+    ])
+      c.add(sample(at, time));
+    const p = c.at(1200);
+    expect(p?.playing).toBe(true);
+    // On the settled line (10.1133 at 1200) within 1 ms; the median of all four was 23 ms ahead.
+    expect(Math.abs((p?.time ?? 0) - (9.9133 + 0.2))).toBeLessThan(0.001);
+  });
+
   it('is not playing along a line of samples that all stand still', () => {
     const c = new ElementClock();
     for (const at of [1000, 1030, 1060, 1100]) c.add(sample(at, 10));

@@ -84,10 +84,18 @@ export class ElementClock {
     this.line = [];
   }
 
-  /** The line through the samples: median of (time − rate·at) over the window. */
+  /**
+   * The line through the samples: median of (time − rate·at) over the window — once the line is
+   * confirmed, over its samples from `CONFIRM_MS` on only: right after a seek Chrome's readings jump
+   * ahead and stall for a moment (seen 20–40 ms off the line it then keeps), and a median over those
+   * few early samples started the stems that far off.
+   */
   private predict(at: number): number {
     const rate = this.line[this.line.length - 1].rate;
-    const offsets = this.line.map((x) => x.time - (rate * x.at) / 1000).sort((a, b) => a - b);
+    const settled = this.line.filter((x) => x.at - this.lineStart >= CONFIRM_MS);
+    const offsets = (settled.length > 0 ? settled : this.line)
+      .map((x) => x.time - (rate * x.at) / 1000)
+      .sort((a, b) => a - b);
     const mid = offsets.length >> 1;
     const offset = offsets.length % 2 ? offsets[mid] : (offsets[mid - 1] + offsets[mid]) / 2;
     return offset + (rate * at) / 1000;
