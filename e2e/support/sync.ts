@@ -331,7 +331,15 @@ export async function runRateScenario(
   if (process.env.SYNC_DUMP)
     (await import('node:fs')).writeFileSync(
       process.env.SYNC_DUMP,
-      JSON.stringify({ steps, samples, quanta, clockMap, schedules: tap.schedules ?? [], all }),
+      JSON.stringify({
+        steps,
+        samples,
+        quanta,
+        clockMap,
+        schedules: tap.schedules ?? [],
+        clockSamples: tap.clockSamples ?? [],
+        all,
+      }),
     );
   const rates = steps.map(({ rate, at, seconds, note }) => {
     const end = at + seconds * 1000;

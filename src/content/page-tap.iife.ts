@@ -17,7 +17,12 @@ import { type ClockSample, TAP_HANDSHAKE, type TapCommand, type TapEvent } from 
 
 /** Page-side memory bound for audio appended before the remix was switched on (≈ 16 min at 128 kbit/s). */
 const HISTORY_BYTES = 16 * 1024 * 1024;
-const CLOCK_EVERY_MS = 250;
+/**
+ * Clock samples while armed: every tick for an element at a rate other than 1, every other tick at
+ * 1. At other rates Chrome's `currentTime` now and then steps by tens of milliseconds and stays; the
+ * offscreen clock restarts its line after three samples past such a step.
+ */
+const CLOCK_TICK_MS = 125;
 /**
  * Samples after a play, seek or rate change (ms): the offscreen clock trusts a line 100 ms after the
  * element moves on, so samples this close let the stems start within 25 ms of that.
@@ -113,8 +118,10 @@ const CLOCK_EVENTS = [
     };
   }
 
+  let ticks = 0;
   function sendClocks(): void {
-    for (const [ms, el] of elements) send(clock(ms, el));
+    ticks++;
+    for (const [ms, el] of elements) if (ticks % 2 === 0 || el.playbackRate !== 1) send(clock(ms, el));
   }
 
   function attach(ms: MediaSource, el: HTMLMediaElement): void {
@@ -244,8 +251,8 @@ const CLOCK_EVENTS = [
       if (e.data?.t === 'arm' && !armed) {
         armed = true;
         for (const ev of history) send(ev);
-        sendClocks();
-        timer = setInterval(() => quietly(sendClocks), CLOCK_EVERY_MS);
+        for (const [ms, el] of elements) send(clock(ms, el));
+        timer = setInterval(() => quietly(sendClocks), CLOCK_TICK_MS);
       } else if (e.data?.t === 'disarm') {
         armed = false;
         if (timer !== null) clearInterval(timer);

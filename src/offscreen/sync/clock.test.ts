@@ -99,6 +99,35 @@ describe('ElementClock after a seek', () => {
   });
 });
 
+describe('ElementClock at 1.5×', () => {
+  // Chrome's currentTime at 1.5×: a ±15-ms sawtooth (period ≈ 170 ms) about the true line.
+  const saw = (at: number) => 0.015 * ((2 * (((at % 170) + 170) % 170)) / 170 - 1);
+  const line = (at: number, step: number) => 20 + (1.5 * (at - 1000)) / 1000 + step;
+
+  it('rides the sawtooth without restarting its line', () => {
+    const c = new ElementClock();
+    for (let at = 1000; at <= 7000; at += 125) {
+      c.add(sample(at, line(at, 0) + saw(at), { rate: 1.5 }));
+      const p = c.at(at + 10);
+      if (at >= 1500) {
+        expect(p?.playing).toBe(true);
+        expect(Math.abs((p?.time ?? 0) - line(at + 10, 0))).toBeLessThan(0.012);
+      }
+    }
+  });
+
+  it('follows a step of the element’s clock within three samples, not half a window', () => {
+    const c = new ElementClock();
+    let at = 1000;
+    for (; at <= 4000; at += 125) c.add(sample(at, line(at, 0) + saw(at), { rate: 1.5 }));
+    // The clock steps back 33 ms and stays.
+    for (let k = 0; k < 3; k++, at += 125) c.add(sample(at, line(at, -0.033) + saw(at), { rate: 1.5 }));
+    const p = c.at(at);
+    expect(p?.playing).toBe(true);
+    expect(Math.abs((p?.time ?? 0) - line(at, -0.033))).toBeLessThan(0.012);
+  });
+});
+
 describe('OutputClock', () => {
   it('maps context time to wall time through one bad reading, and follows a real change', () => {
     const c = new OutputClock();

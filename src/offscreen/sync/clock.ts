@@ -10,7 +10,7 @@
  */
 import type { ClockSample } from '../../content/tap-protocol';
 
-/** Samples kept for the median (at 4 Hz: the last 2 s). */
+/** Samples kept for the median (the last 2 s at rate 1, 1 s at other rates: see the page tap). */
 const WINDOW = 8;
 /** A sample this far (seconds) from the current line is a jump (seek, ad, loop), not jitter. */
 const JUMP_S = 0.08;
@@ -20,6 +20,10 @@ const JUMP_S = 0.08;
  * line through the first sample alone would be off by that moment.
  */
 const CONFIRM_MS = 100;
+/** Samples in a row off the line the same way that make a step (`followStep`). */
+const STEP_RUN = 3;
+/** How far off the line (s) those samples must be: beyond the ±15 ms sawtooth of `currentTime` at 1.5×. */
+const STEP_S = 0.02;
 /** A line's samples all at one time, then a sample this much (s) short of the wall time since: a standstill ended. */
 const STANDSTILL_S = 0.01;
 
@@ -58,6 +62,26 @@ export class ElementClock {
     }
     this.line.push(s);
     if (this.line.length > WINDOW) this.line.shift();
+    if (steady(s)) this.followStep();
+  }
+
+  /**
+   * At rates other than 1 Chrome's `currentTime` now and then steps by tens of milliseconds and
+   * stays there; the median would follow only once half the window is past the step (about a
+   * second). The last `STEP_RUN` samples all off the earlier ones' line by more than `STEP_S`, the
+   * same way, are such a step (jitter is a sawtooth about the line): the line restarts from them.
+   */
+  private followStep(): void {
+    const n = this.line.length;
+    if (n < STEP_RUN + 2) return;
+    const rate = this.line[n - 1].rate;
+    const offset = (x: ClockSample) => x.time - (rate * x.at) / 1000;
+    const before = median(this.line.slice(0, n - STEP_RUN).map(offset));
+    const moved = this.line.slice(n - STEP_RUN).map((x) => offset(x) - before);
+    if (moved.every((d) => d > STEP_S) || moved.every((d) => d < -STEP_S)) {
+      this.line = this.line.slice(n - STEP_RUN);
+      this.lineStart = this.line[0].at;
+    }
   }
 
   /** Where the element is at wall time `at` (ms), or null before any sample. */
@@ -93,13 +117,15 @@ export class ElementClock {
   private predict(at: number): number {
     const rate = this.line[this.line.length - 1].rate;
     const settled = this.line.filter((x) => x.at - this.lineStart >= CONFIRM_MS);
-    const offsets = (settled.length > 0 ? settled : this.line)
-      .map((x) => x.time - (rate * x.at) / 1000)
-      .sort((a, b) => a - b);
-    const mid = offsets.length >> 1;
-    const offset = offsets.length % 2 ? offsets[mid] : (offsets[mid - 1] + offsets[mid]) / 2;
-    return offset + (rate * at) / 1000;
+    const offsets = (settled.length > 0 ? settled : this.line).map((x) => x.time - (rate * x.at) / 1000);
+    return median(offsets) + (rate * at) / 1000;
   }
+}
+
+function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 /** `getOutputTimestamp` readings kept for the median (one per scheduling tick: the last ½ s or so). */
