@@ -159,4 +159,43 @@ describe('AheadSeparator', () => {
     expect(a.nextMissing(0)).toBe(0);
     expect(AHEAD_S).toBeGreaterThan(30);
   });
+
+  it('puts nothing from a job abandoned while it was starting or separating', async () => {
+    const cache = new StemCache(4);
+    const src = source(MODEL_RATE, 12);
+    let a: AheadSeparator;
+    // Abandoned (another MediaSource, a seek) while its separator is being made…
+    const slow = new AheadSeparator(
+      cache,
+      {
+        stems: ['vocals', 'other'],
+        channels: 2,
+        newSeparator: async (rate) => {
+          a.abandon();
+          return resampling(
+            new ChunkedSeparator(
+              splitModel,
+              2,
+              { wienerIterations: 0, exactSum: true },
+              LOW_LATENCY_CHUNKING,
+            ),
+            rate,
+            MODEL_RATE,
+            2,
+          );
+        },
+      },
+      () => undefined,
+    );
+    a = slow;
+    for (let i = 0; i < 60; i++) await a.step(src, 0);
+    expect(cache.size).toBe(0);
+    // …or while a step's separation is in flight.
+    const b = ahead(cache, []);
+    for (let i = 0; i < 39; i++) await b.step(src, 0); // 3.9 s of input: the 4-s segment is next
+    const pending = b.step(src, 0);
+    b.abandon();
+    await pending;
+    expect(cache.size).toBe(0);
+  });
 });

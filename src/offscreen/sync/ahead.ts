@@ -53,6 +53,14 @@ export interface NextOptions {
   readonly eager?: number;
 }
 
+/** Is chunk k's audio at hand (decoded at its first and last frame)? */
+function decodedIn(source: AheadSource): (k: number) => boolean {
+  return (k) => {
+    const t = (k * CHUNK_FRAMES) / MODEL_RATE;
+    return source.rateAt(t) !== null && source.rateAt(t + (CHUNK_FRAMES - 1) / MODEL_RATE) !== null;
+  };
+}
+
 export interface StreamSeparator {
   push(block: readonly Float32Array[]): Promise<Record<string, Float32Array[]> | null>;
   flush(): Promise<Record<string, Float32Array[]> | null>;
@@ -89,6 +97,8 @@ interface Job {
 
 export class AheadSeparator {
   private job: Job | null = null;
+  /** Counts `abandon()`s: a step whose job was abandoned while it awaited puts nothing. */
+  private generation = 0;
   /**
    * Chunks no job can fill: the chunk where a codec or rate change cut a job short. The remix plays
    * the page's own audio there (a fifth of a second), rather than a job restarting on them forever.
@@ -146,8 +156,8 @@ export class AheadSeparator {
   }
 
   /** Is the next missing chunk beyond the eager window (so the caller should rest between steps)? */
-  relaxed(playhead: number, at: NextOptions = {}): boolean {
-    const k = this.nextMissing(playhead, at);
+  relaxed(source: AheadSource, playhead: number): boolean {
+    const k = this.nextMissing(playhead, { decoded: decodedIn(source), ended: source.ended });
     return k !== null && k * CHUNK_FRAMES > playhead + EAGER_S * MODEL_RATE;
   }
 
@@ -156,10 +166,7 @@ export class AheadSeparator {
    * if it waits (nothing missing, or the audio is not decoded yet).
    */
   async step(source: AheadSource, playhead: number, lead = 0): Promise<boolean> {
-    const decoded = (k: number) => {
-      const t = (k * CHUNK_FRAMES) / MODEL_RATE;
-      return source.rateAt(t) !== null && source.rateAt(t + (CHUNK_FRAMES - 1) / MODEL_RATE) !== null;
-    };
+    const decoded = decodedIn(source);
     const job = this.job;
     const backfilling = job !== null && !job.finished && job.start < playhead;
     const k = this.nextMissing(playhead, {
@@ -186,12 +193,19 @@ export class AheadSeparator {
       const start = kStart * CHUNK_FRAMES;
       const rate = source.rateAt(start / MODEL_RATE);
       if (rate === null) return false;
+      const generation = this.generation;
+      const separator = await this.deps.newSeparator(rate);
+      // Abandoned while the separator was being made (a seek, another MediaSource): not this job's.
+      if (generation !== this.generation) {
+        separator.end?.();
+        return true;
+      }
       this.job = {
         start,
         rate,
         inPos: start,
         outPos: start,
-        separator: await this.deps.newSeparator(rate),
+        separator,
         partial: [],
         finished: false,
         createdAt: performance.now(),
@@ -211,6 +225,7 @@ export class AheadSeparator {
   abandon(): void {
     this.job?.separator.end?.();
     this.job = null;
+    this.generation++;
   }
 
   private async advance(source: AheadSource): Promise<boolean> {

@@ -486,13 +486,7 @@ export class SyncSession {
           },
           read: (t, count, rate) => source.timeline.read(t, count, rate, CHANNELS),
         };
-        const relaxed = this.ahead.relaxed(playhead, {
-          decoded: (k) => {
-            const t = (k * CHUNK_FRAMES) / MODEL_RATE;
-            return source.timeline.ratesIn(t, t + CHUNK_FRAMES / MODEL_RATE).size === 1;
-          },
-          ended: source.ended,
-        });
+        const relaxed = this.ahead.relaxed(view, playhead);
         // Playing: a new job starts where the playhead will be when its first stems come out.
         const now = source.clock.at(performance.timeOrigin + performance.now());
         const lead =
@@ -501,14 +495,10 @@ export class SyncSession {
             : 0;
         const t0 = performance.now();
         try {
+          // Should the element move to another MediaSource meanwhile, `follow` abandons the job and
+          // the step puts nothing (AheadSeparator's abandon guards).
           worked = await this.ahead.step(view, playhead, lead);
-          // The element moved to another MediaSource during the step: what it made is not this one's.
-          if (this.sourceKey !== source.key) {
-            this.ahead.abandon();
-            this.cache.clear();
-            continue;
-          }
-          this.ahead.prune(playhead);
+          if (this.sourceKey === source.key) this.ahead.prune(playhead);
         } catch (e) {
           this.fail(`separation failed: ${errorText(e)}`);
           return;
