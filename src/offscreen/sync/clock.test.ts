@@ -81,6 +81,44 @@ describe('ElementClock after a seek', () => {
     expect(Math.abs((p?.time ?? 0) - (9.9133 + 0.2))).toBeLessThan(0.001);
   });
 
+  it('plays as soon as three readings after the element’s last stall agree', () => {
+    // As traced: a reading ahead, a second stall, then steady along time = 9.9228 + (at − 1000)/1000.
+    const c = new ElementClock();
+    c.add(sample(1006.5, 10, { seeking: true }));
+    const readings = [
+      [1007.4, 10],
+      [1007.6, 10],
+      [1007.8, 10],
+      [1033, 10.0198],
+      [1052.2, 10.0198],
+      [1058.1, 10.0198],
+      [1083.1, 10.0198],
+      [1111.3, 10.0342],
+      [1132.9, 10.0558],
+      [1158, 10.0799],
+    ];
+    const playing: boolean[] = [];
+    for (const [at, time] of readings) {
+      c.add(sample(at, time));
+      if (at > 1100) playing.push(c.at(at + 1)?.playing === true);
+    }
+    // Not on the first two moving readings; on the third, 47 ms on (not 100 ms).
+    expect(playing).toEqual([false, false, true]);
+    expect(Math.abs((c.at(1160)?.time ?? 0) - 10.0828)).toBeLessThan(0.002);
+  });
+
+  it('keeps playing through a step among crowded samples', () => {
+    const c = new ElementClock();
+    const states: boolean[] = [];
+    for (let at = 1000; at <= 1400; at += 25) {
+      const step = at > 1300 ? 0.03 : 0; // the clock jumps 30 ms ahead and stays
+      c.add(sample(at, 5 + (at - 1000) / 1000 + step + (at % 50 ? 0.001 : -0.001)));
+      if (at >= 1150) states.push(c.at(at + 1)?.playing === true);
+    }
+    expect(states.every((p) => p)).toBe(true);
+    expect(Math.abs((c.at(1401)?.time ?? 0) - (5.401 + 0.03))).toBeLessThan(0.003);
+  });
+
   it('is not playing along a line of samples that all stand still', () => {
     const c = new ElementClock();
     for (const at of [1000, 1030, 1060, 1100]) c.add(sample(at, 10));

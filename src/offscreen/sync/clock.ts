@@ -20,6 +20,10 @@ const JUMP_S = 0.08;
  * line through the first sample alone would be off by that moment.
  */
 const CONFIRM_MS = 100;
+/** Readings that confirm a line early by agreeing (`agrees`): how many, over how long, how closely. */
+const AGREE_RUN = 3;
+const AGREE_MS = 40;
+const AGREE_S = 0.002;
 /** Samples in a row off the line the same way that make a step (`followStep`). */
 const STEP_RUN = 3;
 /** How far off the line (s) those samples must be: beyond the ±15 ms sawtooth of `currentTime` at 1.5×. */
@@ -79,8 +83,10 @@ export class ElementClock {
     const before = median(this.line.slice(0, n - STEP_RUN).map(offset));
     const moved = this.line.slice(n - STEP_RUN).map((x) => offset(x) - before);
     if (moved.every((d) => d > STEP_S) || moved.every((d) => d < -STEP_S)) {
+      // The element plays on, its clock moved: the new line is confirmed and all of it settled
+      // (otherwise a line confirmed just before would stop playing for another 100 ms).
       this.line = this.line.slice(n - STEP_RUN);
-      this.lineStart = this.line[0].at;
+      this.lineStart = this.line[0].at - CONFIRM_MS;
     }
   }
 
@@ -89,13 +95,25 @@ export class ElementClock {
     const last = this.line[this.line.length - 1];
     if (!last) return null;
     const steady = !last.paused && !last.seeking && !last.waiting;
-    const playing = steady && last.at - this.lineStart >= CONFIRM_MS && !this.standing();
+    const playing = steady && !this.standing() && (last.at - this.lineStart >= CONFIRM_MS || this.agrees());
     return { time: steady ? this.predict(at) : last.time, rate: last.rate, playing };
   }
 
   /** Wall time (ms) of the last sample, or null. */
   get lastSampleAt(): number | null {
     return this.line[this.line.length - 1]?.at ?? null;
+  }
+
+  /**
+   * The line's last `AGREE_RUN` samples, at least `AGREE_MS` apart end to end, lie within `AGREE_S`
+   * of one line: trusted before `CONFIRM_MS` (right after a stall, readings that are still settling
+   * disagree by tens of milliseconds; once they agree to a couple, the element plays on).
+   */
+  private agrees(): boolean {
+    const run = this.line.slice(-AGREE_RUN);
+    if (run.length < AGREE_RUN || run[run.length - 1].at - run[0].at < AGREE_MS) return false;
+    const offsets = run.map((x) => x.time - (x.rate * x.at) / 1000);
+    return Math.max(...offsets) - Math.min(...offsets) <= AGREE_S;
   }
 
   /** Two or more samples, all at the same media time: the element stands still, whatever it says. */
