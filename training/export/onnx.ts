@@ -51,14 +51,9 @@ export const ONNX_OPSET = 17;
 /** IR version 8 is the one that goes with opset 17 (ONNX 1.12). */
 const IR_VERSION = 8;
 
-const FLOAT = 1;
-const INT8 = 3;
-const INT64 = 7;
-const FLOAT16 = 10;
-
-const ATTR_INT = 2;
-const ATTR_STRING = 3;
-const ATTR_INTS = 7;
+// ONNX's enums, from onnx-proto (the one definition the exporter and the WebGPU weight reader share).
+const { FLOAT, INT8, INT64, FLOAT16 } = onnx.TensorProto.DataType;
+const { INT: ATTR_INT, STRING: ATTR_STRING, INTS: ATTR_INTS } = onnx.AttributeProto.AttributeType;
 
 export interface OnnxExportOptions {
   /** Store weights as float16 (Cast to float32 in the graph). Default false. */

@@ -17,9 +17,7 @@ import type { UmxTargetWeights, UmxWeights } from '../model/parameters';
 import { modelMembers } from '../onnx-model';
 
 const { onnx } = onnxProto;
-const FLOAT = 1;
-const INT8 = 3;
-const FLOAT16 = 10;
+const { FLOAT, INT8, FLOAT16 } = onnx.TensorProto.DataType;
 
 function tensorValues(t: onnxProto.onnx.ITensorProto): Float32Array {
   const n = (t.dims ?? []).reduce<number>((a, b) => a * Number(b), 1);
