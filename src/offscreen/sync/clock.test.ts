@@ -178,4 +178,12 @@ describe('OutputClock', () => {
     for (let i = 11; i < 17; i++) c.add(i * 0.05, i * 50 + 160);
     expect(c.wallAt(2)).toBeCloseTo(2160, 6);
   });
+
+  it('does not let a burst of readings from one held-up moment fill the window', () => {
+    const c = new OutputClock();
+    for (let i = 0; i < 9; i++) c.add(i * 0.05, i * 50 + 120);
+    // Twenty readings 2 ms apart, each 60 ms off (a held-up thread, ticks run by clock samples).
+    for (let i = 0; i < 20; i++) c.add(0.45 + i * 0.002, 450 + i * 2 + 120 + 60);
+    expect(c.wallAt(1)).toBeCloseTo(1120, 6);
+  });
 });

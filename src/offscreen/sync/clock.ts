@@ -148,6 +148,8 @@ function median(values: readonly number[]): number {
 
 /** `getOutputTimestamp` readings kept for the median (one per scheduling tick: the last ½ s or so). */
 const OUTPUT_WINDOW = 9;
+/** Readings kept at most this often (ms): the window then spans at least 0.4 s. */
+const OUTPUT_GAP_MS = 45;
 
 /**
  * When a context time reaches the speakers, from `AudioContext.getOutputTimestamp` readings. One
@@ -159,9 +161,16 @@ const OUTPUT_WINDOW = 9;
  */
 export class OutputClock {
   private readonly offsets: number[] = [];
+  private lastAt = Number.NEGATIVE_INFINITY;
 
-  /** A reading: context time `contextTime` (s) is heard at wall time `wallMs`. */
+  /**
+   * A reading: context time `contextTime` (s) is heard at wall time `wallMs`. Readings closer than
+   * `OUTPUT_GAP_MS` to the last kept one are dropped: the ticks of a burst of clock samples, taken
+   * while the thread was held up, had filled the window with one moment's bad readings.
+   */
   add(contextTime: number, wallMs: number): void {
+    if (wallMs - this.lastAt < OUTPUT_GAP_MS) return;
+    this.lastAt = wallMs;
     this.offsets.push(wallMs - contextTime * 1000);
     if (this.offsets.length > OUTPUT_WINDOW) this.offsets.shift();
   }
