@@ -79,9 +79,8 @@ export class ElementClock {
     const n = this.line.length;
     if (n < STEP_RUN + 2) return;
     const rate = this.line[n - 1].rate;
-    const offset = (x: ClockSample) => x.time - (rate * x.at) / 1000;
-    const before = median(this.line.slice(0, n - STEP_RUN).map(offset));
-    const moved = this.line.slice(n - STEP_RUN).map((x) => offset(x) - before);
+    const before = median(this.line.slice(0, n - STEP_RUN).map((x) => lineOffset(x, rate)));
+    const moved = this.line.slice(n - STEP_RUN).map((x) => lineOffset(x, rate) - before);
     if (moved.every((d) => d > STEP_S) || moved.every((d) => d < -STEP_S)) {
       // The element plays on, its clock moved: the new line is confirmed and all of it settled
       // (otherwise a line confirmed just before would stop playing for another 100 ms).
@@ -112,7 +111,7 @@ export class ElementClock {
   private agrees(): boolean {
     const run = this.line.slice(-AGREE_RUN);
     if (run.length < AGREE_RUN || run[run.length - 1].at - run[0].at < AGREE_MS) return false;
-    const offsets = run.map((x) => x.time - (x.rate * x.at) / 1000);
+    const offsets = run.map((x) => lineOffset(x, x.rate));
     return Math.max(...offsets) - Math.min(...offsets) <= AGREE_S;
   }
 
@@ -135,9 +134,14 @@ export class ElementClock {
   private predict(at: number): number {
     const rate = this.line[this.line.length - 1].rate;
     const settled = this.line.filter((x) => x.at - this.lineStart >= CONFIRM_MS);
-    const offsets = (settled.length > 0 ? settled : this.line).map((x) => x.time - (rate * x.at) / 1000);
+    const offsets = (settled.length > 0 ? settled : this.line).map((x) => lineOffset(x, rate));
     return median(offsets) + (rate * at) / 1000;
   }
+}
+
+/** Where a sample puts the line at wall time 0: media time − rate · wall time (s). */
+function lineOffset(x: ClockSample, rate: number): number {
+  return x.time - (rate * x.at) / 1000;
 }
 
 function median(values: readonly number[]): number {
@@ -146,7 +150,7 @@ function median(values: readonly number[]): number {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** `getOutputTimestamp` readings kept for the median (one per scheduling tick: the last ½ s or so). */
+/** `getOutputTimestamp` readings kept for the median (at most one per `OUTPUT_GAP_MS`). */
 const OUTPUT_WINDOW = 9;
 /** Readings kept at most this often (ms): the window then spans at least 0.4 s. */
 const OUTPUT_GAP_MS = 45;
