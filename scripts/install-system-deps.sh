@@ -4,10 +4,19 @@
 # multitrack generator, training/synth), and Mesa's software Vulkan driver (lavapipe) from
 # bookworm-backports on Debian 12 (the WebGPU engine's tests in Node: Dawn rejects Mesa 22's lavapipe,
 # Mesa ≥ 24 works). Installs only what is missing.
+#
+# --data also installs the Frets on Fire song packages (8 real songs with an isolated guitar track,
+# CC BY-SA 3.0 / MIT), which training and the real-guitar evaluation read (training/data/fretsonfire.ts);
+# the tests do not need them.
 set -euo pipefail
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
+if [ "${1:-}" = --data ]; then
+  for p in fretsonfire-songs-muldjord fretsonfire-songs-sectoid; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+  done
+fi
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
 [ -x /usr/bin/chromium ] || need+=(chromium)

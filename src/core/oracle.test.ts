@@ -58,7 +58,7 @@ describe('oracles on synthetic stems', () => {
   const mixture = mixtureOf(stems);
 
   it('lists the kinds', () => {
-    expect(ORACLE_KINDS).toEqual(['mix', 'irm1', 'irm2']);
+    expect(ORACLE_KINDS).toEqual(['mix', 'mixture', 'irm1', 'irm2']);
     expect(isOracleKind('irm2')).toBe(true);
     expect(isOracleKind('ibm')).toBe(false);
   });
@@ -72,6 +72,14 @@ describe('oracles on synthetic stems', () => {
       }
     }
     expect(db(errorEnergy(mixture, sumOf(est)) / energy(mixture))).toBeLessThan(-120);
+  });
+
+  it('mixture: every stem is the whole mixture', () => {
+    const est = oracleSeparate('mixture', stems);
+    expect(Object.keys(est)).toEqual(['tone', 'noise', 'clicks']);
+    for (const name of Object.keys(est)) {
+      for (let c = 0; c < 2; c++) expect(est[name][c]).toEqual(mixture[c]);
+    }
   });
 
   for (const kind of ['irm1', 'irm2'] as const) {

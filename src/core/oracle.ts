@@ -1,7 +1,10 @@
 /**
  * Oracle separators: upper / lower reference points for the evaluator, computed from the true stems.
  *
- * - `mix`: every stem estimate is mixture / J (the "do nothing" baseline).
+ * - `mix`: every stem estimate is mixture / J (SiSEC's "do nothing" baseline).
+ * - `mixture`: every stem estimate is the mixture itself — what a listener hears with every slider
+ *   at 1, the baseline a remix must beat (BSS Eval v4 does not forgive the scale: for a stem at −6 dB
+ *   under the rest, `mix` scores about −1 dB and `mixture` about −6).
  * - `irm1`, `irm2`: ideal ratio masks M_j = |S_j|^p / Σ_k |S_k|^p (p = 1, 2) of the true stems'
  *   STFTs, applied to the STFT of the mixture (the sum of the stems), inverted back to the original
  *   length. STFT: n_fft 4096, hop 1024, periodic Hann, as Open-Unmix (see ./stft).
@@ -15,7 +18,7 @@
  */
 import { resolveConfig, type Spectrogram, type StftConfig, StreamingIstft, StreamingStft } from './stft';
 
-export const ORACLE_KINDS = ['mix', 'irm1', 'irm2'] as const;
+export const ORACLE_KINDS = ['mix', 'mixture', 'irm1', 'irm2'] as const;
 export type OracleKind = (typeof ORACLE_KINDS)[number];
 
 export function isOracleKind(value: string): value is OracleKind {
@@ -77,7 +80,9 @@ export function oracleSeparate(
 ): Record<string, Float32Array[]> {
   switch (kind) {
     case 'mix':
-      return mixOracle(stems);
+      return mixOracle(stems, 1 / Object.keys(stems).length);
+    case 'mixture':
+      return mixOracle(stems, 1);
     case 'irm1':
       return ratioMaskOracle(stems, 1, options);
     case 'irm2':
@@ -87,10 +92,9 @@ export function oracleSeparate(
   }
 }
 
-function mixOracle(stems: StemAudio): Record<string, Float32Array[]> {
+function mixOracle(stems: StemAudio, share: number): Record<string, Float32Array[]> {
   const { names } = checkStems(stems);
   const mixture = mixtureOf(stems);
-  const share = 1 / names.length;
   const out: Record<string, Float32Array[]> = {};
   for (const name of names) out[name] = mixture.map((ch) => ch.map((v) => v * share));
   return out;

@@ -2,7 +2,7 @@
  * `npm run eval` — BSS Eval v4 (museval-exact) from the command line.
  *
  *   npm run eval -- --references DIR --estimates DIR [--out FILE.json] [--win 44100 --hop 44100]
- *   npm run eval -- --musdb ROOT --subset test (--oracle mix|irm1|irm2 | --estimates-root DIR) --report DIR
+ *   npm run eval -- --musdb ROOT --subset test (--oracle mix|mixture|irm1|irm2 | --estimates-root DIR) --report DIR
  */
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';

@@ -38,7 +38,7 @@ const program = new Command('preprocess')
   .description('Decodes a multitrack dataset into the training cache and computes input statistics.')
   .addOption(new Option('--dataset <kind>', 'dataset layout').choices(DATASET_KINDS).makeOptionMandatory())
   .requiredOption('--root <dir>', 'dataset root (MUSDB18: the folder holding train/ and test/)')
-  .option('--subset <name>', 'MUSDB18 subset folder', 'train')
+  .option('--subset <name>', 'MUSDB18 subset folder; Frets on Fire: train, test (held out) or all', 'train')
   .option('--cache <dir>', 'cache root', resolve(REPO_ROOT, '.cache/stemdeck'))
   .addOption(
     new Option('--on-bad-data <policy>', 'skip a bad track with a warning, or stop the run')

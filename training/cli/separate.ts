@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     if (!existsSync(modelPath)) {
       program.error(
         `error: no model at ${modelPath}${opts.model ? '' : ' (the default)'}; pass --model FILE.onnx ` +
-          '(see models/README.md) or an oracle with --oracle mix|irm1|irm2 and the true stems',
+          '(see models/README.md) or an oracle with --oracle mix|mixture|irm1|irm2 and the true stems',
       );
     }
     const loaded = await loadOnnxModel(modelPath).catch((err: Error) =>

@@ -32,7 +32,7 @@ export type BadDataPolicy = 'skip' | 'stop';
 export interface PreprocessOptions extends SplitOptions {
   readonly dataset: DatasetKind;
   readonly root: string;
-  /** MUSDB18 subset folder (`train`, `test`); ignored by the other datasets. */
+  /** MUSDB18 subset folder (`train`, `test`), Frets on Fire `train`/`test`/`all`; ignored by the others. */
   readonly subset?: string;
   /** Cache root; the dataset gets its own folder below it. */
   readonly cacheRoot: string;
@@ -77,7 +77,7 @@ export interface PreprocessResult {
 
 export async function preprocess(opts: PreprocessOptions): Promise<PreprocessResult> {
   const adapter = DATASETS[opts.dataset];
-  const subset = opts.dataset === 'musdb18' ? (opts.subset ?? 'train') : undefined;
+  const subset = adapter.subsets ? (opts.subset ?? 'train') : undefined;
   const root = resolve(opts.root);
   let refs = await adapter.list(root, subset);
   // Named by the whole listing, so a `--limit` run fills the same cache as the full one.

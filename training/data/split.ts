@@ -64,9 +64,9 @@ export function chooseSplit(
 ): Split {
   let method = opts.split;
   if (method === 'auto') {
-    if (dataset !== 'musdb18') method = 'seeded';
-    else if (subset !== 'train')
-      method = 'none'; // the test subset is never trained on
+    if (subset !== undefined && subset !== 'train')
+      method = 'none'; // a test subset is never trained on
+    else if (dataset !== 'musdb18') method = 'seeded';
     else method = hasFullMusdbTrainSet(names) ? 'official' : 'seeded';
   }
   if (method === 'official') {

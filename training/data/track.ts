@@ -6,7 +6,7 @@
 import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
 import { AudioInputError } from '../../src/core/node/audio-io';
 
-export const DATASET_KINDS = ['musdb18', 'medleydb', 'stems'] as const;
+export const DATASET_KINDS = ['musdb18', 'medleydb', 'stems', 'fretsonfire'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];
 
 /** A track found by a listing, not yet decoded. */

@@ -43,7 +43,8 @@ export async function listMusdbTracks(root: string, subset: string): Promise<Tra
 
 /**
  * Decodes one track's mixture and true stems: the four of a `.stem.mp4`; for a folder, every
- * `<stem>.wav` of the shared stem list it holds (MUSDB18-HQ: four; `npm run synth` songs: six).
+ * `<name>.wav` beside `mixture.wav` (MUSDB18-HQ: four; `npm run synth` songs: six; `npm run
+ * guitar-songs` excerpts: guitar and rest). A folder needs MUSDB18's four stems, or a guitar.
  */
 export async function loadTrack(source: TrackSource): Promise<TrackStems> {
   if (source.kind === 'stem-mp4') {
@@ -52,15 +53,22 @@ export async function loadTrack(source: TrackSource): Promise<TrackStems> {
   }
   const mixture = await decodeAudio(join(source.path, 'mixture.wav'));
   const stems: Record<string, AudioBuffer32> = {};
-  for (const stem of STEM_NAMES) {
-    const path = join(source.path, `${stem}.wav`);
-    if (existsSync(path)) stems[stem] = await decodeAudio(path);
-  }
+  const names = (await readdir(source.path))
+    .filter((f) => f.endsWith('.wav') && f !== 'mixture.wav')
+    .map((f) => f.slice(0, -'.wav'.length))
+    .sort((a, b) => stemOrder(a) - stemOrder(b) || a.localeCompare(b));
+  for (const stem of names) stems[stem] = await decodeAudio(join(source.path, `${stem}.wav`));
   const missing = MUSDB_STEMS.filter((s) => !stems[s]);
   if (Object.keys(stems).length === 0 || (missing.length > 0 && !stems.guitar)) {
     throw new AudioInputError(source.path, `no ${missing.join('.wav, ')}.wav beside mixture.wav`);
   }
   return { name: source.name, mixture, stems };
+}
+
+/** The shared stem list's order first, other names after it. */
+function stemOrder(name: string): number {
+  const i = (STEM_NAMES as readonly string[]).indexOf(name);
+  return i < 0 ? STEM_NAMES.length : i;
 }
 
 /**
