@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { concatTables, groupedTable, memoryTable } from './table';
+import { concatTables, groupedTable, memoryTable, withoutStems } from './table';
 import { testSignal } from './testing';
 import type { Track } from './track';
 
@@ -40,6 +40,16 @@ describe('groupedTable', () => {
     const t = memoryTable([six]);
     expect(() => groupedTable(t, { other: ['guitar'], bass: ['guitar'] })).toThrow(/two groups/);
     expect(() => groupedTable(t, { other: [] })).toThrow(/no members/);
+  });
+});
+
+describe('withoutStems', () => {
+  it('drops stems from the listing and reads them as silence; keeps the others', () => {
+    const four = track('song', ['vocals', 'drums', 'bass', 'other'], 1);
+    const t = withoutStems(memoryTable([four]), ['other']);
+    expect(t.tracks[0].stems).toEqual(['vocals', 'drums', 'bass']);
+    expect(t.readChunk(0, 'other', 0, 300)[1].every((x) => x === 0)).toBe(true);
+    expect(t.readChunk(0, 'bass', 10, 300)[0]).toEqual(four.stems.bass[0].subarray(10, 310));
   });
 });
 

@@ -85,6 +85,18 @@ export function groupedTable(
   };
 }
 
+/** The table without some stems: they are no longer listed, and reading one gives silence. */
+export function withoutStems(table: TrackTable, drop: readonly string[]): TrackTable {
+  const dropped = new Set(drop);
+  return {
+    tracks: table.tracks.map((t) => ({ ...t, stems: t.stems.filter((s) => !dropped.has(s)) })),
+    readChunk(track, target, start, length) {
+      if (dropped.has(target)) return Array.from({ length: CHANNELS }, () => new Float32Array(length));
+      return table.readChunk(track, target, start, length);
+    },
+  };
+}
+
 /** Several tables as one; track i of table k is at `offsets[k] + i`. */
 export function concatTables(tables: readonly TrackTable[]): {
   table: TrackTable;

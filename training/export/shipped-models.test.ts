@@ -9,6 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readModelConfig } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
+import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
+import { readPart } from '../train/merge';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UMX4 = resolve(ROOT, 'models/stemdeck-umx4.onnx');
@@ -53,5 +55,15 @@ describe.skipIf(!HAVE)('the shipped models', () => {
       ).toBe(0);
       expect(a.reduce((m, v) => Math.max(m, v), 0)).toBeGreaterThan(0.01);
     }
+  });
+
+  it('merge reads a shipped network to fine-tune: the ensemble member that has it', async () => {
+    const guitar = await readPart(`${UMX6}:guitar`);
+    expect(guitar.config.targets).toEqual(['guitar']);
+    const member = umxMembersFromOnnx(new Uint8Array(readFileSync(UMX6))).find((m) => m.targets.guitar);
+    expect(guitar.targets.guitar?.['fc1.weight']).toEqual(member?.targets.guitar?.['fc1.weight']);
+    // Both members have vocals: without a target only one member may be named.
+    await expect(readPart(UMX6)).rejects.toThrow(/2 members; name targets/);
+    await expect(readPart(`${UMX6}:kazoo`)).rejects.toThrow(/name targets that one member has/);
   });
 });

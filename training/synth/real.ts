@@ -30,7 +30,7 @@ export interface Recording {
 }
 
 /** Guitar collections recorded dry (DI): they go through the amp and cabinet simulation. */
-export const DI_COLLECTIONS = ['nam-di', 'nfx-emulation'];
+export const DI_COLLECTIONS = ['nam-di', 'nfx-emulation', 'micbuffa-di'];
 
 /**
  * Which real audio a run may draw, so a test set shares nothing real with the training set:

@@ -88,6 +88,11 @@ export interface ExtraData {
   readonly cache: string;
   readonly weight: number;
   readonly stems?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Stems of this set left out of every mixture, e.g. MUSDB18's `other` beside a guitar target (its
+   * guitars are not labelled guitar, so they would teach the network to leave guitar alone).
+   */
+  readonly drop?: readonly string[];
 }
 
 export const TRAIN_DEFAULTS = {
@@ -192,7 +197,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   for (const [i, e] of (d.extra ?? []).entries()) {
     const at = `data.extra[${i}]`;
     for (const key of Object.keys(e))
-      if (!['cache', 'weight', 'stems'].includes(key)) fail(`unknown key "${at}.${key}"`);
+      if (!['cache', 'weight', 'stems', 'drop'].includes(key)) fail(`unknown key "${at}.${key}"`);
     if (typeof e.cache !== 'string' || !e.cache) fail(`${at}.cache is required`);
     if (!(e.weight > 0) || !Number.isFinite(e.weight)) fail(`${at}.weight must be positive`);
     for (const [name, members] of Object.entries(e.stems ?? {})) {
@@ -200,6 +205,11 @@ export function validateTrainConfig(c: TrainConfig): void {
       if (!Array.isArray(members) || members.length === 0 || !members.every((m) => typeof m === 'string'))
         fail(`${at}.stems.${name} must be a non-empty list of stem names`);
     }
+    if (
+      e.drop !== undefined &&
+      !(Array.isArray(e.drop) && e.drop.every((m: unknown) => typeof m === 'string' && m))
+    )
+      fail(`${at}.drop must be a list of stem names`);
   }
   if (!(o.lr > 0)) fail('optim.lr must be positive');
   if (!(o.weightDecay >= 0)) fail('optim.weightDecay must be ≥ 0');

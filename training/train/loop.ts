@@ -30,7 +30,7 @@ import { frameCount } from '../../src/core/stft';
 import { type CachedDataset, openCache } from '../data/cache';
 import { createSampler } from '../data/sampler';
 import { trainingSubset } from '../data/split';
-import { concatTables, groupedTable } from '../data/table';
+import { concatTables, groupedTable, withoutStems } from '../data/table';
 import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
 import { useBackend } from '../model/backend';
 import { type TrainingUnit, trainingUnits, type UmxTf, unitModel, withSeededRandom } from '../model/umx-tf';
@@ -169,7 +169,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const extra = await Promise.all(
     (d.extra ?? []).map(async (e) => {
       const set = await openCache(e.cache);
-      return { set, table: e.stems ? groupedTable(set, e.stems) : set, weight: e.weight };
+      const grouped = e.stems ? groupedTable(set, e.stems) : set;
+      return { set, table: e.drop ? withoutStems(grouped, e.drop) : grouped, weight: e.weight };
     }),
   );
   const combined = concatTables([data, ...extra.map((e) => e.table)]);

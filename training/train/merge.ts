@@ -11,9 +11,11 @@
  * the group network of a hierarchical 6-stem model (see `groupMembers` in src/core/stems.ts). The
  * merged config is checked like any other (a group's members must be in the model).
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { UmxTargetWeights, UmxWeights } from '../../src/core/model';
 import type { NetworkName } from '../../src/core/stems';
+import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { mergeWeights, readWeightsFile, writeWeightsFile } from '../export/weights-file';
 
 export { mergeWeights };
@@ -33,18 +35,39 @@ export function pickTargets(w: UmxWeights, names: readonly string[], from = 'wei
   return { config: { ...w.config, targets: order }, targets };
 }
 
-async function readPart(arg: string): Promise<UmxWeights> {
-  const m = /^(.*\.umxw):([a-z,=+]+)$/.exec(arg);
+/**
+ * `FILE.umxw[:picks]`, or an exported `FILE.onnx[:picks]` (the networks as the file holds them, e.g.
+ * the shipped model's guitar network to fine-tune; of an ensemble, the first member that has every
+ * picked target).
+ */
+export async function readPart(arg: string): Promise<UmxWeights> {
+  const m = /^(.*\.(?:umxw|onnx)):([a-z,=+]+)$/.exec(arg);
   const path = resolve(m ? m[1] : arg);
-  const w = await readWeightsFile(path);
-  return m ? pickTargets(w, m[2].split(','), path) : w;
+  const picks = m ? m[2].split(',') : undefined;
+  if (!path.endsWith('.onnx')) {
+    const w = await readWeightsFile(path);
+    return picks ? pickTargets(w, picks, path) : w;
+  }
+  const members = umxMembersFromOnnx(await readFile(path));
+  const names = (picks ?? []).map((p) => p.split('=')[0]);
+  const member = members.find((w) => names.every((n) => (w.config.targets as readonly string[]).includes(n)));
+  if (!member || (!picks && members.length > 1)) {
+    throw new Error(
+      `merge: ${path} has ${members.length} members; name targets that one member has (${members
+        .map((w) => w.config.targets.join(','))
+        .join(' | ')})`,
+    );
+  }
+  return picks ? pickTargets(member, picks, path) : member;
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('merge.ts')) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--out');
   if (at < 0 || at + 1 >= args.length) {
-    console.error('usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw[:target,…] IN2.umxw …');
+    console.error(
+      'usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw|IN1.onnx[:target,…] IN2.umxw …',
+    );
     process.exit(2);
   }
   const out = resolve(args[at + 1]);

@@ -311,6 +311,15 @@ describe('train', () => {
         data: { ...base.data, extra: [{ cache: extraCache, weight: 1, stems: { kazoo: ['x'] } }] },
       }),
     ).toThrow(/unknown stem "kazoo"/);
+    expect(() =>
+      trainConfig({
+        ...base,
+        data: {
+          ...base.data,
+          extra: [{ cache: extraCache, weight: 1, drop: 'other' as unknown as string[] }],
+        },
+      }),
+    ).toThrow(/extra\[0\]\.drop must be a list/);
     await expect(
       train(
         trainConfig({ ...base, data: { ...base.data, extra: [{ cache: join(dir, 'nope'), weight: 1 }] } }),
