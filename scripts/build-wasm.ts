@@ -1,6 +1,6 @@
 /**
- * `npm run build:wasm` — assembles src/core/bsseval/kernels.wat (WebAssembly text, SIMD) with wabt and
- * regenerates src/core/bsseval/kernels.wasm.ts, which embeds the binary as base64 so that src/core needs
+ * `npm run build:wasm` — assembles training/eval/bsseval/kernels.wat (WebAssembly text, SIMD) with wabt and
+ * regenerates training/eval/bsseval/kernels.wasm.ts, which embeds the binary as base64 so that the evaluator needs
  * no file access at run time. bsseval's tests check that the committed module matches this output.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,8 +8,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
-export const WAT_PATH = resolve(import.meta.dirname, '../src/core/bsseval/kernels.wat');
-export const MODULE_PATH = resolve(import.meta.dirname, '../src/core/bsseval/kernels.wasm.ts');
+export const WAT_PATH = resolve(import.meta.dirname, '../training/eval/bsseval/kernels.wat');
+export const MODULE_PATH = resolve(import.meta.dirname, '../training/eval/bsseval/kernels.wasm.ts');
 
 /** The TypeScript source of kernels.wasm.ts for the given WAT text. */
 export async function generateKernelsModule(wat: string): Promise<string> {

@@ -17,7 +17,7 @@ import { CHROMIUM, EXTENSION_ID, HAVE_CHROMIUM, launchWithExtension } from '../e
 import { ExtensionDriver, sleep } from '../e2e/support/drive';
 import { startTestServer } from '../e2e/support/server';
 import { SAMPLE_RATE } from '../src/core/audio';
-import { writeWav } from '../src/core/node/audio-io';
+import { writeWav } from '../training/node/audio-io';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SONG = resolve(ROOT, 'demo/Kevin_MacLeod_-_Vibe_Ace.ogg');

@@ -1,6 +1,6 @@
 /** Bench worker: scores in-memory tracks with BSS Eval v4 and reports the compute time of each. */
 import { parentPort } from 'node:worker_threads';
-import { bssEvalV4, type MultichannelSignal } from '../../src/core/bsseval/bsseval';
+import { bssEvalV4, type MultichannelSignal } from '../eval/bsseval/bsseval';
 
 export interface BenchTrack {
   name: string;

@@ -10,9 +10,9 @@ import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { bssEvalV4 } from '../../src/core/bsseval/bsseval';
-import { oracleSeparate } from '../../src/core/oracle';
 import { positiveInt } from '../cli/args';
+import { bssEvalV4 } from '../eval/bsseval/bsseval';
+import { oracleSeparate } from '../eval/oracle';
 import { listMusdbTracks, loadTrack } from '../eval/tracks';
 import type { BenchTrack } from './eval-speed-worker';
 

@@ -24,11 +24,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { umxConfig } from '../../src/core/model/config';
-import { nodeGpuDevice } from '../../src/core/node/webgpu';
 import { mulberry32 } from '../../src/core/random';
 import { createWebGpuEnsemble, umxMembersFromOnnx } from '../../src/core/webgpu';
 import { exportUmxOnnx } from '../export/onnx';
 import { randomUmxWeights } from '../export/test-weights';
+import { nodeGpuDevice } from '../node/webgpu';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');

@@ -9,12 +9,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { umxConfig } from '../../src/core/model/config';
-import { readWav, writeWav } from '../../src/core/node/audio-io';
 import { readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
 import { exportUmxOnnx } from '../export/onnx';
 import { randomUmxWeights } from '../export/test-weights';
 import { writeWeightsFile } from '../export/weights-file';
+import { readWav, writeWav } from '../node/audio-io';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const tsx = resolve(repoRoot, 'node_modules/.bin/tsx');

@@ -9,14 +9,14 @@ import { basename, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
-import { writeFileAtomic } from '../../src/core/node/atomic';
-import { ORACLE_KINDS, type OracleKind } from '../../src/core/oracle';
 import { openCache } from '../data/cache';
+import { evaluateTrack, type MusevalTrack } from '../eval/bsseval/museval';
 import type { EvalJob } from '../eval/job';
+import { ORACLE_KINDS, type OracleKind } from '../eval/oracle';
 import { runPool } from '../eval/pool';
 import { formatSummaryTable, METRICS, summarize, toJson, trackMedians, writeReport } from '../eval/report';
 import { listMusdbTracks, loadStemFolder, parseStemGroup, type StemGroups } from '../eval/tracks';
+import { writeFileAtomic } from '../node/atomic';
 import { positiveInt } from './args';
 
 const program = new Command('eval')

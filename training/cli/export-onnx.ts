@@ -13,11 +13,11 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { UmxWeights } from '../../src/core/model';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import { STEM_NAMES, type StemName } from '../../src/core/stems';
 import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxEnsembleOnnx, exportUmxOnnx } from '../export/onnx';
 import { mergeWeights, readWeightsFile } from '../export/weights-file';
+import { writeFileAtomic } from '../node/atomic';
 import { pickTargets } from '../train/merge';
 
 const program = new Command('export')

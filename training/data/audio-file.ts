@@ -6,7 +6,7 @@
  */
 import { extname } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { AudioInputError, decodeAudio, probeAudio, readWav } from '../../src/core/node/audio-io';
+import { AudioInputError, decodeAudio, probeAudio, readWav } from '../node/audio-io';
 import type { DecodedPart } from './track';
 
 /** File extensions the stem-folder and GTZAN loaders pick up. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { readWav } from '../../src/core/node/audio-io';
+import { readWav } from '../node/audio-io';
 import { AUGMENT_MANIFEST, augmentPitch, checkSemitones, pitchFilter, shiftedTrackName } from './augment';
 import { openCache } from './cache';
 import { preprocess } from './preprocess';

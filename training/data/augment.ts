@@ -13,8 +13,8 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
-import { writeFileAtomic } from '../../src/core/node/atomic';
-import { decodeAudio, writeWav } from '../../src/core/node/audio-io';
+import { writeFileAtomic } from '../node/atomic';
+import { decodeAudio, writeWav } from '../node/audio-io';
 import { openCache } from './cache';
 import { sliceZeroPadded } from './table';
 

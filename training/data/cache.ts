@@ -18,7 +18,7 @@ import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promise
 import { endianness } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
-import { writeFileAtomic } from '../../src/core/node/atomic';
+import { writeFileAtomic } from '../node/atomic';
 import type { Split } from './split';
 import { type BinMoments, decodeMoments, encodeMoments, type ScalerStats } from './stats';
 import type { TableTrack, TrackTable } from './table';

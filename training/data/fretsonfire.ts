@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { writeWav } from '../../src/core/node/audio-io';
+import { writeWav } from '../node/audio-io';
 import { loadAudioFile } from './audio-file';
 import { assembleTrack, sumSignals, type Track, type TrackRef } from './track';
 

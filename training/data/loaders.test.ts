@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { readWav, writeWav } from '../../src/core/node/audio-io';
+import { readWav, writeWav } from '../node/audio-io';
 import { DATASETS } from './datasets';
 import { listGtzan, loadGtzanClip } from './gtzan';
 import { listMedleydb, loadMedleydbTrack, mapMedleydbLabel, medleydbMapping } from './medleydb';

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeStems } from '../../src/core/node/audio-io';
 import { MUSDB_STEMS } from '../../src/core/stems';
+import { decodeStems } from '../node/audio-io';
 import { loadAudioFile } from './audio-file';
 import { assembleTrack, type DecodedPart, type Track, type TrackRef } from './track';
 

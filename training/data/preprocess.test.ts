@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { readWav } from '../../src/core/node/audio-io';
+import { readWav } from '../node/audio-io';
 import { openCache } from './cache';
 import { type PreprocessOptions, preprocess } from './preprocess';
 import { createSampler } from './sampler';

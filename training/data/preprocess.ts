@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { writeFileAtomic } from '../../src/core/node/atomic';
+import { writeFileAtomic } from '../node/atomic';
 import {
   CACHE_FORMAT_VERSION,
   checkTrackCache,

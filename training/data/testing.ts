@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { writeWav } from '../../src/core/node/audio-io';
 import { mulberry32 } from '../../src/core/random';
+import { writeWav } from '../node/audio-io';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 

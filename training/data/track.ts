@@ -4,7 +4,7 @@
  * targets present). Each failed check is a `BadDataError` whose one-line message names the file.
  */
 import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
-import { AudioInputError } from '../../src/core/node/audio-io';
+import { AudioInputError } from '../node/audio-io';
 
 export const DATASET_KINDS = ['musdb18', 'medleydb', 'stems', 'fretsonfire'] as const;
 export type DatasetKind = (typeof DATASET_KINDS)[number];

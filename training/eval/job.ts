@@ -4,10 +4,10 @@
  */
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { isSilent } from '../../src/core/bsseval/bsseval';
-import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
-import { writeWav } from '../../src/core/node/audio-io';
-import { type OracleKind, oracleSeparate } from '../../src/core/oracle';
+import { writeWav } from '../node/audio-io';
+import { isSilent } from './bsseval/bsseval';
+import { evaluateTrack, type MusevalTrack } from './bsseval/museval';
+import { type OracleKind, oracleSeparate } from './oracle';
 import { loadEstimates, loadTrack, type StemGroups, type TrackSource } from './tracks';
 
 export interface EvalJob {

@@ -5,11 +5,11 @@
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { METRIC_NAMES, type MetricName, type MusevalTrack } from '../../src/core/bsseval/museval';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import { STEMS } from '../../src/core/stems';
+import { writeFileAtomic } from '../node/atomic';
+import { METRIC_NAMES, type MetricName, type MusevalTrack } from './bsseval/museval';
 
-export type { MetricName, MusevalFrame, MusevalTarget, MusevalTrack } from '../../src/core/bsseval/museval';
+export type { MetricName, MusevalFrame, MusevalTarget, MusevalTrack } from './bsseval/museval';
 /** The four BSS Eval metrics in report order. */
 export const METRICS = METRIC_NAMES;
 

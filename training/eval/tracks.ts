@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type AudioBuffer32, SAMPLE_RATE } from '../../src/core/audio';
-import { AudioInputError, decodeAudio, decodeStems } from '../../src/core/node/audio-io';
 import { MUSDB_STEMS, STEM_NAMES } from '../../src/core/stems';
+import { AudioInputError, decodeAudio, decodeStems } from '../node/audio-io';
 
 export interface TrackSource {
   /** Track name (file name without `.stem.mp4`, or the folder name). */

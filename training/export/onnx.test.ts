@@ -2,11 +2,11 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
-import { nodeGpuDevice } from '../../src/core/node/webgpu';
 import { readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
 import { createWebGpuEnsemble, createWebGpuModel } from '../../src/core/webgpu';
 import { umxMembersFromOnnx, umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
+import { nodeGpuDevice } from '../node/webgpu';
 import {
   exportUmxEnsembleOnnx,
   exportUmxOnnx,

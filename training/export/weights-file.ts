@@ -25,8 +25,8 @@ import {
   umxParameters,
   validateUmxConfig,
 } from '../../src/core/model';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import type { NetworkName } from '../../src/core/stems';
+import { writeFileAtomic } from '../node/atomic';
 
 export const WEIGHTS_MAGIC = Uint8Array.from([0x55, 0x4d, 0x58, 0x57, 0, 0, 0, 1]); // "UMXW" v1
 

@@ -9,7 +9,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import {
   ChunkedSeparator,
   DEFAULT_CHUNKING,
@@ -20,6 +19,7 @@ import {
 import { outputStems } from '../../src/core/stems';
 import { type GtzanClip, listGtzan, loadGtzanClip } from '../data/gtzan';
 import { toJson, trackFileName } from '../eval/report';
+import { writeFileAtomic } from '../node/atomic';
 import { EnergyAccumulator } from './energy';
 import {
   type ClipResult,

@@ -6,9 +6,9 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as vl from 'vega-lite';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import { STEMS } from '../../src/core/stems';
 import { renderSvg, toJson } from '../eval/report';
+import { writeFileAtomic } from '../node/atomic';
 
 /** One GTZAN clip's measured stem shares and levels (written per clip, then summarised). */
 export interface ClipResult {

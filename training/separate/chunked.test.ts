@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { evaluateTrack } from '../../src/core/bsseval/museval';
 import {
   ChunkedSeparator,
   type ChunkingOptions,
@@ -23,6 +22,7 @@ import {
   separateSignal,
 } from '../../src/core/separator';
 import { MUSDB_STEMS, outputStems } from '../../src/core/stems';
+import { evaluateTrack } from '../eval/bsseval/museval';
 import { trackMedians } from '../eval/report';
 import { groupStems, listMusdbTracks, loadTrack, type TrackStems } from '../eval/tracks';
 import { DEFAULT_MODEL_PATH } from './defaults';

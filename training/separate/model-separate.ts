@@ -6,8 +6,6 @@
 import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { probeAudio } from '../../src/core/node/audio-io';
-import { createWavWriter, decodeAudioBlocks, type WavWriter } from '../../src/core/node/audio-stream';
 import {
   ChunkedSeparator,
   type ChunkingOptions,
@@ -16,6 +14,8 @@ import {
   type SeparationOptions,
 } from '../../src/core/separator';
 import { outputStems } from '../../src/core/stems';
+import { probeAudio } from '../node/audio-io';
+import { createWavWriter, decodeAudioBlocks, type WavWriter } from '../node/audio-stream';
 
 export interface ModelSeparateOptions extends SeparationOptions {
   /** Stems to write (default: all the model has, plus `residual` when asked for). */

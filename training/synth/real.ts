@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { decodeStems, probeAudio } from '../../src/core/node/audio-io';
 import { isAudioFile } from '../data/audio-file';
+import { decodeStems, probeAudio } from '../node/audio-io';
 
 export interface MusdbSource {
   path: string;

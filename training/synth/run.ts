@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { writeFileAtomic } from '../../src/core/node/atomic';
+import { writeFileAtomic } from '../node/atomic';
 import { checkSynthSetup, SOUNDFONTS, type SoundfontInfo } from './fluidsynth';
 import {
   listMusdb,

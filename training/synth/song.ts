@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { writeFileAtomic } from '../../src/core/node/atomic';
-import { writeWav } from '../../src/core/node/audio-io';
 import { STEM_NAMES, type StemName } from '../../src/core/stems';
+import { writeFileAtomic } from '../node/atomic';
+import { writeWav } from '../node/audio-io';
 import { chooseParts, composeParts, planSong, type SongPlan } from './compose';
 import {
   type AmpSettings,

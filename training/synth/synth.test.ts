@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { parseMidi } from 'midi-file';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
-import { readWav, writeWav } from '../../src/core/node/audio-io';
 import { STEM_NAMES } from '../../src/core/stems';
 import { listStemFolders, loadStemFolderTrack } from '../data/stems-folder';
 import { toneEnergy } from '../data/testing';
+import { readWav, writeWav } from '../node/audio-io';
 import {
   CHORD_TONES,
   composeParts,

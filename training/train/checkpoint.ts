@@ -15,11 +15,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parameterSize, type UmxTargetWeights, type UmxWeights, umxParameters } from '../../src/core/model';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import type { NetworkName } from '../../src/core/stems';
 import type { SamplerState } from '../data/sampler';
 import { decodeWeights, encodeWeights } from '../export/weights-file';
 import { joinHeads, splitHeads, trainingUnits } from '../model/umx-tf';
+import { writeFileAtomic } from '../node/atomic';
 import type { AdamWState } from './adamw';
 import type { TrainConfig } from './config';
 

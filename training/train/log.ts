@@ -6,9 +6,9 @@
  */
 import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import type * as vl from 'vega-lite';
-import { writeFileAtomic } from '../../src/core/node/atomic';
 import { isStemName, stemInfo } from '../../src/core/stems';
 import { renderSvg } from '../eval/report';
+import { writeFileAtomic } from '../node/atomic';
 
 export interface Scalar {
   step: number;

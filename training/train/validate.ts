@@ -13,12 +13,12 @@
  *   validation never stops a run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { isSilent } from '../../src/core/bsseval/bsseval';
-import { evaluateTrack, type MusevalTrack } from '../../src/core/bsseval/museval';
 import type { UmxConfig } from '../../src/core/model/config';
 import { istft, magnitude, type Spectrogram, stft } from '../../src/core/stft';
 import { wiener } from '../../src/core/wiener';
 import type { CachedDataset } from '../data/cache';
+import { isSilent } from '../eval/bsseval/bsseval';
+import { evaluateTrack, type MusevalTrack } from '../eval/bsseval/museval';
 import { summarize } from '../eval/report';
 import type { UmxTf } from '../model/umx-tf';
 

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { nodeGpuDevice } from '../../../training/node/webgpu';
 import { initUmxWeights, type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../model';
-import { nodeGpuDevice } from '../node/webgpu';
 import { mulberry32 } from '../random';
 import { SHIPPED_MODEL_PATH } from '../shipped-model';
 import { createWebGpuEnsemble, createWebGpuModel, umxMembersFromOnnx } from '.';

@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { engineFeatures } from '../webgpu/engine';
+import { engineFeatures } from '../../src/core/webgpu/engine';
 
 /**
  * A WebGPU device in Node through Dawn's Node bindings (npm `webgpu`, a devDependency): for the WebGPU

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { CHANNELS, SAMPLE_RATE } from '../audio';
+import { CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
 import { AudioInputError, checkNotTruncated, expectedSamples, probeAudio } from './audio-io';
 
 const FFMPEG = process.env['STEMDECK_FFMPEG'] ?? 'ffmpeg';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readWav } from '../node/audio-io';
+import { readWav } from '../../node/audio-io';
 import { BssEvalInputError, bssEvalV4, frameWindows, isSilent } from './bsseval';
 import { evaluateTrack, METRIC_NAMES, padOrTruncate } from './museval';
 

@@ -4,11 +4,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AudioBuffer32, audioLength } from '../audio';
-import { MUSDB_STEMS } from '../stems';
+import { type AudioBuffer32, audioLength } from '../../src/core/audio';
+import { MUSDB_STEMS } from '../../src/core/stems';
 import { AudioInputError, decodeAudio, decodeStems, probeAudio, readWav, writeWav } from './audio-io';
 
-const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const MUSDB_FILE = resolve(REPO_ROOT, '../shared/data/musdb18-7/test/AM Contra - Heart Peripheral.stem.mp4');
 const HAS_MUSDB = existsSync(MUSDB_FILE);
 if (!HAS_MUSDB) console.warn(`audio-io.test: skipping the MUSDB18-7 test, ${MUSDB_FILE} is absent`);

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WaveFile } from 'wavefile';
+import { mulberry32 as rng } from '../../src/core/random';
+import { istft, stft } from '../../src/core/stft';
 import { isOracleKind, mixtureOf, ORACLE_KINDS, oracleSeparate, type StemAudio } from './oracle';
-import { mulberry32 as rng } from './random';
-import { istft, stft } from './stft';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TRACK_DIR = path.resolve(repoRoot, '../shared/data/musdb18-hq-sample/test/Mu - Too Bright');

@@ -16,7 +16,13 @@
  * The masked spectrograms are processed in blocks through StreamingStft / StreamingIstft, which give
  * exactly the whole-signal STFT / ISTFT, so memory stays bounded on full-length tracks.
  */
-import { resolveConfig, type Spectrogram, type StftConfig, StreamingIstft, StreamingStft } from './stft';
+import {
+  resolveConfig,
+  type Spectrogram,
+  type StftConfig,
+  StreamingIstft,
+  StreamingStft,
+} from '../../src/core/stft';
 
 export const ORACLE_KINDS = ['mix', 'mixture', 'irm1', 'irm2'] as const;
 export type OracleKind = (typeof ORACLE_KINDS)[number];

@@ -6,7 +6,7 @@
  * channel and one inverse FFT of the whole length per pair; summing short-block cross-spectra and
  * inverting once per pair gives the same exact linear correlation for a fraction of the work.
  */
-import { Fft } from '../fft';
+import { Fft } from '../../../src/core/fft';
 import { ptr, wasmKernels } from './wasm';
 
 export type Signal = Float32Array | Float64Array;

@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import wavefile from 'wavefile';
-import { type AudioBuffer32, audioLength, CHANNELS, SAMPLE_RATE } from '../audio';
-import { errorText } from '../errors';
-import { MUSDB_STEMS, type MusdbStem } from '../stems';
+import { type AudioBuffer32, audioLength, CHANNELS, SAMPLE_RATE } from '../../src/core/audio';
+import { errorText } from '../../src/core/errors';
+import { MUSDB_STEMS, type MusdbStem } from '../../src/core/stems';
 import { writeFileAtomic } from './atomic';
 
 // wavefile ships CommonJS (`export =`), so Node's ESM loader only offers the default export.

@@ -10,7 +10,7 @@
  * museval fits the projection filters on the whole signals and applies them to each window's segment
  * of the references (zero outside the window), so all four terms live on (window + L − 1) samples.
  */
-import { Fft, nextPowerOfTwo } from '../fft';
+import { Fft, nextPowerOfTwo } from '../../../src/core/fft';
 import { solveBlockToeplitz } from './blockToeplitz';
 import { type CorrelationPair, laggedCrossCorrelations, type Signal } from './correlation';
 import { ptr, type WasmKernels, wasmKernels } from './wasm';
