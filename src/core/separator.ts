@@ -192,8 +192,8 @@ export async function separateSignal(
 /**
  * Shares a group's estimate y among its members in proportion to their estimated magnitudes v_j in
  * each bin (equally where all are zero): a soft mask within the group, so the members sum to y
- * exactly. Magnitude ratios beat power ratios (v_j², a Wiener-style mask) on both 6-stem test sets:
- * guitar 0.36 vs 0.22 dB on real recordings, 1.02 vs 0.93 on generated songs (models/README.md).
+ * exactly. Magnitude ratios beat power ratios (v_j², a Wiener-style mask) on both 6-stem test sets
+ * (docs/experiments/2026-11-26-six-stem-models.md).
  */
 function splitGroup(y: Spectrogram, v: readonly FloatArray[]): Spectrogram[] {
   const parts = v.map(() => createSpectrogram(y.channels, y.frames, y.bins, y.re instanceof Float64Array));

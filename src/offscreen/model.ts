@@ -5,8 +5,8 @@
  * and .wasm ship inside the extension (`ort/`, copied by vite.config.ts); nothing is fetched from the
  * network.
  *
- * ORT's own WebGPU execution provider is not used: measured on an H100 it ran this network 4–6×
- * slower than its WASM provider (one GPU program per LSTM time step; docs/BENCHMARKS.md).
+ * ORT's own WebGPU execution provider is not used: it runs one GPU program per LSTM time step, which
+ * made it slower than its WASM provider even on a data-centre GPU (docs/ARCHITECTURE.md).
  */
 import * as ort from 'onnxruntime-web/wasm';
 import browser from 'webextension-polyfill';

@@ -25,10 +25,10 @@ import { type FromWorklet, REMIX_PROCESSOR, type ToWorklet } from './worklet-pro
 
 /**
  * Streaming segments for the bidirectional model (the shared core's low-latency chunking: 4-s
- * segments, 1-s overlap, a 0.1-s cross-fade centred in it, Wiener blocks of 8 + 8 frames), measured
- * within 0.04 dB SDR of whole-track separation (docs/BENCHMARKS.md). An output sample is final once
- * up to `chunkingLatency().max` of later input has been separated; the delay adds the time to
- * separate a segment (`COMPUTE_MARGIN_S`).
+ * segments, 1-s overlap, a 0.1-s cross-fade centred in it, Wiener blocks of 8 + 8 frames), close to
+ * whole-track separation in SDR (docs/BENCHMARKS.md, "Chunked vs whole-signal separation"). An output
+ * sample is final once up to `chunkingLatency().max` of later input has been separated; the delay adds
+ * the time to separate a segment (`COMPUTE_MARGIN_S`).
  */
 export const STREAM_CHUNKING: ChunkingOptions = LOW_LATENCY_CHUNKING;
 const COMPUTE_MARGIN_S = 2;
