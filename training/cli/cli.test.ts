@@ -237,7 +237,7 @@ describe('export CLI', () => {
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(
-      /ensemble of 2, targets vocals, drums: hidden 8, .* \| hidden 12, .*16 mel input, joint/,
+      /ensemble of 2, targets vocals, drums: hidden 8, .* \| hidden 12, .*16 mel bands, joint/,
     );
     const members = readModelMembers(new Uint8Array(readFileSync(out)));
     expect(members.map((m) => m.config.hiddenSize)).toEqual([8, 12]);

@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import type { UmxWeights } from '../../src/core/model';
+import { describeUmx, type UmxWeights } from '../../src/core/model';
 import { STEM_NAMES, type StemName } from '../../src/core/stems';
 import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxEnsembleOnnx, exportUmxOnnx } from '../export/onnx';
@@ -87,12 +87,7 @@ function selectTargets(weights: UmxWeights, source: string): UmxWeights {
 }
 
 const describe = (w: UmxWeights) => {
-  const c = w.config;
-  return (
-    `hidden ${c.hiddenSize}, ${c.nbLayers} ${c.bidirectional ? 'bi' : 'uni'}directional LSTM layers, ` +
-    `${c.input.kind === 'linear' ? 'linear' : `${c.input.bands} ${c.input.scale}`} input${c.joint ? ', joint' : ''}` +
-    ` (${w.config.targets.length} targets)`
-  );
+  return `${describeUmx(w.config)} (${w.config.targets.length} targets)`;
 };
 
 try {

@@ -5,6 +5,7 @@
  *   npm run import-umx -- --pth vocals.pth drums.pth bass.pth other.pth --targets vocals,drums,bass,other --out FILE.umxw
  */
 import { Command, Option } from 'commander';
+import { describeUmx } from '../../src/core/model';
 import { STEM_NAMES, type StemName } from '../../src/core/stems';
 import { importUmxPth } from '../export/pth';
 import { writeWeightsFile } from '../export/weights-file';
@@ -33,10 +34,7 @@ try {
   for (const [file, keys] of ignored) if (keys.length > 0) console.log(`${file}: skipped ${keys.join(', ')}`);
   await writeWeightsFile(opts.out, weights);
   const c = weights.config;
-  console.log(
-    `wrote ${opts.out}: targets ${c.targets.join(', ')}; hidden ${c.hiddenSize}, maxBin ${c.maxBin}, ` +
-      `nbBins ${c.nbBins}, ${c.nbLayers} ${c.bidirectional ? 'bi' : 'uni'}directional LSTM layers, ${c.nbChannels} channels`,
-  );
+  console.log(`wrote ${opts.out}: targets ${c.targets.join(', ')}; ${describeUmx(c)}, nbBins ${c.nbBins}`);
 } catch (err) {
   console.error(`import-umx: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;

@@ -10,7 +10,8 @@
  */
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadTrainConfig, withTargets } from '../train/config';
+import { describeUmx } from '../../src/core/model';
+import { loadTrainConfig, umxOf, withTargets } from '../train/config';
 import { outPaths, train } from '../train/loop';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -57,8 +58,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   console.log(
-    `train ${config.name}: targets ${config.model.targets.join(', ')}, hidden ${config.model.hiddenSize}, ` +
-      `${config.model.nbLayers} ${config.model.bidirectional ? 'bidirectional' : 'unidirectional'} layers, ` +
+    `train ${config.name}: targets ${config.model.targets.join(', ')}, ${describeUmx(umxOf(config))}, ` +
       `batch ${config.data.batchSize} × ${config.data.chunkSeconds} s, ${Math.ceil(config.data.samplesPerEpoch / config.data.batchSize)} batches/epoch → ${out}`,
   );
   const result = await train(config, {

@@ -33,6 +33,7 @@ import {
   checkJointWeights,
   checkUmxWeights,
   inputFeatures,
+  lstmDirectionSuffixes,
   lstmDirections,
   lstmHiddenPerDirection,
   type UmxConfig,
@@ -383,7 +384,7 @@ function trunkNetwork(
   let seq = g.node('Reshape', [h1, shapes.seq]);
   for (let layer = 0; layer < c.nbLayers; layer++) {
     const inSize = layer === 0 ? H : hd * dirs;
-    const suffixes = c.bidirectional ? ['', '_reverse'] : [''];
+    const suffixes = lstmDirectionSuffixes(c);
     const W = new Float32Array(dirs * 4 * hd * inSize);
     const R = new Float32Array(dirs * 4 * hd * hd);
     const B = new Float32Array(dirs * 8 * hd);

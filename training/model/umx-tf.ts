@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { bandMatrix } from '../../src/core/model/bands';
-import { inputFeatures, type UmxConfig } from '../../src/core/model/config';
+import { inputFeatures, lstmDirectionSuffixes, type UmxConfig } from '../../src/core/model/config';
 import {
   checkUmxWeights,
   isHeadParameter,
@@ -227,7 +227,7 @@ export class UmxTf {
     // LSTM stack, time-major [T, B, hidden].
     const seq0 = tf.transpose(tf.reshape(a1, [batch, frames, hidden]), [1, 0, 2]) as tf.Tensor3D;
     let seq = seq0;
-    const suffixes = c.bidirectional ? ['', '_reverse'] : [''];
+    const suffixes = lstmDirectionSuffixes(c);
     for (let layer = 0; layer < c.nbLayers; layer++) {
       if (layer > 0 && opts.training && (opts.dropout ?? true) && c.lstmDropout > 0) {
         seq = tf.dropout(seq, c.lstmDropout) as tf.Tensor3D;

@@ -125,6 +125,21 @@ export function lstmDirections(c: UmxConfig): number {
   return c.bidirectional ? 2 : 1;
 }
 
+/** PyTorch's LSTM parameter-name suffix of each direction: forward '', backward '_reverse'. */
+export function lstmDirectionSuffixes(c: UmxConfig): readonly string[] {
+  return c.bidirectional ? ['', '_reverse'] : [''];
+}
+
+/** The architecture in one line, for the tools' logs. */
+export function describeUmx(c: UmxConfig): string {
+  const input =
+    c.input.kind === 'linear' ? `linear input to bin ${c.maxBin}` : `${c.input.bands} ${c.input.scale} bands`;
+  return (
+    `hidden ${c.hiddenSize}, ${c.nbLayers} ${c.bidirectional ? 'bi' : 'uni'}directional LSTM layers, ${input}` +
+    `${c.joint ? ', joint' : ''}, ${c.nbChannels} channels`
+  );
+}
+
 /** Seconds of audio in `frames` STFT frames (how the training throughput is counted). */
 export function framesToSeconds(c: UmxConfig, frames: number): number {
   return (frames * c.hop) / c.sampleRate;

@@ -1,8 +1,10 @@
 export { bandEdges, bandMatrix } from './bands';
 export {
+  describeUmx,
   framesToSeconds,
   type InputRepresentation,
   inputFeatures,
+  lstmDirectionSuffixes,
   lstmDirections,
   lstmHiddenPerDirection,
   UMX_DEFAULTS,

@@ -9,7 +9,13 @@
  * only matters for momentum=None).
  */
 import type { NetworkName } from '../stems';
-import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from './config';
+import {
+  inputFeatures,
+  lstmDirectionSuffixes,
+  lstmDirections,
+  lstmHiddenPerDirection,
+  type UmxConfig,
+} from './config';
 
 export type ParameterInit =
   | { readonly kind: 'zeros' }
@@ -77,7 +83,7 @@ export function umxParameters(c: UmxConfig): ParameterSpec[] {
   const lstmInit: ParameterInit = { kind: 'uniform', bound: 1 / Math.sqrt(h) };
   for (let layer = 0; layer < c.nbLayers; layer++) {
     const inSize = layer === 0 ? hidden : h * lstmDirections(c);
-    for (const suffix of c.bidirectional ? ['', '_reverse'] : ['']) {
+    for (const suffix of lstmDirectionSuffixes(c)) {
       w(`lstm.weight_ih_l${layer}${suffix}`, [4 * h, inSize], lstmInit);
       w(`lstm.weight_hh_l${layer}${suffix}`, [4 * h, h], lstmInit);
       w(`lstm.bias_ih_l${layer}${suffix}`, [4 * h], lstmInit);

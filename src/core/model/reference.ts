@@ -8,7 +8,13 @@
  * Follows open-unmix-pytorch `OpenUnmix.forward` step by step; the comments name its steps.
  */
 import { bandEdges } from './bands';
-import { inputFeatures, lstmDirections, lstmHiddenPerDirection, type UmxConfig } from './config';
+import {
+  inputFeatures,
+  lstmDirectionSuffixes,
+  lstmDirections,
+  lstmHiddenPerDirection,
+  type UmxConfig,
+} from './config';
 import { checkUmxWeights, type UmxTargetWeights } from './parameters';
 
 /**
@@ -79,7 +85,7 @@ export function umxReferenceForwardBatch(
     for (let layer = 0; layer < config.nbLayers; layer++) {
       const hd = lstmHiddenPerDirection(config);
       const out = rows(frames, hd * lstmDirections(config));
-      const suffixes = config.bidirectional ? ['', '_reverse'] : [''];
+      const suffixes = lstmDirectionSuffixes(config);
       suffixes.forEach((suffix, d) => {
         const p = (kind: string) => w(`lstm.${kind}_l${layer}${suffix}`);
         const hs = lstmDirection(
