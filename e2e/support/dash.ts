@@ -183,20 +183,6 @@ export function encryptedAac(
   const key = Buffer.from(TEST_CLEAR_KEY.key, 'hex');
   const init = encryptInit(clear.init, Buffer.from(TEST_CLEAR_KEY.kid, 'hex'));
   const segments = clear.segments.map((s, i) => encryptSegment(s, key, i + 1));
-  const type = 'audio/mp4';
-  const media: Record<string, MediaFile> = { [`/dash/${name}/init.mp4`]: { body: init, type } };
-  segments.forEach((s, i) => {
-    media[`/dash/${name}/seg-${i}.m4s`] = { body: s, type };
-  });
-  return [
-    media,
-    {
-      mime: clear.mime,
-      init: `/dash/${name}/init.mp4`,
-      segments: segments.map((_, i) => `/dash/${name}/seg-${i}.m4s`),
-      segmentSeconds: 4,
-      duration: seconds,
-      clearKey: TEST_CLEAR_KEY,
-    },
-  ];
+  const [media, rep] = dashRepresentation({ ...clear, init, segments }, name, 4, seconds);
+  return [media, { ...rep, clearKey: TEST_CLEAR_KEY }];
 }

@@ -9,6 +9,7 @@
  * stems played minus the element's time at the moment that quantum is heard.
  */
 
+import { writeFileSync } from 'node:fs';
 import type { Page } from 'puppeteer';
 import type { RemixMode } from '../../src/extension/messages';
 import { type ExtensionDriver, sleep, UNITY } from './drive';
@@ -151,6 +152,11 @@ export function elementResumedAt(
   return starts.length > 0 ? starts[starts.length >> 1] : null;
 }
 
+/** With `SYNC_DUMP=file`, a scenario's raw trace and page samples go there (for looking into a bad run). */
+function dumpTrace(trace: object): void {
+  if (process.env.SYNC_DUMP) writeFileSync(process.env.SYNC_DUMP, JSON.stringify(trace));
+}
+
 /** What one run of the sync scenario measured (ms unless named otherwise; null where it did not happen). */
 export interface SyncFigures {
   readonly mode: RemixMode | null;
@@ -226,21 +232,17 @@ export async function runSyncScenario(
   const samples = (await page.evaluate('window.__samples')) as ElementSample[];
   const quanta = tap.quanta ?? [];
   const clockMap = tap.clockMap ?? [];
-  if (process.env.SYNC_DUMP)
-    (await import('node:fs')).writeFileSync(
-      process.env.SYNC_DUMP,
-      JSON.stringify({
-        onAt,
-        backAt,
-        forwardAt,
-        samples,
-        quanta,
-        clockMap,
-        schedules: tap.schedules ?? [],
-        clockSamples: tap.clockSamples ?? [],
-        milestones: tap.milestones ?? [],
-      }),
-    );
+  dumpTrace({
+    onAt,
+    backAt,
+    forwardAt,
+    samples,
+    quanta,
+    clockMap,
+    schedules: tap.schedules ?? [],
+    clockSamples: tap.clockSamples ?? [],
+    milestones: tap.milestones ?? [],
+  });
   // Seeks take effect in the page first: the stems already rendered still play out (the output
   // latency) before the audio thread hears of the seek. Those moments are measured on their own.
   const seeks = [backAt, forwardAt];
@@ -328,19 +330,15 @@ export async function runRateScenario(
   const all = syncOffsets(quanta, clockMap, samples, RATE);
   const switchOnColdMs = (firstStemsAfter(quanta, clockMap, onAt, RATE) ?? Number.POSITIVE_INFINITY) - onAt;
   const milestones = describeMilestones(tap.milestones ?? [], onAt);
-  if (process.env.SYNC_DUMP)
-    (await import('node:fs')).writeFileSync(
-      process.env.SYNC_DUMP,
-      JSON.stringify({
-        steps,
-        samples,
-        quanta,
-        clockMap,
-        schedules: tap.schedules ?? [],
-        clockSamples: tap.clockSamples ?? [],
-        all,
-      }),
-    );
+  dumpTrace({
+    steps,
+    samples,
+    quanta,
+    clockMap,
+    schedules: tap.schedules ?? [],
+    clockSamples: tap.clockSamples ?? [],
+    all,
+  });
   const rates = steps.map(({ rate, at, seconds, note }) => {
     const end = at + seconds * 1000;
     const offsets = all.filter((o) => o.at >= at + 1000 && o.at < end).map((o) => o.offset);

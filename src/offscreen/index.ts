@@ -29,7 +29,8 @@ const RECORD = import.meta.env.MODE === 'test';
 let session: TabRemix | null = null;
 
 /** The separation worker started for a tab whose popup opened, until it switches on or the wait ends. */
-let warm: { tabId: number; worker: WorkerStart; timer: ReturnType<typeof setTimeout> } | null = null;
+let warm: { tabId: number; worker: WorkerStart; timer: ReturnType<typeof setTimeout> | undefined } | null =
+  null;
 
 function dropWarm(): void {
   if (!warm) return;
@@ -40,10 +41,7 @@ function dropWarm(): void {
 
 /** The warm worker for `tabId`, handed over (null when there is none for that tab). */
 function takeWarm(tabId: number): WorkerStart | null {
-  if (warm?.tabId !== tabId) {
-    dropWarm();
-    return null;
-  }
+  if (warm?.tabId !== tabId) return null;
   clearTimeout(warm.timer);
   const { worker } = warm;
   warm = null;
@@ -114,7 +112,7 @@ async function handle(
       }
       // A worker warmed when the popup opened on this tab: the in-sync remix starts on it.
       const warmWorker = msg.readAhead === true ? takeWarm(msg.tabId) : null;
-      dropWarm();
+      dropWarm(); // one warmed for another tab
       const s = new TabRemix(
         msg.tabId,
         load,
@@ -148,8 +146,9 @@ async function handle(
         dropWarm();
         const worker = startSeparationWorker();
         worker.ready.catch(() => undefined); // a failure shows when the remix needs the worker
-        warm = { tabId: msg.tabId, worker, timer: setTimeout(dropWarm, WARM_MS) };
-      } else if (warm?.tabId === msg.tabId) {
+        warm = { tabId: msg.tabId, worker, timer: undefined };
+      }
+      if (warm?.tabId === msg.tabId) {
         clearTimeout(warm.timer);
         warm.timer = setTimeout(dropWarm, WARM_MS);
       }

@@ -82,6 +82,24 @@ export async function captureTab(
 
 export type StatusListener = (status: EngineStatus) => void;
 
+/** Why a remix ends when Chrome ends its capture. */
+export const CAPTURE_ENDED = 'the tab capture ended (tab closed or capture revoked)';
+
+/** Calls `onEnded` when the capture ends (tab closed, capture revoked). */
+export function onCaptureEnded(stream: MediaStream, onEnded: () => void): void {
+  for (const track of stream.getAudioTracks()) track.addEventListener('ended', onEnded);
+}
+
+/**
+ * Puts `node` between the capture and the speakers: the capture plays through the node from now
+ * on, no longer straight out (the node passes it through until it has something else to play).
+ */
+export function routeThrough(captured: CapturedTab, node: AudioWorkletNode): void {
+  node.connect(captured.context.destination, 0);
+  captured.source.connect(node);
+  captured.source.disconnect(captured.context.destination);
+}
+
 /** Test builds' `capture-ended` fault: what Chrome does when a capture is revoked (its tracks end). */
 export function endCapture(stream: MediaStream | null | undefined): void {
   for (const t of stream?.getTracks() ?? []) {
@@ -178,15 +196,11 @@ export class RemixSession {
 
   /** Takes over a captured tab (see `captureTab`) and moves its sound through the remix. */
   async start(captured: CapturedTab): Promise<void> {
-    const { stream, context, source } = captured;
+    const { stream, context } = captured;
     this.captured = captured;
     this.stream = stream;
     this.context = context;
-    for (const track of stream.getAudioTracks()) {
-      track.addEventListener('ended', () =>
-        this.fail('the tab capture ended (tab closed or capture revoked)'),
-      );
-    }
+    onCaptureEnded(stream, () => this.fail(CAPTURE_ENDED));
     await context.audioWorklet.addModule(workletUrl);
     const node = new AudioWorkletNode(context, REMIX_PROCESSOR, {
       numberOfInputs: 1,
@@ -205,9 +219,7 @@ export class RemixSession {
     node.port.onmessage = (e: MessageEvent<FromWorklet>) => this.onWorklet(e.data);
     this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
     // The worklet starts by passing the original through undelayed: swapping it in is seamless.
-    node.connect(context.destination);
-    source.connect(node);
-    source.disconnect(context.destination);
+    routeThrough(captured, node);
     this.setPhase('buffering');
   }
 

@@ -19,7 +19,14 @@ import { chooseMode } from './mode';
 import { type LoadedModel, modelBytes, ORT_PATH, wasmThreads } from './model';
 import { ReadAhead } from './readahead/read-ahead';
 import { WebCodecsDecoder } from './readahead/webcodecs';
-import { type CapturedTab, endCapture, RemixSession, type StatusListener } from './session';
+import {
+  CAPTURE_ENDED,
+  type CapturedTab,
+  endCapture,
+  onCaptureEnded,
+  RemixSession,
+  type StatusListener,
+} from './session';
 import { SeparationClient } from './sync/separation-client';
 import { SyncSession } from './sync/sync-session';
 
@@ -103,12 +110,10 @@ export class TabRemix {
     this.captured = captured;
     this.startedAt = performance.now();
     this.milestone('captured');
-    for (const track of captured.stream.getAudioTracks()) {
-      // Before an engine runs, nobody else listens: the capture ending ends the remix.
-      track.addEventListener('ended', () => {
-        if (!this.engine) void this.stop('the tab capture ended (tab closed or capture revoked)', 'failed');
-      });
-    }
+    // Before an engine runs, nobody else listens: the capture ending ends the remix.
+    onCaptureEnded(captured.stream, () => {
+      if (!this.engine) void this.stop(CAPTURE_ENDED, 'failed');
+    });
     this.timer = setInterval(() => void this.check(), CHECK_MS);
     this.report(this.status());
     await this.check();

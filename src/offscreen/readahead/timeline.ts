@@ -148,23 +148,21 @@ export class AudioTimeline {
 
   /** Index of the first block ending after `time` (binary search). */
   private firstEndingAfter(time: number): number {
-    let lo = 0;
-    let hi = this.blocks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (endSeconds(this.blocks[mid]) <= time) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.firstWhere(endSeconds, time);
   }
 
   /** Index of the first block starting after `time` (binary search). */
   private indexAfter(time: number): number {
+    return this.firstWhere(startSeconds, time);
+  }
+
+  /** Index of the first block whose `key` (ascending over the blocks) exceeds `time`. */
+  private firstWhere(key: (b: TimelineBlock) => number, time: number): number {
     let lo = 0;
     let hi = this.blocks.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (startSeconds(this.blocks[mid]) <= time) lo = mid + 1;
+      if (key(this.blocks[mid]) <= time) lo = mid + 1;
       else hi = mid;
     }
     return lo;

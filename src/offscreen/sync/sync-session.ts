@@ -25,7 +25,15 @@ import { outputStems, type StemName } from '../../core/stems';
 import type { EngineFault, EngineStatus, StemGains } from '../../extension/messages';
 import type { ReadAhead, TappedSource } from '../readahead/read-ahead';
 import { Recorder, type Recording, TAP_LIMIT_S } from '../recorder';
-import { type CapturedTab, endCapture, gainVector, type StatusListener } from '../session';
+import {
+  CAPTURE_ENDED,
+  type CapturedTab,
+  endCapture,
+  gainVector,
+  onCaptureEnded,
+  routeThrough,
+  type StatusListener,
+} from '../session';
 import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
 import { OutputClock } from './clock';
 import type { SeparationClient } from './separation-client';
@@ -167,14 +175,10 @@ export class SyncSession {
 
   /** Takes over a captured tab (see `captureTab`), which keeps playing straight through until stems play. */
   async start(captured: CapturedTab): Promise<void> {
-    const { context, source, stream } = captured;
+    const { context, stream } = captured;
     this.captured = captured;
     this.context = context;
-    for (const track of stream.getAudioTracks()) {
-      track.addEventListener('ended', () =>
-        this.fail('the tab capture ended (tab closed or capture revoked)'),
-      );
-    }
+    onCaptureEnded(stream, () => this.fail(CAPTURE_ENDED));
     await context.audioWorklet.addModule(workletUrl);
     const node = new AudioWorkletNode(context, SYNC_PROCESSOR, {
       numberOfInputs: 1,
@@ -191,9 +195,7 @@ export class SyncSession {
     node.port.onmessage = (e: MessageEvent<FromSyncWorklet>) => this.onWorklet(e.data);
     this.post({ type: 'gains', gains: gainVector(this.stems, this.gains) });
     // The worklet plays the capture until it has stems for the playhead: swapping it in is seamless.
-    node.connect(context.destination, 0);
-    source.connect(node);
-    source.disconnect(context.destination);
+    routeThrough(captured, node);
     this.active = true;
     this.milestone('start');
     this.setPhase('running');
