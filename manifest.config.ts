@@ -5,6 +5,9 @@ import { READ_AHEAD_HOSTS, TEST_READ_AHEAD_HOST } from './src/content/tap-protoc
 /** Sites whose media the content script follows (the extension's whole reach into web pages). */
 const RELEASE_MATCHES = [
   'https://www.youtube.com/*',
+  // Mobile YouTube too: the worker learns a tab's host from this script, and the host decides the
+  // in-sync (read-ahead) start; without it, an m.youtube.com tab started delayed.
+  'https://m.youtube.com/*',
   'https://music.youtube.com/*',
   'https://open.spotify.com/*',
 ];

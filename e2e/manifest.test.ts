@@ -26,12 +26,13 @@ async function manifestFor(mode: string): Promise<Manifest> {
 }
 
 describe('manifest.config.ts', () => {
-  it('release build: the three music sites only, least permissions', async () => {
+  it('release build: the music sites only, least permissions', async () => {
     const m = await manifestFor('production');
     expect(m.name).toBe('Stemdeck');
     const [media, ...tap] = m.content_scripts;
     expect(media.matches).toEqual([
       'https://www.youtube.com/*',
+      'https://m.youtube.com/*',
       'https://music.youtube.com/*',
       'https://open.spotify.com/*',
     ]);
