@@ -262,6 +262,15 @@ describe('export CLI', () => {
     expect(
       readModelMembers(new Uint8Array(readFileSync(join(dir, 'p.onnx')))).map((m) => m.config.targets),
     ).toEqual([['vocals', 'drums'], ['drums']]);
+    // One member of an exported ensemble: #k (here the joint mel member of ens.onnx).
+    const second = run('export-onnx.ts', ['--ensemble', a, `${out}#1:drums`, '--out', join(dir, 'm.onnx')]);
+    expect(second.code).toBe(0);
+    expect(
+      readModelMembers(new Uint8Array(readFileSync(join(dir, 'm.onnx')))).map((m) => m.config.hiddenSize),
+    ).toEqual([8, 12]);
+    const none = run('export-onnx.ts', ['--ensemble', a, `${out}#2`, '--out', join(dir, 'x.onnx')]);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/ens\.onnx has 2 member\(s\): there is no #2/);
     const both = run('export-onnx.ts', ['--weights', a, '--ensemble', a, b, '--out', join(dir, 'x.onnx')]);
     expect(both.code).toBe(1);
     expect(both.err).toMatch(/one of them/);

@@ -28,7 +28,7 @@ const program = new Command('export')
   )
   .option(
     '--ensemble <files...>',
-    'one ensemble member per file (.umxw or exported .onnx, [:target,old=new…]); output = the mean per target',
+    'one ensemble member per file (.umxw or exported .onnx[#member], [:target,old=new…]); output = the mean per target',
   )
   .requiredOption('--out <file>', 'output .onnx file')
   .option('--fp16', 'store weights as float16 (half the size; computed in float32)', false)
@@ -50,15 +50,22 @@ const opts = program.opts<{
 }>();
 
 /**
- * An ensemble member argument: a file (weights, or every member of an exported model), optionally
- * `:target,…` to take only those targets, `name=newName` to take one under another name (as in
- * merge.ts) — e.g. `umx4.onnx:vocals,drums,bass,other=guitar+piano+other` beside a 6-stem model.
+ * An ensemble member argument: a file (weights, or every member of an exported model; `#k` only its
+ * member k, counted from 0), optionally `:target,…` to take only those targets, `name=newName` to
+ * take one under another name (as in merge.ts) — e.g. `umx4.onnx:vocals,drums,bass,other=guitar+piano+other`
+ * beside a 6-stem model, or `umx6.onnx#1` for the second member of the shipped 6-stem ensemble.
  */
 async function readMembers(arg: string): Promise<UmxWeights[]> {
-  const m = /^(.*\.(?:umxw|onnx)):([a-z,=+]+)$/.exec(arg);
+  const m = /^(.*\.(?:umxw|onnx))(?:#(\d+))?(?::([a-z,=+]+))?$/.exec(arg);
   const file = m ? m[1] : arg;
-  const members = await readMemberFile(file);
-  return m ? members.map((w) => pickTargets(w, m[2].split(','), file)) : members;
+  let members = await readMemberFile(file);
+  if (m?.[2] !== undefined) {
+    const k = Number(m[2]);
+    if (!members[k]) throw new Error(`${file} has ${members.length} member(s): there is no #${k}`);
+    members = [members[k]];
+  }
+  const picks = m?.[3];
+  return picks ? members.map((w) => pickTargets(w, picks.split(','), file)) : members;
 }
 
 async function readMemberFile(file: string): Promise<UmxWeights[]> {

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { readModelConfig } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
 import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
-import { readPart } from '../train/merge';
+import { mergeWeights, readPart } from '../train/merge';
+import { exportUmxEnsembleOnnx } from './onnx';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UMX4 = resolve(ROOT, 'models/stemdeck-umx4.onnx');
@@ -55,6 +56,17 @@ describe.skipIf(!HAVE)('the shipped models', () => {
       ).toBe(0);
       expect(a.reduce((m, v) => Math.max(m, v), 0)).toBeGreaterThan(0.01);
     }
+  });
+
+  it('the 6-stem file rebuilds byte for byte from its own networks (how a fine-tuned member is swapped in)', async () => {
+    const first = mergeWeights([
+      await readPart(`${UMX6}:vocals,drums,bass`),
+      await readPart(`${UMX6}:guitar`),
+      await readPart(`${UMX6}:piano,other,guitar+piano+other`),
+    ]);
+    const second = umxMembersFromOnnx(new Uint8Array(readFileSync(UMX6)))[1];
+    const rebuilt = exportUmxEnsembleOnnx([first, second], { float16: true, int8: true });
+    expect(Buffer.compare(Buffer.from(rebuilt), readFileSync(UMX6))).toBe(0);
   });
 
   it('merge reads a shipped network to fine-tune: the ensemble member that has it', async () => {
