@@ -43,21 +43,9 @@ export function solveBlockToeplitzJs(
   const width = L * m;
   if (rhs.length !== L * mr) throw new Error('solveBlockToeplitz: rhs has the wrong size');
 
-  // Q row i = [R(L−1) R(L−2) … R(0)] row i, so [R(n) … R(1)] is the contiguous slice at (L−1−n)·m.
-  // P row i = [R(1)ᵀ R(2)ᵀ … R(L−1)ᵀ] row i.
   const Q = new Float64Array(m * width);
   const P = new Float64Array(m * width);
-  for (let k = 0; k < L; k++) {
-    const R = blocks[k];
-    const qOff = (L - 1 - k) * m;
-    const pOff = (k - 1) * m;
-    for (let i = 0; i < m; i++) {
-      for (let l = 0; l < m; l++) {
-        Q[i * width + qOff + l] = R[i * m + l];
-        if (k > 0) P[i * width + pOff + l] = R[l * m + i];
-      }
-    }
-  }
+  fillPanels(Q, P, L, m, (k, i, l) => blocks[k][i * m + l]);
 
   let A = new Float64Array(L * mm);
   let B = new Float64Array(L * mm);
@@ -108,18 +96,7 @@ export function solveBlockToeplitzJs(
         }
       }
     }
-    // Ka = −Eb⁻¹·Δf, Kb = −Ef⁻¹·Δb
-    panelTimesSmall(invert(Eb, m), m, m, dF, m, Ka, 0, false);
-    panelTimesSmall(invert(Ef, m), m, m, dB, m, Kb, 0, false);
-    for (let i = 0; i < mm; i++) {
-      Ka[i] = -Ka[i];
-      Kb[i] = -Kb[i];
-    }
-    // Ef += Δb·Ka, Eb += Δf·Kb
-    panelTimesSmall(dB, m, m, Ka, m, tmp, 0, false);
-    for (let i = 0; i < mm; i++) Ef[i] += tmp[i];
-    panelTimesSmall(dF, m, m, Kb, m, tmp, 0, false);
-    for (let i = 0; i < mm; i++) Eb[i] += tmp[i];
+    reflect(m, dF, dB, Ef, Eb, Ka, Kb, tmp);
     // A'_k = A_k + B_{k−1}·Ka ; B'_k = B_{k−1} + A_k·Kb  (A_n = 0, B_{−1} = 0)
     const used = n * mm;
     A2.set(A.subarray(0, used));
@@ -136,6 +113,58 @@ export function solveBlockToeplitzJs(
     panelTimesSmall(B, cols + m, m, w, r, X, 0, true);
   }
   return X;
+}
+
+/**
+ * The two lag panels both recursions read, from `R(k, i, l)` (row i, column l of block R(k)):
+ * Q row i = [R(L−1) R(L−2) … R(0)] row i, so [R(n) … R(1)] is the contiguous slice at (L−1−n)·m;
+ * P row i = [R(1)ᵀ R(2)ᵀ … R(L−1)ᵀ] row i.
+ */
+function fillPanels(
+  Q: Float64Array,
+  P: Float64Array,
+  L: number,
+  m: number,
+  R: (k: number, i: number, l: number) => number,
+): void {
+  const width = L * m;
+  for (let k = 0; k < L; k++) {
+    const qOff = (L - 1 - k) * m;
+    const pOff = (k - 1) * m;
+    for (let i = 0; i < m; i++) {
+      for (let l = 0; l < m; l++) {
+        Q[i * width + qOff + l] = R(k, i, l);
+        if (k > 0) P[i * width + pOff + l] = R(k, l, i);
+      }
+    }
+  }
+}
+
+/**
+ * The reflection step of both recursions, in place: Ka = −Eb⁻¹·Δf, Kb = −Ef⁻¹·Δb, then the
+ * prediction-error covariances Ef += Δb·Ka, Eb += Δf·Kb (`tmp`: m × m scratch).
+ */
+function reflect(
+  m: number,
+  dF: Float64Array,
+  dB: Float64Array,
+  Ef: Float64Array,
+  Eb: Float64Array,
+  Ka: Float64Array,
+  Kb: Float64Array,
+  tmp: Float64Array,
+): void {
+  const mm = m * m;
+  panelTimesSmall(invert(Eb, m), m, m, dF, m, Ka, 0, false);
+  panelTimesSmall(invert(Ef, m), m, m, dB, m, Kb, 0, false);
+  for (let i = 0; i < mm; i++) {
+    Ka[i] = -Ka[i];
+    Kb[i] = -Kb[i];
+  }
+  panelTimesSmall(dB, m, m, Ka, m, tmp, 0, false);
+  for (let i = 0; i < mm; i++) Ef[i] += tmp[i];
+  panelTimesSmall(dF, m, m, Kb, m, tmp, 0, false);
+  for (let i = 0; i < mm; i++) Eb[i] += tmp[i];
 }
 
 /**
@@ -414,16 +443,7 @@ function solveBlockToeplitzWasm(
   ]);
   const R = (kk: number, i: number, l: number): number =>
     i < m0 && l < m0 ? blocks[kk][i * m0 + l] : kk === 0 && i === l ? 1 : 0;
-  for (let kk = 0; kk < L; kk++) {
-    const qOff = (L - 1 - kk) * m;
-    const pOff = (kk - 1) * m;
-    for (let i = 0; i < m; i++) {
-      for (let l = 0; l < m; l++) {
-        Q[i * width + qOff + l] = R(kk, i, l);
-        if (kk > 0) P[i * width + pOff + l] = R(kk, l, i);
-      }
-    }
-  }
+  fillPanels(Q, P, L, m, R);
   let rhs = rhs0;
   if (m !== m0 || r !== r0) {
     rhs = new Float64Array(L * mr);
@@ -474,18 +494,7 @@ function solveBlockToeplitzWasm(
         for (let j = 0; j < r; j += 2) k.rowDot2(q, pX + j * 8, r * 8, cols, ptr(theta) + (i * r + j) * 8);
       }
     }
-    // Ka = −Eb⁻¹·Δf, Kb = −Ef⁻¹·Δb
-    panelTimesSmall(invert(Eb, m), m, m, dF, m, Ka, 0, false);
-    panelTimesSmall(invert(Ef, m), m, m, dB, m, Kb, 0, false);
-    for (let i = 0; i < mm; i++) {
-      Ka[i] = -Ka[i];
-      Kb[i] = -Kb[i];
-    }
-    // Ef += Δb·Ka, Eb += Δf·Kb
-    panelTimesSmall(dB, m, m, Ka, m, tmp, 0, false);
-    for (let i = 0; i < mm; i++) Ef[i] += tmp[i];
-    panelTimesSmall(dF, m, m, Kb, m, tmp, 0, false);
-    for (let i = 0; i < mm; i++) Eb[i] += tmp[i];
+    reflect(m, dF, dB, Ef, Eb, Ka, Kb, tmp);
     // A'_k = A_k + B_{k−1}·Ka, B'_k = B_{k−1} + A_k·Kb for k ∈ [0, n]
     const rows = cols + m;
     const pBm1 = pB - mm * 8;
