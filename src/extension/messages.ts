@@ -81,7 +81,7 @@ export interface EngineStatus {
   readonly threads: number;
   /** Delay the remix adds between the page and the ears, in ms (null until known). */
   readonly delayMs: number | null;
-  /** Processing time per second of audio over the last segments (1 = just real time). */
+  /** Processing time per second of audio (1 = just real time): the delayed path over its last 20 s, the in-sync path over the session. */
   readonly load: number | null;
   /** Stems the loaded model has, in its output order (the popup shows a row for each). */
   readonly stems: readonly string[];

@@ -175,6 +175,12 @@ export class RemixSession {
     this.report(status);
   }
 
+  /** Separation seconds per media second over the last RECENT_S: what pacing judges and the popup shows. */
+  private recentLoad(): number | null {
+    const work = this.recentWork.delta();
+    return work.dx > 0 ? work.dy / work.dx : this.load;
+  }
+
   status(): EngineStatus {
     return {
       phase: this.phase,
@@ -182,7 +188,7 @@ export class RemixSession {
       threads: this.loaded.threads,
       // The remix's own delay plus what the browser reports for its audio path to the speakers.
       delayMs: Math.round((1000 * this.delayFrames) / SAMPLE_RATE + 1000 * this.outputLatency()),
-      load: this.load,
+      load: this.recentLoad(),
       stems: this.stems,
       lateSeconds: this.lateFrames / SAMPLE_RATE,
       degraded: this.degraded,
@@ -323,8 +329,7 @@ export class RemixSession {
 
   /** Degrade, then give up, when separation cannot keep up (pacing.ts). */
   private keepPace(): void {
-    const work = this.recentWork.delta();
-    const load = work.dx > 0 ? work.dy / work.dx : this.load;
+    const load = this.recentLoad();
     const decision = pace({
       load,
       lateSeconds: this.recentLate.delta().dy,
