@@ -113,7 +113,10 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
 
     // Every part of the recording that matches the song (a loaded machine drops captured audio).
     const al = alignRecordingPieces(t.original, t.remixed, song[0], SAMPLE_RATE);
-    expect(al.correlation).toBeGreaterThan(0.99); // the track, even if resampled (signal.ts)
+    // The track, even if Chromium resampled the capture (signal.ts): a fractional-sample offset costs
+    // this bright, distorted guitar more correlation than the karaoke songs (0.986 seen in one CI
+    // run); a different audio would be near 0.
+    expect(al.correlation).toBeGreaterThan(0.97);
     const seconds = al.length / SAMPLE_RATE;
     expect(seconds).toBeGreaterThan(3);
     const { pieces } = al;

@@ -130,7 +130,7 @@ export class SyncSession {
         stems: this.stems,
         channels: CHANNELS,
         newSeparator: async (rate) => {
-          // The capture path's separation (measured within 0.04 dB of whole-track separation).
+          // The capture path's separation: close to whole-track separation (docs/BENCHMARKS.md, chunked).
           const options = { wienerIterations: 1, exactSum: true, ...LOW_LATENCY_OPTIONS };
           const separator = await this.worker.newSeparator(CHANNELS, rate, MODEL_RATE, options, JOB_CHUNKING);
           this.milestone('separator');
