@@ -10,15 +10,13 @@
  * a member may be an exported .onnx (its weights are read back, exactly for fp16 and int8 ones) — how
  * the shipped ensembles were built from shipped models.
  */
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { describeUmx, type UmxWeights } from '../../src/core/model';
 import { STEM_NAMES, type StemName } from '../../src/core/stems';
-import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxEnsembleOnnx, exportUmxOnnx } from '../export/onnx';
 import { mergeWeights, readWeightsFile } from '../export/weights-file';
 import { writeFileAtomic } from '../node/atomic';
-import { pickTargets } from '../train/merge';
+import { memberOf, parseNetworksArg, pickTargets, readNetworkSets } from '../train/merge';
 
 const program = new Command('export')
   .description('Exports Open-Unmix weights (.umxw) as one ONNX graph: mix [1,C,bins,T] → est [J,1,C,bins,T].')
@@ -56,28 +54,10 @@ const opts = program.opts<{
  * beside a 6-stem model, or `umx6.onnx#1` for the second member of the shipped 6-stem ensemble.
  */
 async function readMembers(arg: string): Promise<UmxWeights[]> {
-  const m = /^(.*\.(?:umxw|onnx))(?:#(\d+))?(?::([a-z,=+]+))?$/.exec(arg);
-  const file = m ? m[1] : arg;
-  let members = await readMemberFile(file);
-  if (m?.[2] !== undefined) {
-    const k = Number(m[2]);
-    if (!members[k]) throw new Error(`${file} has ${members.length} member(s): there is no #${k}`);
-    members = [members[k]];
-  }
-  const picks = m?.[3];
-  return picks ? members.map((w) => pickTargets(w, picks.split(','), file)) : members;
-}
-
-async function readMemberFile(file: string): Promise<UmxWeights[]> {
-  if (!file.endsWith('.onnx')) return [await readWeightsFile(file)];
-  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
-  });
-  try {
-    return umxMembersFromOnnx(new Uint8Array(bytes));
-  } catch (err) {
-    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  const { file, member, picks } = parseNetworksArg(arg);
+  const sets = await readNetworkSets(file);
+  const members = member !== undefined ? [memberOf(sets, member, file)] : sets;
+  return picks ? members.map((w) => pickTargets(w, picks, file)) : members;
 }
 
 /** `weights` cut to the --targets subset, in its order. */

@@ -36,29 +36,61 @@ export function pickTargets(w: UmxWeights, names: readonly string[], from = 'wei
 }
 
 /**
- * `FILE.umxw[:picks]`, or an exported `FILE.onnx[:picks]` (the networks as the file holds them, e.g.
- * the shipped model's guitar network to fine-tune; of an ensemble, the first member that has every
- * picked target).
+ * A networks-file argument, as merge.ts and `npm run export -- --ensemble` take it: `FILE.umxw` or an
+ * exported `FILE.onnx`, then optionally `#k` (member k of an exported ensemble, from 0) and
+ * `:target,old=new,…` (picks, as pickTargets takes them).
+ */
+export function parseNetworksArg(arg: string): { file: string; member?: number; picks?: string[] } {
+  const m = /^(.*\.(?:umxw|onnx))(?:#(\d+))?(?::([a-z,=+]+))?$/.exec(arg);
+  if (!m) return { file: arg };
+  return {
+    file: m[1],
+    ...(m[2] !== undefined ? { member: Number(m[2]) } : {}),
+    ...(m[3] ? { picks: m[3].split(',') } : {}),
+  };
+}
+
+/** Every network set a file holds: a .umxw's one, or each member of an exported .onnx. */
+export async function readNetworkSets(file: string): Promise<UmxWeights[]> {
+  if (!file.endsWith('.onnx')) return [await readWeightsFile(file)];
+  const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
+  });
+  try {
+    return umxMembersFromOnnx(new Uint8Array(bytes));
+  } catch (err) {
+    throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Member `k` of a file's network sets, or an error naming how many there are. */
+export function memberOf(sets: readonly UmxWeights[], k: number, file: string): UmxWeights {
+  const w = sets[k];
+  if (!w) throw new Error(`${file} has ${sets.length} member(s): there is no #${k}`);
+  return w;
+}
+
+/**
+ * One network set from a networks-file argument (parseNetworksArg), e.g. the shipped model's guitar
+ * network to fine-tune: member `#k`, or else the first member that has every picked target.
  */
 export async function readPart(arg: string): Promise<UmxWeights> {
-  const m = /^(.*\.(?:umxw|onnx)):([a-z,=+]+)$/.exec(arg);
-  const path = resolve(m ? m[1] : arg);
-  const picks = m ? m[2].split(',') : undefined;
-  if (!path.endsWith('.onnx')) {
-    const w = await readWeightsFile(path);
-    return picks ? pickTargets(w, picks, path) : w;
-  }
-  const members = umxMembersFromOnnx(await readFile(path));
+  const { file, member, picks } = parseNetworksArg(arg);
+  const path = resolve(file);
+  const sets = await readNetworkSets(path);
   const names = (picks ?? []).map((p) => p.split('=')[0]);
-  const member = members.find((w) => names.every((n) => (w.config.targets as readonly string[]).includes(n)));
-  if (!member || (!picks && members.length > 1)) {
+  const chosen =
+    member !== undefined
+      ? memberOf(sets, member, path)
+      : sets.find((w) => names.every((n) => (w.config.targets as readonly string[]).includes(n)));
+  if (!chosen || (!picks && member === undefined && sets.length > 1)) {
     throw new Error(
-      `merge: ${path} has ${members.length} members; name targets that one member has (${members
+      `merge: ${path} has ${sets.length} members; name targets that one member has (${sets
         .map((w) => w.config.targets.join(','))
         .join(' | ')})`,
     );
   }
-  return picks ? pickTargets(member, picks, path) : member;
+  return picks ? pickTargets(chosen, picks, path) : chosen;
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('merge.ts')) {
@@ -66,7 +98,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const at = args.indexOf('--out');
   if (at < 0 || at + 1 >= args.length) {
     console.error(
-      'usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw|IN1.onnx[:target,…] IN2.umxw …',
+      'usage: npx tsx training/train/merge.ts --out OUT.umxw IN1.umxw|IN1.onnx[#k][:target,…] IN2.umxw …',
     );
     process.exit(2);
   }
