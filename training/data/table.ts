@@ -22,6 +22,11 @@ export interface TrackTable {
   readChunk(track: number, target: string, start: number, length: number): Float32Array[];
 }
 
+/** A stereo chunk of silence: what reading a stem that a track lacks (or that is left out) gives. */
+function silence(length: number): Float32Array[] {
+  return Array.from({ length: CHANNELS }, () => new Float32Array(length));
+}
+
 /** Copies src[start, start + length) into a zero-filled array of `length`, clipping to src. */
 export function sliceZeroPadded(src: Float32Array, start: number, length: number): Float32Array {
   const out = new Float32Array(length);
@@ -36,7 +41,7 @@ export function memoryTable(tracks: readonly Track[]): TrackTable {
     tracks: tracks.map((t) => ({ name: t.name, length: t.length, stems: Object.keys(t.stems) })),
     readChunk(track, target, start, length) {
       const stem = tracks[track]?.stems[target];
-      if (!stem) return Array.from({ length: CHANNELS }, () => new Float32Array(length));
+      if (!stem) return silence(length);
       return stem.map((x) => sliceZeroPadded(x, start, length));
     },
   };
@@ -74,7 +79,7 @@ export function groupedTable(
       const members = groups[target];
       if (!members) {
         // A member read by its own name is part of a group now: silence, so nothing counts twice.
-        if (memberOf.has(target)) return Array.from({ length: CHANNELS }, () => new Float32Array(length));
+        if (memberOf.has(target)) return silence(length);
         return table.readChunk(track, target, start, length);
       }
       return sumSignals(
@@ -91,7 +96,7 @@ export function withoutStems(table: TrackTable, drop: readonly string[]): TrackT
   return {
     tracks: table.tracks.map((t) => ({ ...t, stems: t.stems.filter((s) => !dropped.has(s)) })),
     readChunk(track, target, start, length) {
-      if (dropped.has(target)) return Array.from({ length: CHANNELS }, () => new Float32Array(length));
+      if (dropped.has(target)) return silence(length);
       return table.readChunk(track, target, start, length);
     },
   };
