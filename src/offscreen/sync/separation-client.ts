@@ -18,6 +18,7 @@ export class SeparationClient {
   private nextId = 1;
   private nextJob = 1;
   private closed = false;
+  private optimised: Promise<void> | null = null;
   /** The model's networks (read from the file before it goes to the worker). */
   targets: readonly string[] = [];
   /** WASM threads the worker's onnxruntime uses. */
@@ -84,6 +85,15 @@ export class SeparationClient {
       },
       end: () => this.send({ type: 'end', job }),
     };
+  }
+
+  /**
+   * Has the worker build its optimised session (once; later calls return at once). It holds the
+   * worker for about a second the first time, so call it when the stems ahead can wait that long.
+   */
+  optimise(): Promise<void> {
+    this.optimised ??= this.request({ type: 'optimise', id: 0 }).then(() => undefined);
+    return this.optimised;
   }
 
   injectFault(fault: EngineFault): void {

@@ -18,6 +18,8 @@ export type ToSeparationWorker =
     }
   | { type: 'push'; id: number; job: number; block: Float32Array[] }
   | { type: 'flush'; id: number; job: number }
+  /** Swap in the model with onnxruntime's graph optimisations (see separation-worker.ts). */
+  | { type: 'optimise'; id: number }
   | { type: 'end'; job: number }
   | { type: 'fault'; fault: EngineFault };
 

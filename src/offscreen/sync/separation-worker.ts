@@ -5,6 +5,12 @@
  * resampler's WebAssembly for a new job as long). Runs the shipped model with onnxruntime-web (WASM,
  * its own threads) inside the shared ChunkedSeparator, one per job, behind its resampler.
  * Requests are handled strictly in order.
+ *
+ * Two sessions, for a quick switch-on: onnxruntime's graph optimiser folds the int8/fp16 weights to
+ * float32, which the first time in a page costs over a second of one core; a session without it
+ * is ready at once but runs each chunk slower (the weights are dequantised per run). So `init` makes
+ * the quick one, and the session asks for `optimise` once the stems ahead no longer need the worker
+ * flat out; the swap happens between two requests, so no chunk sees two models.
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { errorText } from '../../core/errors';
@@ -16,6 +22,8 @@ import { resampling } from './resample';
 import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
 
 let model: OnnxMagnitudeModel | null = null;
+/** The model file, kept until the optimised session replaces the quick one. */
+let modelBytes: Uint8Array | null = null;
 let fault: EngineFault | null = null;
 const jobs = new Map<number, StreamSeparator>();
 let chain: Promise<void> = Promise.resolve();
@@ -29,22 +37,31 @@ async function handle(m: ToSeparationWorker): Promise<void> {
       case 'init': {
         ort.env.wasm.wasmPaths = m.ortPath;
         ort.env.wasm.numThreads = m.threads;
-        model = await createOnnxModel<ort.InferenceSession.SessionOptions>(ort, m.bytes, {
-          executionProviders: ['wasm'],
-          graphOptimizationLevel: 'all',
-        });
+        model = await session(m.bytes, 'disabled');
+        modelBytes = m.bytes;
+        post({ type: 'done', id: m.id, out: null });
+        return;
+      }
+      case 'optimise': {
+        if (modelBytes) {
+          const quick = model;
+          model = await session(modelBytes, 'all');
+          modelBytes = null;
+          await quick?.release();
+        }
         post({ type: 'done', id: m.id, out: null });
         return;
       }
       case 'job': {
-        const loaded = model;
-        if (!loaded) throw new Error('the separation worker has no model');
+        if (!model) throw new Error('the separation worker has no model');
         const faulty = {
-          targets: loaded.targets,
+          targets: model.targets,
+          // Whichever session is current (`optimise` swaps it between requests).
           estimate: async (...args: Parameters<OnnxMagnitudeModel['estimate']>) => {
             if (fault === 'model-error') throw new Error('injected model fault');
             if (fault === 'too-slow') await new Promise((r) => setTimeout(r, 4000));
-            return loaded.estimate(...args);
+            if (!model) throw new Error('the separation worker has no model');
+            return model.estimate(...args);
           },
         };
         const separator = new ChunkedSeparator(faulty, m.channels, m.options, m.chunking);
@@ -76,6 +93,13 @@ async function handle(m: ToSeparationWorker): Promise<void> {
   } catch (e) {
     if ('id' in m) post({ type: 'failed', id: m.id, error: errorText(e) });
   }
+}
+
+function session(bytes: Uint8Array, graphOptimizationLevel: 'disabled' | 'all'): Promise<OnnxMagnitudeModel> {
+  return createOnnxModel<ort.InferenceSession.SessionOptions>(ort, bytes, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel,
+  });
 }
 
 self.onmessage = (e: MessageEvent<ToSeparationWorker>) => {

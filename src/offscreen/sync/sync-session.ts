@@ -110,6 +110,8 @@ export class SyncSession {
   private readonly output = new OutputClock();
   /** The MediaSource the cached stems come from (an ad's MediaSource has media times of its own). */
   private sourceKey: string | null = null;
+  /** Has the separation worker been asked for its optimised session? */
+  private optimising = false;
 
   constructor(
     readonly tabId: number,
@@ -506,6 +508,18 @@ export class SyncSession {
           return;
         }
         rest = relaxed ? performance.now() - t0 : 0;
+        // The worker starts on its quick session; the optimised one (faster per chunk, about a
+        // second to build) comes in once stems are cached and the playhead can spare the worker.
+        if (!this.optimising && this.cache.size > 0 && (relaxed || !worked)) {
+          this.optimising = true;
+          try {
+            await this.worker.optimise();
+            this.milestone('optimised');
+          } catch (e) {
+            // The quick session stays: slower per chunk, the same stems.
+            console.warn(`Stemdeck: no optimised session (${errorText(e)})`);
+          }
+        }
       }
       // Yield between steps so clock samples and ticks get through; rest beyond the eager window;
       // wait when there is nothing to do.
