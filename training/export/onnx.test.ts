@@ -346,6 +346,75 @@ describe('ensemble export (members of different configs, output = their mean)', 
   }
 });
 
+describe('second-stage networks (config.inputFrom: a member reads its group’s estimate)', () => {
+  const cfg = small({ targets: ['vocals', 'guitar', 'piano', 'guitar+piano'], hiddenSize: 12 });
+  const base = randomUmxWeights(cfg, 21);
+  const staged: UmxWeights = {
+    config: { ...cfg, inputFrom: { guitar: 'guitar+piano' } },
+    targets: base.targets,
+  };
+  const guitarAlone: UmxWeights = {
+    config: small({ targets: ['guitar'], hiddenSize: 12 }),
+    targets: { guitar: base.targets.guitar },
+  };
+  const frames = 10;
+  const random = mulberry32(23);
+  const input = Float32Array.from({ length: cfg.nbChannels * cfg.nbBins * frames }, () => 2 * random());
+  const size = cfg.nbChannels * cfg.nbBins * frames;
+  const part = (a: Float32Array, j: number) => a.slice(j * size, (j + 1) * size);
+
+  it('runs the member on the group’s estimate and leaves the other networks as they were', async () => {
+    const plain = await runOrt(exportUmxOnnx(base), input, cfg, frames);
+    const out = await runOrt(exportUmxOnnx(staged), input, cfg, frames);
+    // The group's estimate has the mixture's layout: fed to the guitar network alone, it gives the staged guitar.
+    const want = await runOrt(exportUmxOnnx(guitarAlone), part(plain, 3), cfg, frames);
+    expect(maxAbsDiff(part(out, 1), want)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(part(out, 1), part(plain, 1))).toBeGreaterThan(1e-2);
+    for (const j of [0, 2, 3]) expect(maxAbsDiff(part(out, j), part(plain, j))).toBeLessThan(1e-6);
+  });
+
+  it('in an ensemble reads the members’ mean of the group', async () => {
+    const groupOnly = randomUmxWeights({ ...small({ hiddenSize: 8 }), targets: ['guitar+piano'] }, 22);
+    const out = await runOrt(exportUmxEnsembleOnnx([staged, groupOnly]), input, cfg, frames);
+    const a = await runOrt(exportUmxOnnx(base), input, cfg, frames);
+    // A lone group network is no model: the same network under a stem's name.
+    const asStem: UmxWeights = {
+      config: { ...groupOnly.config, targets: ['other'] },
+      targets: { other: groupOnly.targets['guitar+piano'] },
+    };
+    const b = await runOrt(exportUmxOnnx(asStem), input, asStem.config, frames);
+    const group = part(a, 3).map((v, i) => 0.5 * (v + b[i]));
+    expect(maxAbsDiff(part(out, 3), group)).toBeLessThan(1e-5);
+    const want = await runOrt(exportUmxOnnx(guitarAlone), group, cfg, frames);
+    expect(maxAbsDiff(part(out, 1), want)).toBeLessThan(1e-5);
+    const bytes = exportUmxEnsembleOnnx([staged, groupOnly]);
+    expect(readModelMembers(bytes)[0].config.inputFrom).toEqual({ guitar: 'guitar+piano' });
+    if (gpuDevice) {
+      // The extension's WebGPU engine runs the second stage the same way.
+      const model = await createWebGpuEnsemble(gpuDevice, umxMembersFromOnnx(bytes));
+      try {
+        const est = await model.estimate(input.slice(), cfg.nbChannels, cfg.nbBins, frames);
+        expect(est.map((e) => e.length)).toEqual([size, size, size, size]);
+        expect(maxAbsDiff(Float32Array.from(est.flatMap((e) => [...e])), out)).toBeLessThan(1e-4);
+      } finally {
+        model.release();
+      }
+    }
+  });
+
+  it('refuses a network that reads anything but a group it is in, and a joint one', () => {
+    const bad =
+      (inputFrom: Record<string, string>, joint = false) =>
+      () =>
+        umxConfig({ ...cfg, joint, inputFrom } as Partial<UmxConfig>);
+    expect(bad({ vocals: 'guitar+piano' })).toThrow(/"vocals" can read only a group it is in/);
+    expect(bad({ guitar: 'piano' })).toThrow(/can read only a group it is in, not "piano"/);
+    expect(bad({ bass: 'guitar+piano' })).toThrow(/"bass" is not one of the networks/);
+    expect(bad({ guitar: 'guitar+piano' }, true)).toThrow(/joint/);
+    expect(bad({ guitar: 'guitar+piano' })).not.toThrow();
+  });
+});
+
 describe('int8 weight matrices (--int8)', () => {
   it('quantizeInt8: symmetric per row or per column, error at most half a step, zero channels kept', () => {
     const data = Float32Array.from([1, -0.5, 0, 0.25, 2, 0, 0.001, -4, 0]); // [3, 3], last column 0

@@ -42,6 +42,7 @@ import {
   validateUmxConfig,
 } from '../../src/core/model';
 import { ENSEMBLE_METADATA_KEY, type ModelMember } from '../../src/core/onnx-model';
+import type { NetworkName } from '../../src/core/stems';
 
 export { float16BitsToFloat32, float32ToFloat16Bits };
 
@@ -77,6 +78,7 @@ class GraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private count = 0;
+  private readonly names = new Set<string>();
 
   constructor(
     private readonly float16: boolean,
@@ -91,7 +93,13 @@ class GraphBuilder {
       return { name, type: ATTR_INTS, ints: [...v] };
     });
     this.nodes.push({ opType: op, input: inputs, output: [out], name: `${out}_node`, attribute });
+    this.names.add(out);
     return out;
+  }
+
+  /** Is `name` an initializer or a node's output already? */
+  has(name: string): boolean {
+    return this.names.has(name) || this.initializers.some((t) => t.name === name);
   }
 
   /** A float32 weight; with float16 storage it is stored halved and Cast back, and the Cast's output is returned. */
@@ -155,12 +163,7 @@ class GraphBuilder {
 export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = {}): Uint8Array {
   validateUmxConfig(weights.config);
   const g = new GraphBuilder(options.float16 ?? false, options.int8 ?? false);
-  const mixT = framesFirst(g);
-  const estimates = networkEstimates(g, weights, '', mixT);
-  concatTargets(
-    g,
-    weights.config.targets.map((t) => estimates.get(t)!),
-  );
+  concatTargets(g, modelEstimates(g, [weights], ['']));
   return encodeModel(g, weights.config, options, [
     // The extension needs the targets' order and the STFT settings the model was trained with.
     { key: 'stemdeck.config', value: JSON.stringify(weights.config) },
@@ -207,18 +210,8 @@ export function exportUmxEnsembleOnnx(
     }
   }
   const g = new GraphBuilder(options.float16 ?? false, options.int8 ?? false);
-  const mixT = framesFirst(g);
   const prefixes = members.map((_, k) => `m${k}/`);
-  const outputs = members.map((m, k) => networkEstimates(g, m, prefixes[k], mixT));
-  concatTargets(
-    g,
-    first.targets.map((t) => {
-      const have = outputs.flatMap((o) => o.get(t) ?? []);
-      if (have.length === 1) return have[0];
-      const weight = g.float32s(`ensemble_${t}_weight`, [1 / have.length]);
-      return g.node('Mul', [g.node('Sum', have), weight], {}, `ensemble_${t}_est`);
-    }),
-  );
+  concatTargets(g, modelEstimates(g, members, prefixes));
   return encodeModel(g, first, options, [
     { key: 'stemdeck.config', value: JSON.stringify(first) },
     {
@@ -228,9 +221,55 @@ export function exportUmxEnsembleOnnx(
   ]);
 }
 
-/** `mix` with frames first, as open-unmix does (x.permute(3, 0, 1, 2)): [T, 1, C, nbBins]. */
-function framesFirst(g: GraphBuilder): string {
-  return g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
+/**
+ * The model's estimate of each of the first member's targets, in its order: the mean over the
+ * members that have the target. Networks that read the mixture come first; then the second-stage
+ * ones (`config.inputFrom`), each reading its group's estimate — the members' mean, as the model
+ * outputs it.
+ */
+function modelEstimates(
+  g: GraphBuilder,
+  members: readonly UmxWeights[],
+  prefixes: readonly string[],
+): string[] {
+  const mixT = g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
+  const reads = (m: UmxWeights, t: string) => m.config.inputFrom?.[t as NetworkName];
+  const outputs = members.map((m, k) =>
+    networkEstimates(g, m, prefixes[k], (t) => (reads(m, t) ? null : mixT)),
+  );
+  const final = new Map<string, string>();
+  const estimateOf = (t: string): string => {
+    const done = final.get(t);
+    if (done) return done;
+    const have = outputs.flatMap((o) => o.get(t) ?? []);
+    if (have.length === 0) throw new Error(`onnx export: no member has a network "${t}"`);
+    const weight = have.length === 1 ? null : g.float32s(`ensemble_${t}_weight`, [1 / have.length]);
+    const est = weight ? g.node('Mul', [g.node('Sum', have), weight], {}, `ensemble_${t}_est`) : have[0];
+    final.set(t, est);
+    return est;
+  };
+  if (members.some((m) => m.config.inputFrom && Object.keys(m.config.inputFrom).length > 0)) {
+    // A group's estimate [1, 1, C, nbBins, T] frames first ([T, 1, C, nbBins]), once per group.
+    const groupInputs = new Map<string, string>();
+    const inputOf = (group: string): string => {
+      let x = groupInputs.get(group);
+      if (!x) {
+        const axes = g.int64s(`${group}_input_axes`, [0]);
+        const est = g.node('Squeeze', [estimateOf(group), axes], {}, `${group}_input_squeezed`);
+        x = g.node('Transpose', [est], { perm: [3, 0, 1, 2] }, `${group}_input_tfirst`);
+        groupInputs.set(group, x);
+      }
+      return x;
+    };
+    members.forEach((m, k) => {
+      const second = networkEstimates(g, m, prefixes[k], (t) => {
+        const from = reads(m, t);
+        return from ? inputOf(from) : null;
+      });
+      for (const [t, est] of second) outputs[k].set(t, est);
+    });
+  }
+  return members[0].config.targets.map(estimateOf);
 }
 
 /** The model's output `est` [J, 1, C, nbBins, T]: the targets' estimates stacked in order. */
@@ -240,64 +279,78 @@ function concatTargets(g: GraphBuilder, estimates: readonly string[]): string {
 }
 
 /**
- * One model's networks, every name under `prefix`: mixture (frames first) → per target its estimate
- * [1, 1, C, nbBins, T], by target name in config.targets order.
+ * One model's networks that `inputOf` gives an input (frames first: the mixture, or for a
+ * second-stage network its group's estimate; null: not now), every name under `prefix`: per target
+ * its estimate [1, 1, C, nbBins, T], by target name in config.targets order. The networks reading
+ * the mixture come first (`modelEstimates`), which make the member's shared constants.
  */
 function networkEstimates(
   g: GraphBuilder,
   weights: UmxWeights,
   prefix: string,
-  mixT: string,
+  inputOf: (target: string) => string | null,
 ): Map<string, string> {
   const c = weights.config;
   const nIn = inputFeatures(c);
   const n = (name: string) => `${prefix}${name}`;
-  const crop = g.node(
-    'Slice',
-    [
-      mixT,
-      g.int64s(n('crop_starts'), [0]),
-      g.int64s(n('crop_ends'), [c.maxBin]),
-      g.int64s(n('crop_axes'), [3]),
-    ],
-    {},
-    n('mix_cropped'),
-  );
-  // The band matrix's nonzeros are 1/width per column (band): with int8 storage they come back
-  // exact to float32 rounding (the runtimes that recompute it from the config agree), where float16
-  // rounds them by up to 2^-11.
-  const features =
-    c.input.kind === 'linear'
-      ? crop
-      : g.node(
-          'MatMul',
-          [crop, g.matrix(n('band_matrix'), [c.maxBin, nIn], bandMatrix(c), false)],
-          {},
-          n('mix_bands'),
-        );
-  const shapes = {
-    flatIn: g.int64s(n('shape_flat_in'), [-1, c.nbChannels * nIn]),
-    seq: g.int64s(n('shape_seq'), [-1, 1, c.hiddenSize]),
-    flatHidden: g.int64s(n('shape_flat_hidden'), [-1, c.hiddenSize]),
-    out: g.int64s(n('shape_out'), [-1, 1, c.nbChannels, c.nbBins]),
-    axis0: g.int64s(n('axes_0'), [0]),
-  };
-
+  const targets = c.targets.filter((t) => inputOf(t) !== null);
   const estimates = new Map<string, string>();
-  for (const target of c.targets) {
-    const w = weights.targets[target];
-    if (!w) throw new Error(`onnx export: no weights for target "${target}"`);
-    checkUmxWeights(c, w);
+  if (targets.length === 0) return estimates;
+  // The member's shared constants come with its first networks.
+  const first = !g.has(n('shape_out'));
+  const shapes = {
+    flatIn: n('shape_flat_in'),
+    seq: n('shape_seq'),
+    flatHidden: n('shape_flat_hidden'),
+    out: n('shape_out'),
+    axis0: n('axes_0'),
+  };
+  const cropArgs = [n('crop_starts'), n('crop_ends'), n('crop_axes')];
+  if (first) {
+    g.int64s(cropArgs[0], [0]);
+    g.int64s(cropArgs[1], [c.maxBin]);
+    g.int64s(cropArgs[2], [3]);
   }
-  checkJointWeights(weights);
-  // A joint model's trunk once, from the first target's set (all sets share it).
+  // The input's features, once per input (the mixture: `mix_cropped`, `mix_bands`).
+  const featureCache = new Map<string, string>();
+  const featuresOf = (input: string): string => {
+    const done = featureCache.get(input);
+    if (done) return done;
+    const tag = input === 'mix_tfirst' ? 'mix' : input.replace(/_tfirst$/, '');
+    const crop = g.node('Slice', [input, ...cropArgs], {}, n(`${tag}_cropped`));
+    // The band matrix's nonzeros are 1/width per column (band): with int8 storage they come back
+    // exact to float32 rounding (the runtimes that recompute it from the config agree), where
+    // float16 rounds them by up to 2^-11.
+    const bands = n('band_matrix');
+    if (c.input.kind !== 'linear' && !g.has(bands)) g.matrix(bands, [c.maxBin, nIn], bandMatrix(c), false);
+    const features =
+      c.input.kind === 'linear' ? crop : g.node('MatMul', [crop, bands], {}, n(`${tag}_bands`));
+    featureCache.set(input, features);
+    return features;
+  };
+  if (first) {
+    featuresOf(inputOf(targets[0])!);
+    g.int64s(shapes.flatIn, [-1, c.nbChannels * nIn]);
+    g.int64s(shapes.seq, [-1, 1, c.hiddenSize]);
+    g.int64s(shapes.flatHidden, [-1, c.hiddenSize]);
+    g.int64s(shapes.out, [-1, 1, c.nbChannels, c.nbBins]);
+    g.int64s(shapes.axis0, [0]);
+    for (const target of c.targets) {
+      const w = weights.targets[target];
+      if (!w) throw new Error(`onnx export: no weights for target "${target}"`);
+      checkUmxWeights(c, w);
+    }
+    checkJointWeights(weights);
+  }
+  // A joint model's trunk once, from the first target's set (all sets share it; no second stage).
   const joint = c.joint
-    ? trunkNetwork(g, c, weights.targets[c.targets[0]]!, n('joint'), features, shapes)
+    ? trunkNetwork(g, c, weights.targets[c.targets[0]]!, n('joint'), featuresOf(inputOf(targets[0])!), shapes)
     : null;
-  for (const target of c.targets) {
+  for (const target of targets) {
     const w = weights.targets[target]!;
-    const h2 = joint ?? trunkNetwork(g, c, w, n(target), features, shapes);
-    const est = headNetwork(g, c, w, n(target), h2, mixT, shapes);
+    const input = inputOf(target)!;
+    const h2 = joint ?? trunkNetwork(g, c, w, n(target), featuresOf(input), shapes);
+    const est = headNetwork(g, c, w, n(target), h2, input, shapes);
     estimates.set(target, g.node('Unsqueeze', [est, shapes.axis0], {}, n(`${target}_est`)));
   }
   return estimates;

@@ -170,7 +170,9 @@ function sameShape(a: unknown, b: readonly number[]): boolean {
 
 /** Whether two model configs are the same network but for their targets (mergeable, warm-startable). */
 export function sameArchitecture(a: UmxConfig, b: UmxConfig): boolean {
-  const strip = (c: UmxConfig) => JSON.stringify({ ...c, targets: [], joint: c.joint ?? false });
+  // Which input a network reads (`inputFrom`) is no part of its shape.
+  const strip = (c: UmxConfig) =>
+    JSON.stringify({ ...c, targets: [], joint: c.joint ?? false, inputFrom: undefined });
   return strip(a) === strip(b);
 }
 
@@ -187,6 +189,7 @@ export function mergeWeights(parts: readonly UmxWeights[], names: readonly strin
   }
   const targets: NetworkName[] = [];
   const merged: Partial<Record<NetworkName, UmxTargetWeights>> = {};
+  const inputFrom: Partial<Record<NetworkName, NetworkName>> = {};
   for (const [i, part] of parts.entries()) {
     const name = names[i] ?? `part ${i + 1}`;
     if (!sameArchitecture(part.config, base))
@@ -195,9 +198,16 @@ export function mergeWeights(parts: readonly UmxWeights[], names: readonly strin
       if (merged[t]) throw new Error(`merge: target "${t}" appears twice (again in ${name})`);
       targets.push(t);
       merged[t] = part.targets[t];
+      const from = part.config.inputFrom?.[t];
+      if (from) inputFrom[t] = from;
     }
   }
-  const config = { ...base, targets };
+  const { inputFrom: _, ...shape } = base;
+  const config: UmxConfig = {
+    ...shape,
+    targets,
+    ...(Object.keys(inputFrom).length > 0 ? { inputFrom } : {}),
+  };
   validateUmxConfig(config);
   for (const t of targets) checkUmxWeights(config, merged[t]!);
   return { config, targets: merged };

@@ -19,7 +19,7 @@ export interface TrainConfig {
     UmxConfig,
     'targets' | 'hiddenSize' | 'nbLayers' | 'bidirectional' | 'maxBin' | 'input'
   > &
-    Partial<Pick<UmxConfig, 'lstmDropout' | 'nbChannels' | 'bnMomentum' | 'bnEps' | 'joint'>>;
+    Partial<Pick<UmxConfig, 'lstmDropout' | 'nbChannels' | 'bnMomentum' | 'bnEps' | 'joint' | 'inputFrom'>>;
   readonly data: {
     /** Preprocessed dataset folder (`npm run preprocess`), relative to the repository root or absolute. */
     readonly cache: string;
@@ -72,7 +72,16 @@ export interface TrainConfig {
    * `.umxw` file of the same architecture — its own target, or the one `from` names (e.g. a new
    * `guitar` network from a 4-stem model's `other`). null: fresh PyTorch-style init.
    */
-  readonly init: { readonly weights: string; readonly from: Readonly<Record<string, string>> } | null;
+  readonly init: {
+    readonly weights: string;
+    readonly from: Readonly<Record<string, string>>;
+    /**
+     * The input scaler from this run's data instead of the file's: for a network that will read
+     * another input than it was trained on (a second-stage member reading its group's estimate,
+     * `model.inputFrom`).
+     */
+    readonly dataScaler?: boolean;
+  } | null;
   readonly valid: {
     /** Validation SDR (museval median) every this many epochs; 0 = never. Loss is every epoch. */
     readonly sdrEvery: number;
@@ -134,7 +143,7 @@ export function trainConfig(partial: DeepPartial<TrainConfig> = {}): TrainConfig
     const given = (partial[k] ?? {}) as Record<string, unknown>;
     const known = new Set([
       ...Object.keys(TRAIN_DEFAULTS[k]),
-      ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps', 'joint'] : []),
+      ...(k === 'model' ? ['lstmDropout', 'nbChannels', 'bnMomentum', 'bnEps', 'joint', 'inputFrom'] : []),
       ...(k === 'data' ? ['extra', 'trainTracks'] : []),
       ...(k === 'optim' ? ['sumLossWeight'] : []),
     ]);
@@ -159,7 +168,10 @@ function initSection(given: unknown): TrainConfig['init'] {
   if (typeof given !== 'object') throw new Error('TrainConfig: init must be {weights, from} or null');
   const g = given as Record<string, unknown>;
   for (const key of Object.keys(g))
-    if (key !== 'weights' && key !== 'from') throw new Error(`TrainConfig: unknown key "init.${key}"`);
+    if (key !== 'weights' && key !== 'from' && key !== 'dataScaler')
+      throw new Error(`TrainConfig: unknown key "init.${key}"`);
+  if (g.dataScaler !== undefined && typeof g.dataScaler !== 'boolean')
+    throw new Error('TrainConfig: init.dataScaler must be true or false');
   if (typeof g.weights !== 'string' || !g.weights)
     throw new Error('TrainConfig: init.weights must name a .umxw file');
   const from = (g.from ?? {}) as Record<string, unknown>;
@@ -169,7 +181,11 @@ function initSection(given: unknown): TrainConfig['init'] {
     if (typeof src !== 'string' || !isStemName(src))
       throw new Error(`TrainConfig: init.from.${t} must be a stem name, not ${JSON.stringify(src)}`);
   }
-  return { weights: g.weights, from: from as Record<string, string> };
+  return {
+    weights: g.weights,
+    from: from as Record<string, string>,
+    ...(g.dataScaler ? { dataScaler: true } : {}),
+  };
 }
 
 export function validateTrainConfig(c: TrainConfig): void {

@@ -87,9 +87,9 @@ function initialWeights(config: TrainConfig, data: CachedDataset): UmxWeights {
 /**
  * Warm start: each target's network from `config.init.weights` (its own target, or `init.from[t]`).
  * The architecture must match exactly; the file's scalers come along (the network was trained with
- * them), so the new data's statistics are not used.
+ * them), so the new data's statistics are not used — unless `init.dataScaler` asks for them (`data`).
  */
-export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights> {
+export async function warmStartWeights(config: TrainConfig, data?: CachedDataset): Promise<UmxWeights> {
   const init = config.init!;
   const file = await readWeightsFile(init.weights);
   const c = umxOf(config);
@@ -106,6 +106,14 @@ export async function warmStartWeights(config: TrainConfig): Promise<UmxWeights>
       );
     }
     targets[t] = structuredClone(w);
+  }
+  if (init.dataScaler) {
+    if (!data) throw new Error('init.dataScaler: no dataset to take the input scaler from');
+    const { mean, scale } = inputScaler(c, data.stats);
+    for (const w of Object.values(targets)) {
+      w!.input_mean = Float32Array.from(mean);
+      w!.input_scale = Float32Array.from(scale);
+    }
   }
   return { config: c, targets };
 }
@@ -224,7 +232,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     );
     ck = {
       config,
-      weights: config.init ? await warmStartWeights(config) : initialWeights(config, data),
+      weights: config.init ? await warmStartWeights(config, data) : initialWeights(config, data),
       adam: {},
       state: {
         epoch: 0,

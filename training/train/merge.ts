@@ -24,6 +24,7 @@ export { mergeWeights };
 export function pickTargets(w: UmxWeights, names: readonly string[], from = 'weights'): UmxWeights {
   const targets: Partial<Record<NetworkName, UmxTargetWeights>> = {};
   const order: NetworkName[] = [];
+  const inputFrom: Partial<Record<NetworkName, NetworkName>> = {};
   for (const pick of names) {
     const [n, as = n] = pick.split('=');
     const t = w.targets[n as NetworkName];
@@ -31,8 +32,12 @@ export function pickTargets(w: UmxWeights, names: readonly string[], from = 'wei
     if (targets[as as NetworkName]) throw new Error(`merge: target "${as}" picked twice from ${from}`);
     targets[as as NetworkName] = t;
     order.push(as as NetworkName);
+    const reads = w.config.inputFrom?.[n as NetworkName];
+    if (reads) inputFrom[as as NetworkName] = reads;
   }
-  return { config: { ...w.config, targets: order }, targets };
+  const { inputFrom: _, ...shape } = w.config;
+  const config = { ...shape, targets: order, ...(Object.keys(inputFrom).length > 0 ? { inputFrom } : {}) };
+  return { config, targets };
 }
 
 /**

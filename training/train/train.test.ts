@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initUmxWeights } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
-import type { CachedDataset } from '../data/cache';
+import { type CachedDataset, openCache } from '../data/cache';
 import { preprocess } from '../data/preprocess';
 import { createSampler } from '../data/sampler';
 import { memoryTable } from '../data/table';
@@ -20,6 +20,7 @@ import { type TrainConfig, trainConfig, umxOf } from './config';
 import { ScalarLog } from './log';
 import { configDifferences, outPaths, train, warmStartWeights } from './loop';
 import { mergeWeights, pickTargets } from './merge';
+import { inputScaler } from './spectra';
 import { validate } from './validate';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'];
@@ -406,6 +407,30 @@ describe('train', () => {
     expect(() => trainConfig({ ...config, init: { weights: path, from: { guitar: 'kazoo' } } })).toThrow(
       /stem name/,
     );
+  });
+
+  it('init.dataScaler: a warm start with the input scaler of this run’s data (a second-stage network)', async () => {
+    const path = outPaths(join(dir, 'straight')).best;
+    const best = await readWeightsFile(path);
+    const base = tinyConfig();
+    const config = trainConfig({
+      ...base,
+      model: { ...base.model, targets: ['guitar'], inputFrom: { guitar: 'guitar+piano' } },
+      init: { weights: path, from: { guitar: 'bass' }, dataScaler: true },
+    });
+    const data = await openCache(cache);
+    const w = await warmStartWeights(config, data);
+    const want = inputScaler(umxOf(config), data.stats);
+    expect(sameBytes(w.targets.guitar!.input_scale, want.scale)).toBe(true);
+    expect(sameBytes(w.targets.guitar!.input_mean, want.mean)).toBe(true);
+    expect(sameBytes(w.targets.guitar!.input_scale, best.targets.bass!.input_scale)).toBe(false);
+    expect(sameBytes(w.targets.guitar!['fc1.weight'], best.targets.bass!['fc1.weight'])).toBe(true);
+    // The network set keeps what it will read, for the merge into the model that has the group.
+    expect(w.config.inputFrom).toEqual({ guitar: 'guitar+piano' });
+    await expect(warmStartWeights(config)).rejects.toThrow(/no dataset/);
+    expect(() =>
+      trainConfig({ ...config, init: { weights: path, from: {}, dataScaler: 'yes' as never } }),
+    ).toThrow(/dataScaler must be true or false/);
   });
 
   it('validation SDR leaves out a target silent for a whole track and never throws', () => {

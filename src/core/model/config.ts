@@ -7,7 +7,7 @@
  * reduced to `bands` (mel- or log-spaced) by a fixed, non-trained band matrix; the output mask stays on
  * the linear bins either way.
  */
-import { type NetworkName, networkGroups } from '../stems';
+import { groupMembers, type NetworkName, networkGroups } from '../stems';
 import { DEFAULT_HOP, DEFAULT_N_FFT } from '../stft';
 
 /** What fc1 sees: the linear magnitude bins below `maxBin`, or `bands` averages of those bins. */
@@ -47,6 +47,14 @@ export interface UmxConfig {
    * configs written before it existed read unchanged.
    */
   readonly joint?: boolean;
+  /**
+   * The second-stage split: member networks that read their group's estimate (the model's output
+   * for "guitar+piano+other", ensemble mean included) instead of the mixture, e.g.
+   * `{ guitar: 'guitar+piano+other' }` — no vocals, drums or bass reach them. Their input scaler is
+   * fitted to that estimate. A network set trained alone may lack the group; the model it joins must
+   * have it (the export checks). Absent: every network reads the mixture.
+   */
+  readonly inputFrom?: Readonly<Partial<Record<NetworkName, NetworkName>>>;
 }
 
 export const UMX_DEFAULTS: UmxConfig = {
@@ -105,6 +113,15 @@ export function validateUmxConfig(c: UmxConfig, modelTargets: readonly string[] 
     fail(err instanceof Error ? err.message : String(err));
   }
   if (c.joint !== undefined && typeof c.joint !== 'boolean') fail(`joint must be true or false`);
+  for (const [t, from] of Object.entries(c.inputFrom ?? {})) {
+    if (!c.targets.includes(t as NetworkName)) fail(`inputFrom: "${t}" is not one of the networks`);
+    let members: string[] | null = null;
+    try {
+      members = groupMembers(String(from));
+    } catch {}
+    if (!members?.includes(t)) fail(`inputFrom: "${t}" can read only a group it is in, not "${from}"`);
+    if (c.joint) fail(`inputFrom: a joint model's networks share one input`);
+  }
   if (!(c.lstmDropout >= 0 && c.lstmDropout < 1)) fail(`lstmDropout must be in [0, 1)`);
   if (c.input.kind === 'bands' && (!posInt(c.input.bands) || c.input.bands > c.maxBin)) {
     fail(`bands must be in [1, maxBin], got ${c.input.bands}`);
