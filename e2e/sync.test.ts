@@ -215,6 +215,33 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await expectDelayed('/dash?rep=opus&live=1', /just in time/, 'a live-like feed');
   }, 180_000);
 
+  it('moves to the delayed remix, and says why, when the in-sync separation fails mid-remix', async () => {
+    const { page, tabId } = await open('/dash?rep=opus');
+    await drive.switchOn(tabId, UNITY);
+    await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
+      'the in-sync remix',
+      40_000,
+    );
+    const injected = await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'model-error' });
+    expect(injected.ok).toBe(true);
+    const s = await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => !st.enabled || st.engine?.mode === 'delayed',
+      'the delayed remix after the fault',
+      40_000,
+    );
+    console.info(`e2e sync: a separation fault in sync → ${s.engine?.mode}: ${s.engine?.modeNote}`);
+    expect(s.enabled, 'the remix goes on').toBe(true);
+    expect(s.engine?.modeNote).toMatch(/in-sync separation failed: injected model fault/);
+    await drive.running(tabId);
+    expect(await page.evaluate('player.video.paused')).toBe(false);
+    expect(await drive.capturing(tabId)).toBe(true);
+    await drive.switchOff(tabId);
+    await page.close();
+  }, 120_000);
+
   it('plays an inserted ad (its own MediaSource) as the ad, never the video’s stems, then the video’s again', async () => {
     const { page, tabId } = await open('/dash?rep=opus');
     await drive.switchOn(tabId, UNITY);

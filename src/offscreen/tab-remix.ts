@@ -58,6 +58,8 @@ export class TabRemix {
   private worker: WorkerStart | null = null;
   private startedAt = 0;
   private unusableSince: number | null = null;
+  /** Why the in-sync remix failed, if it did: this remix stays delayed from then on. */
+  private syncFailed: string | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private ended = false;
   private switching = false;
@@ -207,10 +209,22 @@ export class TabRemix {
     this.worker?.client.close();
   }
 
+  /**
+   * The in-sync separation failed mid-remix: the worker goes, and the delayed remix takes over on
+   * the next check (the page's own audio meanwhile); the popup says why.
+   */
+  private failSync(from: SyncSession, reason: string): void {
+    if (from !== this.engine || this.ended) return;
+    this.syncFailed = `the in-sync ${reason}`;
+    this.worker?.client.close();
+    this.worker = null;
+    void this.check();
+  }
+
   private async check(): Promise<void> {
     if (this.ended || this.switching || !this.captured) return;
     const now = performance.timeOrigin + performance.now();
-    let unusable = this.readAhead.unusable(now);
+    let unusable = this.syncFailed ?? this.readAhead.unusable(now);
     this.unusableSince = unusable === null ? null : (this.unusableSince ?? now);
     if (this.engine instanceof RemixSession) this.engine.modeNote = unusable;
     let decision: 'stay' | 'in-sync' | 'delayed';
@@ -220,6 +234,9 @@ export class TabRemix {
       const grace = this.readAheadHost ? GRACE_MS : 0;
       decision =
         unusable === null ? 'in-sync' : performance.now() - this.startedAt >= grace ? 'delayed' : 'stay';
+    } else if (this.syncFailed !== null) {
+      // In sync no more for this remix: its separation failed, the delayed one runs its own model.
+      decision = this.engine instanceof SyncSession ? 'delayed' : 'stay';
     } else {
       decision = chooseMode(
         this.engine instanceof SyncSession ? 'in-sync' : 'delayed',
@@ -283,6 +300,7 @@ export class TabRemix {
               this.record,
             );
       if (next instanceof RemixSession) next.modeNote = unusable;
+      else next.onSeparationFailed = (reason) => this.failSync(next, reason);
       this.engine = next;
       if (this.pendingFault) next.injectFault(this.pendingFault);
       this.pendingFault = null;

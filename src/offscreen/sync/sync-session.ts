@@ -110,6 +110,11 @@ export class SyncSession {
   private readonly output = new OutputClock();
   /** The MediaSource the cached stems come from (an ad's MediaSource has media times of its own). */
   private sourceKey: string | null = null;
+  /**
+   * Called (once) when separation fails, instead of ending the remix: the owner moves to the
+   * delayed remix, which runs its own model. Unset: the remix fails (the page's audio, and why).
+   */
+  onSeparationFailed: ((reason: string) => void) | null = null;
   /** Has the separation worker been asked for its optimised session? */
   private optimising = false;
 
@@ -504,7 +509,11 @@ export class SyncSession {
           worked = await this.ahead.step(view, playhead, lead);
           if (this.sourceKey === source.key) this.ahead.prune(playhead);
         } catch (e) {
-          this.fail(`separation failed: ${errorText(e)}`);
+          const reason = `separation failed: ${errorText(e)}`;
+          // With a fallback the remix goes on: stems stop coming, so the page's own audio plays
+          // (cross-faded, as wherever stems are missing) until the owner has switched engines.
+          if (this.onSeparationFailed) this.onSeparationFailed(reason);
+          else this.fail(reason);
           return;
         }
         rest = relaxed ? performance.now() - t0 : 0;
