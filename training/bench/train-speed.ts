@@ -4,9 +4,12 @@
  * size; 3 bidirectional LSTM layers, maxBin 1487, random data. Warm-up steps are excluded; the figure
  * is the median step (min also shown, as the machine may be shared). `--heads 4`: a joint network of 4
  * targets (one trunk, four heads) instead; its "per target" figure (audio × heads / time) is the one to
- * set beside a single target network's.
+ * set beside a single target network's. Also printed: steps/s and examples (clips)/s.
  *
- *   npm run bench:train -- [--hidden 128,256] [--backends wasm,cpu] [--inputs linear,mel256]
+ * `--backend webgpu` (or `--backends wasm,webgpu`): tfjs-backend-webgpu through Dawn's Node bindings
+ * (training/model/backend.ts). A step there ends with the loss read back, i.e. when the GPU is done.
+ *
+ *   npm run bench:train -- [--hidden 128,256] [--backend wasm,webgpu,cpu] [--inputs linear,mel256]
  *                          [--heads 1,4] [--batch 16] [--frames 128] [--steps 5] [--warmup 2] [--profile]
  */
 import { cpus } from 'node:os';
@@ -16,13 +19,14 @@ import { framesToSeconds, type UmxConfig, umxConfig } from '../../src/core/model
 import { initUmxWeights } from '../../src/core/model/parameters';
 import { mulberry32 } from '../../src/core/random';
 import { positiveInt } from '../cli/args';
-import { type TrainBackend, useBackend } from '../model/backend';
+import { assertBackendHealthy, parseTrainBackend, useBackend, webGpuAdapter } from '../model/backend';
 import { UmxTrainer } from '../model/train';
 import { UmxTf } from '../model/umx-tf';
 
 const program = new Command('bench:train')
   .option('--hidden <list>', 'hidden sizes', '128,256')
-  .option('--backends <list>', 'tfjs backends (wasm, cpu)', 'wasm,cpu')
+  .option('--backends <list>', 'tfjs backends (wasm, cpu, webgpu)', 'wasm,cpu')
+  .option('--backend <list>', 'the same as --backends (wins over it)')
   .option('--inputs <list>', 'input representations: linear, mel<N>, log<N> (N bands)', 'linear')
   .option('--heads <list>', '1: one target network; J > 1: a joint network of J targets', '1')
   .option('--batch <n>', 'clips per batch', positiveInt, 16)
@@ -34,6 +38,7 @@ const program = new Command('bench:train')
 const opts = program.opts<{
   hidden: string;
   backends: string;
+  backend?: string;
   inputs: string;
   heads: string;
   batch: number;
@@ -63,8 +68,9 @@ function parseInput(text: string): UmxConfig['input'] {
   return { kind: 'bands', scale: m[1] as 'mel' | 'log', bands: Number(m[2]) };
 }
 
-for (const backend of opts.backends.split(',') as TrainBackend[]) {
+for (const backend of (opts.backend ?? opts.backends).split(',').map((b) => parseTrainBackend(b.trim()))) {
   await useBackend(backend);
+  if (backend === 'webgpu') console.log(`webgpu adapter: ${webGpuAdapter()}`);
   for (const [hidden, inputName, heads] of opts.hidden
     .split(',')
     .map(Number)
@@ -107,19 +113,24 @@ for (const backend of opts.backends.split(',') as TrainBackend[]) {
     let loss = 0;
     for (let s = 0; s < warmup + steps; s++) {
       const t0 = performance.now();
-      loss = trainer.step(mix, heads > 1 ? targets : target, s);
+      // stepAsync: the same step as `step`, its loss read back asynchronously (webgpu has no dataSync in Node).
+      loss = await trainer.stepAsync(mix, heads > 1 ? targets : target, s);
       if (s >= warmup) times.push((performance.now() - t0) / 1000);
     }
+    assertBackendHealthy();
     const med = median(times);
     // Forward only (training-mode loss without the tape) for the forward/backward split.
     const t0 = performance.now();
-    tf.tidy(() => model.loss(mix, heads > 1 ? targets : target).dataSync());
+    const fwdLoss = model.loss(mix, heads > 1 ? targets : target);
+    await fwdLoss.data();
+    fwdLoss.dispose();
     model.clearStats();
     const fwd = (performance.now() - t0) / 1000;
     const perTarget =
       heads > 1 ? ` = ${((heads * audioSeconds) / med).toFixed(1)} per target (joint, ${heads} heads)` : '';
     console.log(
-      `${backend.padEnd(4)} hidden ${String(hidden).padStart(3)} ${inputName.padEnd(7)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s${perTarget} ` +
+      `${backend.padEnd(6)} hidden ${String(hidden).padStart(3)} ${inputName.padEnd(7)}: ${(audioSeconds / med).toFixed(1).padStart(6)} audio-s/s${perTarget}, ` +
+        `${(1 / med).toFixed(3)} steps/s, ${(opts.batch / med).toFixed(2)} examples/s ` +
         `(median step ${med.toFixed(3)} s, min ${Math.min(...times).toFixed(3)} s over ${steps}; ` +
         `forward ${fwd.toFixed(3)} s; ${audioSeconds.toFixed(1)} audio-s per step; loss ${loss.toFixed(4)}; ` +
         `${tf.memory().numTensors} tensors alive)`,
@@ -127,14 +138,15 @@ for (const backend of opts.backends.split(',') as TrainBackend[]) {
 
     if (opts.profile) {
       const t1 = performance.now();
-      const info = await tf.profile(() => {
-        trainer.step(mix, heads > 1 ? targets : target);
+      const info = await tf.profile(async () => {
+        await trainer.stepAsync(mix, heads > 1 ? targets : target);
       });
       const wall = performance.now() - t1;
       const byKernel = new Map<string, { ms: number; count: number }>();
       let total = 0;
       for (const k of info.kernels) {
-        const ms = Number(await k.kernelTimeMs);
+        // webgpu without the timestamp-query feature gives {error} instead of a time: counted as 0.
+        const ms = Number(await k.kernelTimeMs) || 0;
         const e = byKernel.get(k.name) ?? { ms: 0, count: 0 };
         e.ms += ms;
         e.count++;

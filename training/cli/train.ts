@@ -3,14 +3,20 @@
  * "Training").
  *
  *   npm run train -- --config training/configs/X.json [--out DIR] [--resume] [--targets vocals,drums]
+ *                    [--backend wasm|webgpu]
+ *
+ * `--backend webgpu` trains on tfjs-backend-webgpu through Dawn's Node bindings (a GPU via Vulkan,
+ * Metal or D3D12; Mesa's lavapipe where there is none); without a WebGPU adapter it stops with a
+ * one-line error before reading or writing anything in the output folder.
  *
  * Ctrl-C (SIGINT) or SIGTERM: the current batch finishes, a checkpoint is written, exit code 130;
  * a second signal (more than a second after the first) exits at once. `--resume` continues bit-for-bit
  * from `<out>/checkpoint.ckpt`. package.json runs this with `node --import tsx` (see training/README.md).
  */
 import { basename, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { describeUmx } from '../../src/core/model';
+import { useBackend, webGpuAdapter } from '../model/backend';
 import { loadTrainConfig, umxOf, withTargets } from '../train/config';
 import { outPaths, train } from '../train/loop';
 
@@ -23,6 +29,15 @@ const program = new Command('train')
   .option('--resume', 'continue from <out>/checkpoint.ckpt', false)
   .option('--targets <list>', 'train only these of the config targets (e.g. one process per pair)')
   .option('--no-progress', 'no progress bar')
+  .option(
+    '--backend <name>',
+    'tfjs backend: wasm (CPU), or webgpu (a GPU through Dawn: Vulkan/Metal/D3D12)',
+    (v: string) => {
+      if (v !== 'wasm' && v !== 'webgpu') throw new InvalidArgumentError('expected wasm or webgpu');
+      return v;
+    },
+    'wasm',
+  )
   .parse();
 const opts = program.opts<{
   config: string;
@@ -30,6 +45,7 @@ const opts = program.opts<{
   resume: boolean;
   targets?: string;
   progress: boolean;
+  backend: 'wasm' | 'webgpu';
 }>();
 
 async function main(): Promise<number> {
@@ -40,6 +56,8 @@ async function main(): Promise<number> {
       opts.targets.split(',').map((s) => s.trim()),
     );
   const out = resolve(opts.out ?? resolve(REPO_ROOT, 'out/train', basename(opts.config, '.json')));
+  // The backend first: without a WebGPU adapter nothing in `out` is read or written.
+  await useBackend(opts.backend);
   const controller = new AbortController();
   let firstSignalAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -59,11 +77,13 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   console.log(
     `train ${config.name}: targets ${config.model.targets.join(', ')}, ${describeUmx(umxOf(config))}, ` +
-      `batch ${config.data.batchSize} × ${config.data.chunkSeconds} s, ${Math.ceil(config.data.samplesPerEpoch / config.data.batchSize)} batches/epoch → ${out}`,
+      `batch ${config.data.batchSize} × ${config.data.chunkSeconds} s, ${Math.ceil(config.data.samplesPerEpoch / config.data.batchSize)} batches/epoch → ${out}` +
+      `; backend ${opts.backend}${opts.backend === 'webgpu' ? ` (${webGpuAdapter()})` : ''}`,
   );
   const result = await train(config, {
     out,
     resume: opts.resume,
+    backend: opts.backend,
     signal: controller.signal,
     progress: opts.progress,
     print: (line) => console.log(line),

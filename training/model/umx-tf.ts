@@ -53,6 +53,23 @@ export function toBatchLayout(
 
 let instances = 0;
 
+/** `UmxTf.jointGrads` before its losses are read back: kept scalars, disposed by `finishJoint`. */
+interface JointGradTensors {
+  readonly losses: tf.Scalar[];
+  readonly sumLoss?: tf.Scalar;
+  readonly grads: Record<string, tf.Tensor>;
+}
+
+/** jointGrads' result from the values read back; disposes the loss scalars. */
+function finishJoint(
+  r: JointGradTensors,
+  losses: number[],
+  sumLoss: number | undefined,
+): { losses: number[]; sumLoss?: number; grads: Record<string, tf.Tensor> } {
+  tf.dispose([...r.losses, ...(r.sumLoss ? [r.sumLoss] : [])]);
+  return sumLoss === undefined ? { losses, grads: r.grads } : { losses, sumLoss, grads: r.grads };
+}
+
 /** A head's trainable tensors, in the order `outputMaskMse` (after fc3) takes them. */
 const HEAD_TRAINABLE = ['fc3.weight', 'bn3.weight', 'bn3.bias', 'output_scale', 'output_mean'] as const;
 
@@ -412,15 +429,43 @@ export class UmxTf {
     opts: Omit<ForwardOptions, 'training'> = {},
     sumLossWeight = 0,
   ): { losses: number[]; sumLoss?: number; grads: Record<string, tf.Tensor> } {
+    const r = this.jointGradTensors(mix, targets, seed, opts, sumLossWeight);
+    const read = (t: tf.Scalar) => t.dataSync()[0];
+    return finishJoint(r, r.losses.map(read), r.sumLoss && read(r.sumLoss));
+  }
+
+  /** `jointGrads` reading the losses back asynchronously: the same gradients, on every backend (webgpu has no dataSync in Node). */
+  async jointGradsAsync(
+    mix: tf.Tensor4D,
+    targets: readonly tf.Tensor4D[],
+    seed: number,
+    opts: Omit<ForwardOptions, 'training'> = {},
+    sumLossWeight = 0,
+  ): Promise<{ losses: number[]; sumLoss?: number; grads: Record<string, tf.Tensor> }> {
+    const r = this.jointGradTensors(mix, targets, seed, opts, sumLossWeight);
+    const read = async (t: tf.Scalar) => (await t.data())[0];
+    const losses: number[] = [];
+    for (const t of r.losses) losses.push(await read(t));
+    return finishJoint(r, losses, r.sumLoss && (await read(r.sumLoss)));
+  }
+
+  /** jointGrads' computation, its losses left as (kept) scalars. */
+  private jointGradTensors(
+    mix: tf.Tensor4D,
+    targets: readonly tf.Tensor4D[],
+    seed: number,
+    opts: Omit<ForwardOptions, 'training'>,
+    sumLossWeight: number,
+  ): JointGradTensors {
     this.targetsPerHead(targets);
     if (!(sumLossWeight >= 0)) throw new Error(`UmxTf: sumLossWeight must be ≥ 0, got ${sumLossWeight}`);
     const o: ForwardOptions = { ...opts, training: true };
     const a2 = withSeededRandom(seed, () => tf.tidy(() => this.trunk(mix, o)));
     const grads: Record<string, tf.Tensor> = {};
-    const losses: number[] = [];
+    const losses: tf.Scalar[] = [];
     // μS, the shift of every head's target (null: the plain loss).
     let shift: tf.Tensor4D | null = null;
-    let sumLoss: number | undefined;
+    let sumLoss: tf.Scalar | undefined;
     if (sumLossWeight > 0) {
       const summed = this.summedError(a2, mix, targets, o);
       losses.push(...summed.perHead);
@@ -438,9 +483,10 @@ export class UmxTf {
           ...params,
         ]),
       );
-      if (shift) target.dispose();
-      else losses.push(value.dataSync()[0]);
-      value.dispose();
+      if (shift) {
+        target.dispose();
+        value.dispose();
+      } else losses.push(value);
       const [da2, ...dparams] = g;
       HEAD_TRAINABLE.forEach((n, k) => {
         grads[this.key(h, n)] = dparams[k];
@@ -466,7 +512,7 @@ export class UmxTf {
     for (const [name, g] of Object.entries(trunk.grads)) grads[byVar.get(name)!] = g;
     tf.dispose([trunk.value, a2, dA2]);
     shift?.dispose();
-    return sumLoss === undefined ? { losses, grads } : { losses, sumLoss, grads };
+    return { losses, sumLoss, grads };
   }
 
   /** S = Σ_j (ŷ_j − y_j) over the heads (training-mode forward on the trunk output a2), each head's MSE and MSE(S). */
@@ -475,14 +521,9 @@ export class UmxTf {
     mix: tf.Tensor4D,
     targets: readonly tf.Tensor4D[],
     o: ForwardOptions,
-  ): { sum: tf.Tensor4D; perHead: number[]; sumLoss: number } {
-    const mse = (e: tf.Tensor): number => {
-      const m = tf.tidy(() => tf.mean(tf.square(e)));
-      const value = m.dataSync()[0];
-      m.dispose();
-      return value;
-    };
-    const perHead: number[] = [];
+  ): { sum: tf.Tensor4D; perHead: tf.Scalar[]; sumLoss: tf.Scalar } {
+    const mse = (e: tf.Tensor): tf.Scalar => tf.tidy(() => tf.mean(tf.square(e)));
+    const perHead: tf.Scalar[] = [];
     let sum: tf.Tensor4D | null = null;
     for (const [j, h] of this.headNames().entries()) {
       const e = tf.tidy(() => tf.sub(this.outputMask(this.fc3(a2, h), mix, o, h), targets[j]) as tf.Tensor4D);
@@ -533,6 +574,17 @@ export class UmxTf {
   exportHeads(target?: string): Record<string, UmxTargetWeights> {
     const byKey: Record<string, Float32Array> = {};
     for (const [name, v] of [...this.params, ...this.buffers]) byKey[name] = v.dataSync() as Float32Array;
+    return this.headsOf(byKey, target);
+  }
+
+  /** `exportHeads` reading the weights back asynchronously (every backend; webgpu has no dataSync in Node). */
+  async exportHeadsAsync(target?: string): Promise<Record<string, UmxTargetWeights>> {
+    const byKey: Record<string, Float32Array> = {};
+    for (const [name, v] of [...this.params, ...this.buffers]) byKey[name] = (await v.data()) as Float32Array;
+    return this.headsOf(byKey, target);
+  }
+
+  private headsOf(byKey: Record<string, Float32Array>, target?: string): Record<string, UmxTargetWeights> {
     if (!this.heads) {
       if (!target) throw new Error("UmxTf.exportHeads: name the single network's target");
       return { [target]: byKey };

@@ -39,17 +39,46 @@ export class AdamW {
     private readonly opts: AdamWOptions,
   ) {
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // tidy: the zero tensors the variables start from are not kept apart from them.
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+      );
     }
   }
 
-  /** Applies one update with learning rate `lr`; returns the gradients' global norm before clipping. */
+  /**
+   * Applies one update with learning rate `lr`; returns the gradients' global norm before clipping.
+   * Reads the norm back with dataSync: wasm and cpu backends only (see applyAsync).
+   */
   apply(grads: Readonly<Record<string, tf.Tensor>>, lr: number): number {
+    const squared = this.squaredNorm(grads);
+    const sum = squared.dataSync()[0];
+    squared.dispose();
+    return this.update(grads, lr, Math.sqrt(sum));
+  }
+
+  /** `apply` reading the norm back asynchronously: the same update, on every backend (webgpu has no dataSync in Node). */
+  async applyAsync(grads: Readonly<Record<string, tf.Tensor>>, lr: number): Promise<number> {
+    const squared = this.squaredNorm(grads);
+    const sum = (await squared.data())[0];
+    squared.dispose();
+    return this.update(grads, lr, Math.sqrt(sum));
+  }
+
+  /** ‖g‖² over all of the network's gradients. */
+  private squaredNorm(grads: Readonly<Record<string, tf.Tensor>>): tf.Scalar {
+    return tf.tidy(() =>
+      tf.addN([...this.params.keys()].map((n) => tf.sum(tf.square(grads[n])))),
+    ) as tf.Scalar;
+  }
+
+  private update(grads: Readonly<Record<string, tf.Tensor>>, lr: number, norm: number): number {
     const { beta1: b1, beta2: b2, eps, weightDecay: wd, gradClip } = this.opts;
-    const norm = Math.sqrt(
-      tf.tidy(() => tf.addN([...this.params.keys()].map((n) => tf.sum(tf.square(grads[n]))))).dataSync()[0],
-    );
     if (!Number.isFinite(norm))
       throw new Error(`non-finite gradient norm (${norm}) at step ${this.step + 1}`);
     const scale = gradClip > 0 && norm > gradClip ? gradClip / (norm + 1e-6) : 1;
@@ -71,10 +100,21 @@ export class AdamW {
     return norm;
   }
 
+  /** The state, read back with dataSync (wasm and cpu backends; see stateAsync). */
   state(): AdamWState {
     const read = (vars: Map<string, tf.Variable>) =>
       Object.fromEntries([...vars].map(([n, x]) => [n, Float32Array.from(x.dataSync() as Float32Array)]));
     return { step: this.step, m: read(this.m), v: read(this.v) };
+  }
+
+  /** The state, read back asynchronously (every backend). */
+  async stateAsync(): Promise<AdamWState> {
+    const read = async (vars: Map<string, tf.Variable>) => {
+      const out: Record<string, Float32Array> = {};
+      for (const [n, x] of vars) out[n] = Float32Array.from((await x.data()) as Float32Array);
+      return out;
+    };
+    return { step: this.step, m: await read(this.m), v: await read(this.v) };
   }
 
   load(state: AdamWState): void {

@@ -1,8 +1,8 @@
 /**
  * The training loop, in one place: Open-Unmix's recipe (one network per target, MSE on magnitudes,
  * random-chunk / gain / swap / track-mix augmentation, Adam(W), LR-on-plateau, early stopping) on
- * tfjs-backend-wasm. Each target has its own network, optimiser, learning rate and stopping counters
- * — or, with `model.joint`, all targets share one network (a trunk and a head per target) trained on
+ * tfjs-backend-wasm (or `backend`: webgpu, cpu). Each target has its own network, optimiser,
+ * learning rate and stopping counters — or, with `model.joint`, all targets share one network (a trunk and a head per target) trained on
  * the sum of their losses, with one optimiser and stopping state (`trainingUnits`); all targets of a
  * run see the same batches (one sampler, one mixture STFT per batch).
  *
@@ -16,6 +16,9 @@
  * a seeded generator around each step), and the checkpoint holds every bit of state, so a resumed run
  * continues exactly as an uninterrupted one (tested). A stop request (`signal`, e.g. SIGINT) is
  * honoured between batches: the checkpoint then records the position within the epoch.
+ *
+ * Every read of a tensor back to JS is asynchronous (`data()`, not `dataSync()`): tfjs-backend-webgpu
+ * in Node has no synchronous readback (its readSync needs OffscreenCanvas). Same values on wasm.
  */
 
 import { existsSync } from 'node:fs';
@@ -32,9 +35,9 @@ import { createSampler } from '../data/sampler';
 import { trainingSubset } from '../data/split';
 import { concatTables, groupedTable, withoutStems } from '../data/table';
 import { readWeightsFile, sameArchitecture, writeWeightsFile } from '../export/weights-file';
-import { useBackend } from '../model/backend';
+import { assertBackendHealthy, type TrainBackend, useBackend } from '../model/backend';
 import { type TrainingUnit, trainingUnits, type UmxTf, unitModel, withSeededRandom } from '../model/umx-tf';
-import { AdamW } from './adamw';
+import { AdamW, type AdamWState } from './adamw';
 import { type Checkpoint, readCheckpoint, type TrainState, writeCheckpoint } from './checkpoint';
 import { type TrainConfig, trainConfig, umxOf } from './config';
 import { type Scalar, ScalarLog, writeCurves } from './log';
@@ -54,6 +57,8 @@ export interface TrainOptions {
   readonly print?: (line: string) => void;
   /** Stop (with a checkpoint) after this many epochs of this invocation — tests. */
   readonly epochs?: number;
+  /** tfjs backend (default wasm); started before anything is read or written. */
+  readonly backend?: TrainBackend;
 }
 
 export interface TrainResult {
@@ -153,7 +158,7 @@ export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
 }
 
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
-  await useBackend('wasm');
+  await useBackend(opts.backend ?? 'wasm');
   const print = opts.print ?? (() => undefined);
   const paths = outPaths(opts.out);
   if (opts.resume && !existsSync(paths.checkpoint))
@@ -264,19 +269,21 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     if (saved) opt.load(saved);
     optims.set(unit.name, opt);
   }
-  const unitWeights = (u: TrainingUnit) => models.get(u.name)!.exportHeads(u.targets[0]);
+  const unitWeights = (u: TrainingUnit) => models.get(u.name)!.exportHeadsAsync(u.targets[0]);
   const best: Partial<Record<NetworkName, UmxTargetWeights>> =
     opts.resume && existsSync(paths.best) ? (await readWeightsFile(paths.best)).targets : {};
 
-  const currentWeights = (): UmxWeights => ({
-    config: c,
-    targets: Object.assign({}, ...units.map(unitWeights)),
-  });
+  const currentWeights = async (): Promise<UmxWeights> => {
+    const targets: UmxWeights['targets'] = {};
+    for (const u of units) Object.assign(targets, await unitWeights(u));
+    return { config: c, targets };
+  };
   const save = async () => {
     state.sampler = sampler.state();
     state.logBytes = log.bytes();
-    const adam = Object.fromEntries(units.map((u) => [u.name, optims.get(u.name)!.state()]));
-    await writeCheckpoint(paths.checkpoint, { config, state, weights: currentWeights(), adam });
+    const adam: Record<string, AdamWState> = {};
+    for (const u of units) adam[u.name] = await optims.get(u.name)!.stateAsync();
+    await writeCheckpoint(paths.checkpoint, { config, state, weights: await currentWeights(), adam });
   };
   const active = () => units.filter((u) => !state.targets[u.name].stopped);
 
@@ -341,7 +348,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           let byParam: Record<string, tf.Tensor>;
           if (unit.heads) {
             // The joint network trains on the sum of its targets' losses, one head at a time.
-            const r = model.jointGrads(mix, tensors, seed, {}, o.sumLossWeight ?? 0);
+            const r = await model.jointGradsAsync(mix, tensors, seed, {}, o.sumLossWeight ?? 0);
             values = r.losses;
             byParam = r.grads;
             if (r.sumLoss !== undefined)
@@ -352,11 +359,11 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
             const { value, grads } = withSeededRandom(seed, () =>
               tf.variableGrads(() => model.loss(mix, tensors[0]), [...model.params.values()]),
             );
-            values = [value.dataSync()[0]];
+            values = [(await value.data())[0]];
             value.dispose();
             byParam = Object.fromEntries(Object.entries(grads).map(([k, g]) => [paramNames.get(k)!, g]));
           }
-          const norm = optims.get(unit.name)!.apply(byParam, state.targets[unit.name].lr);
+          const norm = await optims.get(unit.name)!.applyAsync(byParam, state.targets[unit.name].lr);
           model.updateRunningStats(d.batchSize * mixMag.frames);
           tf.dispose([...tensors, ...Object.values(byParam)]);
           for (const [k, t] of unit.targets.entries()) {
@@ -368,6 +375,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           scalars.push(scalar(`train/grad_norm/${unit.name}`, norm));
         }
         mix.dispose();
+        // webgpu: a dispatch that failed validation leaves garbage behind; stop before it is logged or saved.
+        assertBackendHealthy();
         state.globalStep++;
         state.stepInEpoch++;
         const dt = (performance.now() - t0) / 1000;
@@ -395,7 +404,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       // ---- validation, scheduler, early stopping
       const run = active();
       const sdrNow = config.valid.sdrEvery > 0 && epoch % config.valid.sdrEvery === 0;
-      const v = validate(
+      const v = await validate(
         data,
         validTracks,
         run.map((u) => ({ targets: u.targets, model: models.get(u.name)! })),
@@ -407,6 +416,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           onNote: print,
         },
       );
+      assertBackendHealthy();
       const at = (tag: string, value: number): Scalar => ({
         step: state.globalStep,
         epoch,
@@ -435,7 +445,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         if (unit.heads) scalars.push(at(`valid/loss/${t}`, validLoss));
         if (validLoss < p.best) {
           Object.assign(p, { best: validLoss, bestEpoch: epoch, badEpochs: 0, plateauEpochs: 0 });
-          Object.assign(best, unitWeights(unit));
+          Object.assign(best, await unitWeights(unit));
           improved = true;
         } else {
           p.badEpochs++;
@@ -463,7 +473,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
 
       // ---- outputs: best weights (when improved), checkpoint, curves
       if (improved) {
-        const bw = currentWeights();
+        const bw = await currentWeights();
         for (const t of targets)
           if (best[t as NetworkName]) bw.targets[t as NetworkName] = best[t as NetworkName];
         await writeWeightsFile(paths.best, bw);
@@ -485,7 +495,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   } finally {
     bar?.stop();
   }
-  const weights = currentWeights();
+  const weights = await currentWeights();
   for (const m of models.values()) m.dispose();
   for (const x of optims.values()) x.dispose();
   return { state, interrupted, weights };

@@ -433,7 +433,7 @@ describe('train', () => {
     ).toThrow(/dataScaler must be true or false/);
   });
 
-  it('validation SDR leaves out a target silent for a whole track and never throws', () => {
+  it('validation SDR leaves out a target silent for a whole track and never throws', async () => {
     const c = umxOf(tinyConfig());
     const models = c.targets.map((t, j) => ({
       targets: [t],
@@ -452,7 +452,7 @@ describe('train', () => {
       readTrack: (i: number) => tracks[i],
     } as unknown as CachedDataset;
     const notes: string[] = [];
-    const v = validate(data, [0, 1], models, c, {
+    const v = await validate(data, [0, 1], models, c, {
       chunkFrames: 16,
       sdrTracks: 2,
       onNote: (m) => notes.push(m),

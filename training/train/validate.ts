@@ -45,7 +45,8 @@ export interface ValidatedNetwork {
   readonly model: UmxTf;
 }
 
-export function validate(
+/** Reads the estimates back asynchronously, so it runs on every tfjs backend (webgpu has no dataSync in Node). */
+export async function validate(
   data: CachedDataset,
   tracks: readonly number[],
   networks: readonly ValidatedNetwork[],
@@ -56,7 +57,7 @@ export function validate(
     wienerIterations?: number;
     onNote?: (message: string) => void;
   },
-): ValidationResult {
+): Promise<ValidationResult> {
   const t0 = performance.now();
   const targets = networks.flatMap((n) => n.targets);
   const sse = Object.fromEntries(targets.map((t) => [t, 0]));
@@ -80,8 +81,8 @@ export function validate(
         const b = Math.min(frames, a + opts.chunkFrames);
         const input = tf.tensor4d(toModelLayout(mix, ch, frames, bins, a, b), [1, b - a, ch, bins]);
         const ys = model.forwardHeads(input);
-        heads.forEach((_, j) => {
-          const out = ys[j].dataSync() as Float32Array;
+        for (const j of heads.keys()) {
+          const out = (await ys[j].data()) as Float32Array;
           for (let t = a; t < b; t++) {
             for (let cc = 0; cc < ch; cc++) {
               const src = ((t - a) * ch + cc) * bins;
@@ -93,7 +94,7 @@ export function validate(
               }
             }
           }
-        });
+        }
         tf.dispose([input, ...ys]);
       }
       heads.forEach((target, j) => {
