@@ -102,8 +102,12 @@ export class TabRemix {
     if (this.worker) return;
     this.milestone('worker start');
     this.worker = startSeparationWorker();
+    const { client } = this.worker;
     this.worker.ready.then(
-      () => this.milestone('worker ready'),
+      () => {
+        if (this.record) this.milestones.push(...client.steps);
+        this.milestone('worker ready');
+      },
       () => undefined, // a failure is reported when the in-sync remix needs it
     );
   }

@@ -160,6 +160,27 @@ describe('AheadSeparator', () => {
     expect(AHEAD_S).toBeGreaterThan(30);
   });
 
+  it('reads a new job’s first 2.5 s in one step where they are decoded, else 0.1 s at a time', async () => {
+    for (const [seconds, ended, want] of [
+      [12, true, [110_250, 4410, 4410]],
+      [1, false, [4410, 4410, 4410]], // only 1 s decoded so far (more to come)
+    ] as const) {
+      const src = source(MODEL_RATE, seconds, ended);
+      const counts: number[] = [];
+      const spy: AheadSource = {
+        ...src,
+        read: (t, count, r) => {
+          const out = src.read(t, count, r);
+          if (out) counts.push(count);
+          return out;
+        },
+      };
+      const a = ahead(new StemCache(4), []);
+      for (let i = 0; i < 3; i++) await a.step(spy, 0);
+      expect(counts, `${seconds} s decoded`).toEqual(want);
+    }
+  });
+
   it('puts nothing from a job abandoned while it was starting or separating', async () => {
     const cache = new StemCache(4);
     const src = source(MODEL_RATE, 12);
@@ -192,7 +213,8 @@ describe('AheadSeparator', () => {
     expect(cache.size).toBe(0);
     // …or while a step's separation is in flight.
     const b = ahead(cache, []);
-    for (let i = 0; i < 39; i++) await b.step(src, 0); // 3.9 s of input: the 4-s segment is next
+    // 3.9 s of input (a job's first step reads 2.5 s, later ones 0.1 s): the 4-s segment is next.
+    for (let i = 0; i < 15; i++) await b.step(src, 0);
     const pending = b.step(src, 0);
     b.abandon();
     await pending;

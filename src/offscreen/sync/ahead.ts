@@ -35,6 +35,12 @@ export const BACKFILL_S = 15;
 const BACKFILL_YIELD_S = EAGER_S / 2;
 /** Input block fed to the separator per step: 0.1 s (4800 source frames at 48 kHz). */
 const BLOCK = 4410;
+/**
+ * A new job's first block, where the audio is at hand: 2.5 s, the in-sync remix's first segment —
+ * its first stems wait for that much input anyway, and one request instead of 25 round trips to
+ * the worker, each behind a busy thread, brings them sooner.
+ */
+const FIRST_BLOCK = 25 * BLOCK;
 
 /** The decoded audio of the MediaSource playing now. */
 export interface AheadSource {
@@ -232,13 +238,18 @@ export class AheadSeparator {
     const job = this.job;
     if (!job) return false;
     const t = job.inPos / MODEL_RATE;
-    const count = Math.round((BLOCK * job.rate) / MODEL_RATE);
-    const input = source.read(t, count, job.rate);
+    const read = (frames: number) => source.read(t, Math.round((frames * job.rate) / MODEL_RATE), job.rate);
+    let block = job.inPos === job.start ? FIRST_BLOCK : BLOCK;
+    let input = read(block);
+    if (!input && block !== BLOCK) {
+      block = BLOCK;
+      input = read(block);
+    }
     const t0 = performance.now();
     let out: Record<string, Float32Array[]> | null;
     let ended = false;
     if (input) {
-      job.inPos += BLOCK;
+      job.inPos += block;
       out = await job.separator.push(input);
     } else if (source.ended || (source.rateAt(t) !== null && source.rateAt(t) !== job.rate)) {
       // The end of the stream, or a codec/rate change: separate what is left; a new job takes over.

@@ -10,6 +10,8 @@ import type { StreamSeparator } from './ahead';
 import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
 import SeparationWorker from './separation-worker.ts?worker';
 
+const now = () => performance.timeOrigin + performance.now();
+
 type Pending = { ok: (out: Record<string, Float32Array[]> | null) => void; fail: (e: Error) => void };
 
 export class SeparationClient {
@@ -23,6 +25,8 @@ export class SeparationClient {
   targets: readonly string[] = [];
   /** WASM threads the worker's onnxruntime uses. */
   threads = 1;
+  /** [what, wall ms] of the start (the model read, the session made), for the switch-on's trace. */
+  readonly steps: [string, number][] = [];
 
   private constructor() {
     this.worker = new SeparationWorker();
@@ -30,8 +34,10 @@ export class SeparationClient {
       const p = this.pending.get(e.data.id);
       if (!p) return;
       this.pending.delete(e.data.id);
-      if (e.data.type === 'done') p.ok(e.data.out);
-      else p.fail(new Error(e.data.error));
+      if (e.data.type === 'done') {
+        if (e.data.took) this.steps.push([`${e.data.took[0]} ${e.data.took[1].toFixed(0)} ms`, now()]);
+        p.ok(e.data.out);
+      } else p.fail(new Error(e.data.error));
     };
     this.worker.onerror = (e) => this.failAll(new Error(`the separation worker failed: ${e.message}`));
   }
@@ -46,12 +52,16 @@ export class SeparationClient {
     threads: number,
   ): { client: SeparationClient; ready: Promise<SeparationClient> } {
     const c = new SeparationClient();
+    const prepared = c.request({ type: 'prepare', id: 0, ortPath, threads });
+    prepared.catch(() => undefined); // awaited below, unless reading the model failed first
     const ready = (async () => {
       try {
         const bytes = await model;
+        c.steps.push(['model read', now()]);
         c.targets = readModelConfig(bytes).targets;
         c.threads = threads;
-        await c.request({ type: 'init', id: 0, bytes, ortPath, threads }, [bytes.buffer]);
+        await prepared;
+        await c.request({ type: 'init', id: 0, bytes }, [bytes.buffer]);
       } catch (e) {
         c.close();
         throw e;

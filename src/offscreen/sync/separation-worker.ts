@@ -19,13 +19,14 @@ import { ChunkedSeparator } from '../../core/separator';
 import type { EngineFault } from '../../extension/messages';
 import type { StreamSeparator } from './ahead';
 import { resampling } from './resample';
-import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
+import { type FromSeparationWorker, type ToSeparationWorker, WARM_UP_MODEL } from './separation-protocol';
 
 let model: OnnxMagnitudeModel | null = null;
 /** The model file, kept until the optimised session replaces the quick one. */
 let modelBytes: Uint8Array | null = null;
 let fault: EngineFault | null = null;
 const jobs = new Map<number, StreamSeparator>();
+
 let chain: Promise<void> = Promise.resolve();
 
 const post = (msg: FromSeparationWorker, transfer: Transferable[] = []) =>
@@ -34,12 +35,22 @@ const post = (msg: FromSeparationWorker, transfer: Transferable[] = []) =>
 async function handle(m: ToSeparationWorker): Promise<void> {
   try {
     switch (m.type) {
-      case 'init': {
+      case 'prepare': {
         ort.env.wasm.wasmPaths = m.ortPath;
         ort.env.wasm.numThreads = m.threads;
+        const t0 = performance.now();
+        // The first session loads onnxruntime's WebAssembly and starts its threads: on a tiny model,
+        // while the main thread still reads the real one.
+        const warm = await ort.InferenceSession.create(WARM_UP_MODEL, { executionProviders: ['wasm'] });
+        await warm.release();
+        post({ type: 'done', id: m.id, out: null, took: ['onnxruntime', performance.now() - t0] });
+        return;
+      }
+      case 'init': {
+        const t0 = performance.now();
         model = await session(m.bytes, 'disabled');
         modelBytes = m.bytes;
-        post({ type: 'done', id: m.id, out: null });
+        post({ type: 'done', id: m.id, out: null, took: ['session', performance.now() - t0] });
         return;
       }
       case 'optimise': {
