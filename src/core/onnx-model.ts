@@ -11,6 +11,7 @@ import onnxProto from 'onnx-proto';
 import { errorText } from './errors';
 import { type UmxConfig, validateUmxConfig } from './model/config';
 import type { MagnitudeModel } from './separator';
+import type { NetworkName } from './stems';
 
 const { onnx } = onnxProto;
 
@@ -57,6 +58,30 @@ function metadata(bytes: Uint8Array): MetadataEntry[] {
   }
 }
 
+/**
+ * The targets of an ensemble of these members: the first member's, in its order, then those new in
+ * each later member, in theirs. So a model can be built of members that each have only part of it —
+ * e.g. a hierarchical one of a top level (vocals, drums, bass and the group guitar+piano+other) and
+ * another member's guitar, piano and other networks that split the group (`networkGroups`).
+ */
+export function ensembleTargets(members: readonly Pick<UmxConfig, 'targets'>[]): NetworkName[] {
+  const targets: NetworkName[] = [];
+  for (const m of members) for (const t of m.targets) if (!targets.includes(t)) targets.push(t);
+  return targets;
+}
+
+/**
+ * An ensemble's config as readers see it (`stemdeck.config`): the first member's, with the
+ * ensemble's targets (`ensembleTargets`) — the first member's config itself where it has them all,
+ * as every ensemble built before members could add targets does (their files stay byte for byte).
+ */
+export function ensembleConfig(members: readonly UmxConfig[]): UmxConfig {
+  if (members.length === 0) throw new Error('an ensemble needs a member');
+  const first = members[0];
+  const targets = ensembleTargets(members);
+  return targets.length === first.targets.length ? first : { ...first, targets };
+}
+
 function configFrom(meta: readonly MetadataEntry[]): UmxConfig {
   const entry = meta.find((p) => p.key === 'stemdeck.config');
   if (!entry?.value) throw new Error('no stemdeck.config metadata (not exported by `npm run export`?)');
@@ -67,7 +92,8 @@ function configFrom(meta: readonly MetadataEntry[]): UmxConfig {
 
 /**
  * Reads `stemdeck.config` from the model bytes; throws a plain-words error for anything else. For an
- * ensemble this is its first member's config, which has the targets and STFT all members share.
+ * ensemble this is its first member's config with the model's targets (`ensembleConfig`): the
+ * targets of all members, and the STFT they share.
  */
 export function readModelConfig(bytes: Uint8Array): UmxConfig {
   return configFrom(metadata(bytes));
@@ -98,6 +124,10 @@ export function modelMembers(meta: readonly MetadataEntry[]): ModelMember[] {
       );
     }
   }
+  // Every target of the model comes from some member (the graph's output would lack it otherwise).
+  const had = ensembleTargets(members.map((m) => m.config));
+  const orphans = config.targets.filter((t) => !had.includes(t));
+  if (orphans.length > 0) throw new Error(`${ENSEMBLE_METADATA_KEY}: no member has ${orphans.join(', ')}`);
   return members;
 }
 

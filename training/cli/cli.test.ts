@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { umxConfig } from '../../src/core/model/config';
-import { readModelMembers } from '../../src/core/onnx-model';
+import { readModelConfig, readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
 import { exportUmxOnnx } from '../export/onnx';
 import { randomUmxWeights } from '../export/test-weights';
@@ -274,18 +274,59 @@ describe('export CLI', () => {
     const both = run('export-onnx.ts', ['--weights', a, '--ensemble', a, b, '--out', join(dir, 'x.onnx')]);
     expect(both.code).toBe(1);
     expect(both.err).toMatch(/one of them/);
-    // A member naming a target the first lacks, or keeping none of --targets: an error that names it.
-    const foreign = run('export-onnx.ts', [
+    // A later member may bring targets the first lacks: the model has all the members' targets. A
+    // hierarchical one: the first member's drums network as the group guitar+piano, the second's
+    // networks splitting it.
+    const hier = run('export-onnx.ts', [
       '--ensemble',
-      a,
-      `${b}:drums=guitar`,
+      `${a}:vocals,drums=guitar+piano`,
+      `${b}:vocals=guitar,drums=piano`,
+      '--out',
+      join(dir, 'h.onnx'),
+    ]);
+    expect(hier.err).toBe('');
+    expect(hier.code).toBe(0);
+    expect(hier.out).toMatch(
+      /ensemble of 2, targets vocals, guitar\+piano, guitar, piano: hidden 8, .* \| hidden 12/,
+    );
+    const hierBytes = new Uint8Array(readFileSync(join(dir, 'h.onnx')));
+    expect(readModelConfig(hierBytes).targets).toEqual(['vocals', 'guitar+piano', 'guitar', 'piano']);
+    expect(readModelMembers(hierBytes).map((m) => m.config.targets)).toEqual([
+      ['vocals', 'guitar+piano'],
+      ['guitar', 'piano'],
+    ]);
+    // A group whose members are not all in the model: refused, naming the missing member.
+    const half = run('export-onnx.ts', [
+      '--ensemble',
+      `${a}:vocals,drums=guitar+piano`,
+      `${b}:vocals=guitar`,
       '--out',
       join(dir, 'x.onnx'),
     ]);
-    expect(foreign.code).toBe(1);
-    expect(foreign.err).toMatch(
-      /b\.onnx:drums=guitar: guitar is not a target of the first member \(vocals, drums\)/,
-    );
+    expect(half.code).toBe(1);
+    expect(half.err).toMatch(/group "guitar\+piano": its member "piano" is not a target of the model/);
+    // A new stem in no group is allowed (an ensemble of 6-stem models has them), with a note: beside
+    // a 4-stem model's "other" it would be a slip.
+    const loose = run('export-onnx.ts', ['--ensemble', a, `${b}:drums=guitar`, '--out', join(dir, 'g.onnx')]);
+    expect(loose.code).toBe(0);
+    expect(loose.err).toMatch(/note: guitar comes only from later members and is in no group/);
+    expect(readModelConfig(new Uint8Array(readFileSync(join(dir, 'g.onnx')))).targets).toEqual([
+      'vocals',
+      'drums',
+      'guitar',
+    ]);
+    // --targets names any of the members' targets; a member keeping none of them is an error.
+    const unknown = run('export-onnx.ts', [
+      '--ensemble',
+      a,
+      b,
+      '--targets',
+      'bass',
+      '--out',
+      join(dir, 'x.onnx'),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/--targets: bass not in the members' targets \(vocals, drums\)/);
     const idle = run('export-onnx.ts', [
       '--ensemble',
       a,

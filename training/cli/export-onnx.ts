@@ -6,13 +6,26 @@
  *
  * Several --weights files (e.g. targets trained in separate processes) are merged into one model.
  * --ensemble makes each file one member of an ensemble whose output, per target, is the mean over the
- * members that have it (any configs with the same STFT; the first member's targets are the model's);
- * a member may be an exported .onnx (its weights are read back, exactly for fp16 and int8 ones) — how
+ * members that have it (any configs with the same STFT). The model's targets are all the members':
+ * the first member's, then those new in later members — so a member may bring networks the first
+ * lacks, e.g. a hierarchical model of a top level and a member splitting its group:
+ *
+ *   npm run export -- --ensemble umxhq.umxw:vocals,drums,bass,other=guitar+piano+other \
+ *     models/stemdeck-umx6.onnx#0:guitar,piano,other --out models/umxhq-6stem.onnx --fp16 --int8
+ *
+ * A member may be an exported .onnx (its weights are read back, exactly for fp16 and int8 ones) — how
  * the shipped ensembles were built from shipped models.
  */
 import { Command } from 'commander';
 import { describeUmx, type UmxWeights } from '../../src/core/model';
-import { STEM_NAMES, type StemName } from '../../src/core/stems';
+import { ensembleTargets } from '../../src/core/onnx-model';
+import {
+  groupMembers,
+  type NetworkName,
+  networkGroups,
+  STEM_NAMES,
+  type StemName,
+} from '../../src/core/stems';
 import { exportUmxEnsembleOnnx, exportUmxOnnx } from '../export/onnx';
 import { mergeWeights, readWeightsFile } from '../export/weights-file';
 import { writeFileAtomic } from '../node/atomic';
@@ -35,7 +48,10 @@ const program = new Command('export')
     'store the weight matrices as int8 with a float32 scale per channel (computed in float32)',
     false,
   )
-  .option('--targets <list>', 'comma-separated subset of the weights’ targets, in output order')
+  .option(
+    '--targets <list>',
+    'comma-separated subset of the weights’ targets, in output order (an ensemble’s: of all its members’ targets)',
+  )
   .parse();
 
 const opts = program.opts<{
@@ -95,27 +111,40 @@ try {
     const tagged = (await Promise.all(files.map(readMembers))).flatMap((ws, k) =>
       ws.map((w) => ({ w, file: files[k] })),
     );
-    const [{ w: first }, ...rest] = tagged;
-    // The first member's targets are the model's (--targets: a subset of them); every other member
-    // must name only those, and keeps the ones --targets keeps — a member that would add nothing is
-    // an error, not silently left out.
-    const model = selectTargets(first, files[0]);
-    const others = rest.map(({ w, file }) => {
-      const foreign = w.config.targets.filter((t) => !first.config.targets.includes(t));
-      if (foreign.length > 0)
-        throw new Error(
-          `--ensemble ${file}: ${foreign.join(', ')} ${foreign.length > 1 ? 'are not targets' : 'is not a target'} of the first member (${first.config.targets.join(', ')}); pick or rename targets with FILE:target,old=new`,
-        );
-      const targets = w.config.targets.filter((t) => model.config.targets.includes(t));
+    // The model's targets are all the members' (the first member's, then the new ones in order);
+    // --targets keeps a subset of them. A member left with none of the kept ones is an error, not
+    // silently dropped. A member that shares no target with the first is fine: it may be the
+    // networks that split the first member's group (a hierarchical model).
+    const all = ensembleTargets(tagged.map(({ w }) => w.config));
+    const wanted = opts.targets ? opts.targets.split(',').map((s) => s.trim()) : null;
+    if (wanted) {
+      const missing = wanted.filter((t) => !all.includes(t as NetworkName));
+      if (missing.length > 0)
+        throw new Error(`--targets: ${missing.join(', ')} not in the members' targets (${all.join(', ')})`);
+    }
+    const members = tagged.map(({ w, file }) => {
+      if (!wanted) return w;
+      const targets = wanted.filter((t) => w.config.targets.includes(t as NetworkName)) as NetworkName[];
       if (targets.length === 0)
         throw new Error(
-          `--ensemble ${file}: none of its targets (${w.config.targets.join(', ')}) is among the model's (${model.config.targets.join(', ')})`,
+          `--ensemble ${file}: none of its targets (${w.config.targets.join(', ')}) is among the model's (${wanted.join(', ')})`,
         );
       return { ...w, config: { ...w.config, targets } };
     });
-    const members = [model, ...others];
+    const targets = ensembleTargets(members.map((m) => m.config));
     bytes = exportUmxEnsembleOnnx(members, { float16: opts.fp16, int8: opts.int8 });
-    summary = `ensemble of ${members.length}, targets ${model.config.targets.join(', ')}: ${members.map(describe).join(' | ')}`;
+    // Stems that only later members have and no group holds sit beside the first member's stems
+    // as equals: right for an ensemble of 6-stem models, likely a slip where the first member is a
+    // 4-stem model whose "other" holds them (it should be renamed to the group).
+    const grouped = new Set(networkGroups(targets).flatMap((g) => g.members.map((j) => targets[j])));
+    const loose = targets.filter(
+      (t) => !members[0].config.targets.includes(t) && groupMembers(t) === null && !grouped.has(t),
+    );
+    if (loose.length > 0)
+      console.warn(
+        `export: note: ${loose.join(', ')} ${loose.length > 1 ? 'come' : 'comes'} only from later members and ${loose.length > 1 ? 'are' : 'is'} in no group; for a hierarchical model rename the first member's "other" (FILE:…,other=guitar+piano+other)`,
+      );
+    summary = `ensemble of ${members.length}, targets ${targets.join(', ')}: ${members.map(describe).join(' | ')}`;
   }
   await writeFileAtomic(opts.out, bytes);
   console.log(

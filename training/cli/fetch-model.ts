@@ -1,18 +1,32 @@
 /**
  * `npm run fetch-model` — the published Open-Unmix weights in one command: downloads the four
- * target .pth files, checks their SHA-256, and imports them into one Stemdeck weights file (.umxw).
+ * target .pth files, checks their SHA-256, imports them into one Stemdeck weights file (.umxw) and
+ * exports the model file the extension ships — by default the hierarchical 6-stem model (the
+ * published networks on top, their "other" split by Stemdeck's own guitar, piano and other networks
+ * from the shipped model), so the build keeps its guitar and piano sliders:
  *
- *   npm run fetch-model -- umxhq
+ *   npm run fetch-model -- umxhq                  # → models/umxhq-6stem.onnx
+ *   STEMDECK_MODEL=models/umxhq-6stem.onnx npm run build
  *   npm run fetch-model -- umxl --accept-licence CC-BY-NC-SA-4.0
- *   npm run fetch-model -- umxhq [--dir DIR] [--out FILE.umxw] [--base-url URL] [--timeout SECONDS]
+ *   npm run fetch-model -- umxhq --stems 4        # → models/umxhq.onnx: the published four stems alone
+ *   npm run fetch-model -- umxhq [--dir DIR] [--out FILE.umxw] [--onnx FILE.onnx] [--members NETWORKS]
+ *                               [--base-url URL] [--timeout SECONDS]
  *
  * Files already in the folder with the right hash are not downloaded again; a download cut short
  * resumes where it stopped.
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { Argument, Command, InvalidArgumentError } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { describeUmx } from '../../src/core/model';
-import { DEFAULT_WEIGHTS_ROOT, fetchModel, LicenceNotAccepted, modelSource } from '../fetch/fetch-model';
+import {
+  DEFAULT_MEMBER_NETWORKS,
+  DEFAULT_WEIGHTS_ROOT,
+  defaultOnnxPath,
+  fetchModel,
+  GROUP,
+  LicenceNotAccepted,
+  modelSource,
+} from '../fetch/fetch-model';
 import { MODEL_SOURCES } from '../fetch/sources';
 import { positiveInt } from './args';
 import { ProgressBar } from './progress';
@@ -29,7 +43,7 @@ function nonNegativeInt(value: string): number {
 
 const program = new Command('fetch-model')
   .description(
-    'Downloads published Open-Unmix weights, verifies their SHA-256 and imports them into a .umxw file.',
+    'Downloads published Open-Unmix weights, verifies their SHA-256, imports them into a .umxw file and builds the model file for the extension.',
   )
   .addArgument(new Argument('<model>', 'published model').choices(Object.keys(MODEL_SOURCES)))
   .option('--dir <dir>', `folder for the .pth files (default ${DEFAULT_WEIGHTS_ROOT}/<model>)`)
@@ -37,6 +51,22 @@ const program = new Command('fetch-model')
   .option(
     '--accept-licence <id>',
     'accept a restrictive weights licence by naming it (umxl: CC-BY-NC-SA-4.0)',
+  )
+  .addOption(
+    new Option(
+      '--stems <n>',
+      `model file to build: 6 = the published networks on top of Stemdeck's guitar/piano/other (hierarchical), 4 = the published networks alone`,
+    )
+      .choices(['4', '6'])
+      .default('6'),
+  )
+  .option(
+    '--onnx <file>',
+    'model file to write (default models/<model>-6stem.onnx, or models/<model>.onnx with --stems 4)',
+  )
+  .option(
+    '--members <networks>',
+    `the guitar, piano and other networks that split the published "other" (FILE.onnx[#k]|FILE.umxw[:guitar,piano,other]; default the shipped model's)`,
   )
   .option('--base-url <url>', 'fetch the published file names from this folder URL (a mirror) instead')
   .option('--timeout <seconds>', 'give up on a server silent for this long', seconds, 30)
@@ -46,6 +76,9 @@ const program = new Command('fetch-model')
 interface Options {
   dir?: string;
   out?: string;
+  stems: '4' | '6';
+  onnx?: string;
+  members?: string;
   acceptLicence?: string;
   baseUrl?: string;
   timeout: number;
@@ -60,6 +93,12 @@ function shown(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/** A networks-file argument with its file shown as `shown` does. */
+function shownNetworks(arg: string): string {
+  const m = /^(.*\.(?:umxw|onnx))(.*)$/.exec(arg);
+  return m ? `${shown(m[1])}${m[2]}` : arg;
+}
+
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<Options>();
@@ -69,6 +108,8 @@ async function main(): Promise<void> {
   console.log(`licence: ${source.licence.id}: ${source.licence.summary} (${source.licence.url})`);
   const dir = resolve(opts.dir ?? join(DEFAULT_WEIGHTS_ROOT, source.name));
   const out = resolve(opts.out ?? join(dir, `${source.name}.umxw`));
+  const stems = opts.stems === '4' ? 4 : 6;
+  const onnx = resolve(opts.onnx ?? defaultOnnxPath(source.name, stems));
 
   let bar: ProgressBar | undefined;
   try {
@@ -78,6 +119,7 @@ async function main(): Promise<void> {
       acceptLicence: opts.acceptLicence,
       baseUrl: opts.baseUrl,
       download: { timeoutMs: opts.timeout * 1000, retries: opts.retries },
+      onnx: { stems, out: onnx, ...(opts.members ? { memberNetworks: opts.members } : {}) },
       onProgress: (file, received, total) => {
         bar ??= new ProgressBar('{file} {bar} {percentage}% | {got} of {size} MB');
         const size = total ?? received;
@@ -93,7 +135,24 @@ async function main(): Promise<void> {
     const c = result.config;
     const written = shown(result.out);
     console.log(`wrote ${written}: targets ${c.targets.join(', ')}; ${describeUmx(c)}, nbBins ${c.nbBins}`);
-    console.log(`next: npm run export -- --weights ${written} --out models/${source.name}.onnx --fp16`);
+    const model = result.onnx!;
+    const file = shown(model.path);
+    const how =
+      stems === 6
+        ? `the published vocals, drums, bass and other (as ${GROUP}; ${describeUmx(c)}), the group split by ` +
+          `${shownNetworks(model.memberNetworks ?? DEFAULT_MEMBER_NETWORKS)} (${describeUmx(model.members[1])})`
+        : `the published networks (${describeUmx(c)})`;
+    console.log(
+      `wrote ${file} (${mb(model.size)} MB, int8 matrices): stems ${model.stems.join(', ')}; ${how}`,
+    );
+    // vite.config.ts takes STEMDECK_MODEL only as models/<name>.onnx under the repository root.
+    if (/^models\/[\w.-]+\.onnx$/.test(file)) {
+      console.log(`build the extension with it: STEMDECK_MODEL=${file} npm run build`);
+    } else {
+      console.log(
+        `to build the extension with it, copy it into models/ and run STEMDECK_MODEL=models/<name>.onnx npm run build`,
+      );
+    }
   } catch (err) {
     bar?.stop();
     const message = err instanceof Error ? err.message : String(err);

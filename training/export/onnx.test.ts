@@ -2,7 +2,7 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
-import { readModelMembers } from '../../src/core/onnx-model';
+import { readModelConfig, readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
 import { createWebGpuEnsemble, createWebGpuModel } from '../../src/core/webgpu';
 import { umxMembersFromOnnx, umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
@@ -308,10 +308,54 @@ describe('ensemble export (members of different configs, output = their mean)', 
     );
   });
 
-  it('refuses members that disagree on the targets or the STFT, and a lone member', () => {
-    const other = randomUmxWeights(small({ targets: ['drums', 'bass'], hiddenSize: 16 }), 13);
-    expect(() => exportUmxEnsembleOnnx([members[0], other])).toThrow(
-      /member 2 has targets member 1 lacks: bass \(member 1: vocals, drums\)/,
+  it('has all the members’ targets: the first’s, then those new in later members', async () => {
+    // Member 2 brings bass, which member 1 lacks: the model has vocals, drums, bass; drums is the mean.
+    const other = randomUmxWeights(small({ targets: ['drums', 'bass'], hiddenSize: 12 }), 13);
+    const bytes = exportUmxEnsembleOnnx([members[0], other]);
+    const model = readModelConfig(bytes);
+    expect(model.targets).toEqual(['vocals', 'drums', 'bass']);
+    expect(model.hiddenSize).toBe(16); // the first member's config otherwise
+    expect(readModelMembers(bytes).map((m) => m.config.targets)).toEqual([
+      ['vocals', 'drums'],
+      ['drums', 'bass'],
+    ]);
+    const three = { ...linear, targets: model.targets };
+    const both = await runOrt(bytes, input, three, frames);
+    const a = await runOrt(exportUmxOnnx(members[0]), input, linear, frames);
+    const b = await runOrt(exportUmxOnnx(other), input, other.config, frames);
+    const size = a.length / 2;
+    expect(both).toHaveLength(3 * size);
+    expect(maxAbsDiff(both.subarray(0, size), a.subarray(0, size))).toBeLessThan(1e-6);
+    const drumsMean = a.subarray(size).map((v, i) => 0.5 * (v + b[i]));
+    expect(maxAbsDiff(both.subarray(size, 2 * size), drumsMean)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(both.subarray(2 * size), b.subarray(size))).toBeLessThan(1e-6);
+    if (gpuDevice) {
+      const gpuModel = await createWebGpuEnsemble(gpuDevice, umxMembersFromOnnx(bytes));
+      try {
+        expect(gpuModel.targets).toEqual(['vocals', 'drums', 'bass']);
+        expect(gpuModel.config.targets).toEqual(['vocals', 'drums', 'bass']);
+        const est = await gpuModel.estimate(input.slice(), linear.nbChannels, linear.nbBins, frames);
+        expect(maxAbsDiff(Float32Array.from(est.flatMap((e) => [...e])), both)).toBeLessThan(1e-4);
+      } finally {
+        gpuModel.release();
+      }
+    }
+    // The ensemble of members that each have all of it keeps its metadata as before: the first's config.
+    expect(readModelConfig(exportUmxEnsembleOnnx(members))).toEqual(linear);
+  });
+
+  it('refuses members that disagree on the STFT, a group without its members, and a lone member', () => {
+    // A group network whose members no member has: the model would have nothing to split it with.
+    const group = randomUmxWeights({ ...small({ hiddenSize: 12 }), targets: ['guitar+piano'] }, 16);
+    expect(() => exportUmxEnsembleOnnx([members[0], group])).toThrow(
+      /member 1 \(vocals, drums\): UmxConfig: group "guitar\+piano": its member "guitar" is not a target of the model/,
+    );
+    const staged = randomUmxWeights(
+      { ...small({ targets: ['guitar', 'piano'], hiddenSize: 12 }), inputFrom: { guitar: 'guitar+piano' } },
+      17,
+    );
+    expect(() => exportUmxEnsembleOnnx([members[0], staged])).toThrow(
+      /member 2's network "guitar" reads "guitar\+piano", which no member has/,
     );
     const hop = randomUmxWeights(small({ targets: ['vocals', 'drums'], hiddenSize: 16, hop: 32 }), 14);
     expect(() => exportUmxEnsembleOnnx([members[0], hop])).toThrow(/member 2 has other hop/);

@@ -16,9 +16,11 @@
  *
  * An ensemble (`exportUmxEnsembleOnnx`) holds several such networks, of any configs that agree on the
  * STFT, with their initializers under `m0/`, `m1/`, …, and outputs per target the mean of the members
- * that have it (the first has all the model's targets): averaging
+ * that have it (the model's targets: all the members' — `ensembleTargets`): averaging
  * the estimates of differently trained models is worth more on MUSDB18-7 than any single model we have
- * trained (docs/BENCHMARKS.md). The `stemdeck.ensemble` metadata lists the members' configs.
+ * trained (docs/BENCHMARKS.md), and members of different sizes can make one hierarchical model (a
+ * top level with a group network, another member's networks splitting it). The `stemdeck.ensemble`
+ * metadata lists the members' configs.
  *
  * fp16 (`float16: true`): the initializers are stored as float16 and each is Cast to float32 inside the
  * graph; all arithmetic stays float32. Why not a float16 graph: ORT's CPU/wasm EP has no float16 LSTM
@@ -41,7 +43,7 @@ import {
   type UmxWeights,
   validateUmxConfig,
 } from '../../src/core/model';
-import { ENSEMBLE_METADATA_KEY, type ModelMember } from '../../src/core/onnx-model';
+import { ENSEMBLE_METADATA_KEY, ensembleConfig, type ModelMember } from '../../src/core/onnx-model';
 import type { NetworkName } from '../../src/core/stems';
 
 export { float16BitsToFloat32, float32ToFloat16Bits };
@@ -163,7 +165,7 @@ class GraphBuilder {
 export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = {}): Uint8Array {
   validateUmxConfig(weights.config);
   const g = new GraphBuilder(options.float16 ?? false, options.int8 ?? false);
-  concatTargets(g, modelEstimates(g, [weights], ['']));
+  concatTargets(g, modelEstimates(g, [weights], [''], weights.config.targets));
   return encodeModel(g, weights.config, options, [
     // The extension needs the targets' order and the STFT settings the model was trained with.
     { key: 'stemdeck.config', value: JSON.stringify(weights.config) },
@@ -171,13 +173,16 @@ export function exportUmxOnnx(weights: UmxWeights, options: OnnxExportOptions = 
 }
 
 /**
- * Several models in one graph whose output is the mean of theirs, target by target. The first
- * member's targets are the model's; another member may have only some of them (e.g. a 4-stem model
- * whose "other" is taken as a 6-stem model's `guitar+piano+other` group network), and each target's
- * estimate is the mean over the members that have it. The members may differ in anything but what
- * the separator around them sees: channels, sample rate and STFT. `stemdeck.config` holds the first
- * member's config, so a reader that only needs the targets and the STFT reads an ensemble like one
- * model.
+ * Several models in one graph whose output is the mean of theirs, target by target. The model's
+ * targets are all the members' (`ensembleTargets`: the first member's in its order, then those new in
+ * later ones), and each target's estimate is the mean over the members that have it: a member may have
+ * only some of them — e.g. a 4-stem model whose "other" is taken as a 6-stem model's
+ * `guitar+piano+other` group network, or, for a hierarchical model, the published 4 networks as the top
+ * level (their "other" as the group) and a smaller member whose guitar, piano and other networks split
+ * it. The members may differ in anything but what the separator around them sees: channels, sample
+ * rate and STFT. `stemdeck.config` holds the first member's config with the model's targets
+ * (`ensembleConfig`), so a reader that only needs the targets and the STFT reads an ensemble like one
+ * model; `stemdeck.ensemble` holds each member's own.
  */
 export function exportUmxEnsembleOnnx(
   members: readonly UmxWeights[],
@@ -185,15 +190,17 @@ export function exportUmxEnsembleOnnx(
 ): Uint8Array {
   if (members.length < 2) throw new Error('onnx export: an ensemble needs at least two models');
   const first = members[0].config;
+  const model = ensembleConfig(members.map((m) => m.config));
   for (const [k, m] of members.entries()) {
     const c = m.config;
-    const foreign = c.targets.filter((t) => !first.targets.includes(t));
-    if (foreign.length > 0) {
+    try {
+      // Its own shape, and its targets' place in the model: a group's members must be in it.
+      validateUmxConfig(c, model.targets);
+    } catch (err) {
       throw new Error(
-        `onnx export: ensemble member ${k + 1} has targets member 1 lacks: ${foreign.join(', ')} (member 1: ${first.targets.join(', ')})`,
+        `onnx export: ensemble member ${k + 1} (${c.targets.join(', ')}): ${err instanceof Error ? err.message : String(err)} (the model's targets: ${model.targets.join(', ')})`,
       );
     }
-    validateUmxConfig(c, first.targets);
     const differs = (
       [
         ['channels', c.nbChannels, first.nbChannels],
@@ -208,12 +215,20 @@ export function exportUmxEnsembleOnnx(
         `onnx export: ensemble member ${k + 1} has other ${differs[0]} than member 1 (${differs[1]} vs ${differs[2]})`,
       );
     }
+    for (const [t, group] of Object.entries(c.inputFrom ?? {})) {
+      if (!model.targets.includes(group as NetworkName)) {
+        throw new Error(
+          `onnx export: ensemble member ${k + 1}'s network "${t}" reads "${group}", which no member has`,
+        );
+      }
+    }
   }
+  validateUmxConfig(model);
   const g = new GraphBuilder(options.float16 ?? false, options.int8 ?? false);
   const prefixes = members.map((_, k) => `m${k}/`);
-  concatTargets(g, modelEstimates(g, members, prefixes));
-  return encodeModel(g, first, options, [
-    { key: 'stemdeck.config', value: JSON.stringify(first) },
+  concatTargets(g, modelEstimates(g, members, prefixes, model.targets));
+  return encodeModel(g, model, options, [
+    { key: 'stemdeck.config', value: JSON.stringify(model) },
     {
       key: ENSEMBLE_METADATA_KEY,
       value: JSON.stringify(members.map((m, k): ModelMember => ({ prefix: prefixes[k], config: m.config }))),
@@ -222,15 +237,15 @@ export function exportUmxEnsembleOnnx(
 }
 
 /**
- * The model's estimate of each of the first member's targets, in its order: the mean over the
- * members that have the target. Networks that read the mixture come first; then the second-stage
- * ones (`config.inputFrom`), each reading its group's estimate — the members' mean, as the model
- * outputs it.
+ * The model's estimate of each of its `targets`, in that order: the mean over the members that have
+ * the target. Networks that read the mixture come first; then the second-stage ones
+ * (`config.inputFrom`), each reading its group's estimate — the members' mean, as the model outputs it.
  */
 function modelEstimates(
   g: GraphBuilder,
   members: readonly UmxWeights[],
   prefixes: readonly string[],
+  targets: readonly NetworkName[],
 ): string[] {
   const mixT = g.node('Transpose', ['mix'], { perm: [3, 0, 1, 2] }, 'mix_tfirst');
   const reads = (m: UmxWeights, t: string) => m.config.inputFrom?.[t as NetworkName];
@@ -269,7 +284,7 @@ function modelEstimates(
       for (const [t, est] of second) outputs[k].set(t, est);
     });
   }
-  return members[0].config.targets.map(estimateOf);
+  return targets.map(estimateOf);
 }
 
 /** The model's output `est` [J, 1, C, nbBins, T]: the targets' estimates stacked in order. */

@@ -4,12 +4,30 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type UmxConfig, type UmxWeights, umxConfig } from '../../src/core/model';
+import { createOnnxModel, readModelConfig, readModelMembers } from '../../src/core/onnx-model';
+import { mulberry32 } from '../../src/core/random';
+import { type MagnitudeModel, separateSignal } from '../../src/core/separator';
+import { SHIPPED_MODEL_PATH } from '../../src/core/shipped-model';
 import type { MusdbStem } from '../../src/core/stems';
+import { createWebGpuEnsemble } from '../../src/core/webgpu';
+import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
+import { exportUmxOnnx } from '../export/onnx';
 import { importUmxPth } from '../export/pth';
-import { readWeightsFile } from '../export/weights-file';
+import { randomUmxWeights } from '../export/test-weights';
+import { readWeightsFile, writeWeightsFile } from '../export/weights-file';
+import { nodeGpuDevice } from '../node/webgpu';
 import { DownloadError } from './download';
-import { fetchModel, LicenceNotAccepted } from './fetch-model';
+import {
+  buildModelFile,
+  DEFAULT_MEMBER_NETWORKS,
+  fetchModel,
+  LicenceNotAccepted,
+  MODEL_STORAGE,
+  readMemberNetworks,
+} from './fetch-model';
 import { MODEL_SOURCES, type ModelSource } from './sources';
 import { type Handler, serveFile, sha256, startServer, type TestServer } from './test-server';
 
@@ -207,6 +225,242 @@ describe('fetchModel', () => {
   it('names the known models for an unknown one', async () => {
     await expect(fetchModel('umxxl', { dir })).rejects.toThrow('unknown model "umxxl" (known: umxhq, umxl)');
   });
+});
+
+const gpu = await nodeGpuDevice();
+const gpuDevice = 'device' in gpu ? gpu.device : null;
+if (!gpuDevice)
+  console.warn(`fetch-model test: WebGPU checks SKIPPED (${'unavailable' in gpu ? gpu.unavailable : ''})`);
+
+const SIX = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
+/** The 6-stem model's networks, as readers see them: the top level, then the group's members. */
+const NETWORKS = ['vocals', 'drums', 'bass', 'guitar+piano+other', 'guitar', 'piano', 'other'];
+
+/** Runs a model file in onnxruntime-node on magnitudes [1, C, bins, T]: its `est`, flat. */
+async function runOrt(bytes: Uint8Array, input: Float32Array, c: UmxConfig, frames: number) {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  try {
+    const feeds = { mix: new ort.Tensor('float32', input.slice(), [1, c.nbChannels, c.nbBins, frames]) };
+    return (await session.run(feeds)).est.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+const peak = (a: ArrayLike<number>) => maxAbsDiff(a, new Float32Array(a.length));
+
+/** Guitar, piano and other networks of `config`'s STFT, of their own size (not the top level's). */
+function memberNetworks(config: UmxConfig, seed: number, size: Partial<UmxConfig>): UmxWeights {
+  return randomUmxWeights(
+    umxConfig({
+      nFft: config.nFft,
+      sampleRate: config.sampleRate,
+      nbChannels: config.nbChannels,
+      ...size,
+      targets: ['guitar', 'piano', 'other'],
+    }),
+    seed,
+  );
+}
+
+describe('the hierarchical 6-stem model (published networks on top, Stemdeck’s splitting “other”)', () => {
+  it('fetchModel builds it: the top level is the published model bit for bit, the members their own networks', async () => {
+    const sources = await publishTiny();
+    // Member networks of another size than the fixtures' (hidden 4, 2 layers): hidden 6, 1 layer, maxBin 9.
+    const fixtureConfig = (await importUmxPth([join(fixtures, 'tiny-vocals.pth')], ['vocals'])).weights
+      .config;
+    const split = memberNetworks(fixtureConfig, 31, { hiddenSize: 6, nbLayers: 1, maxBin: 9 });
+    const splitFile = join(dir, 'members.umxw');
+    await writeWeightsFile(splitFile, split);
+    const out6 = join(dir, 'tiny-6stem.onnx');
+    const result = await fetchModel('tiny', {
+      sources,
+      dir,
+      download: fast,
+      onnx: { stems: 6, out: out6, memberNetworks: `${splitFile}:guitar,piano,other` },
+    });
+    expect(result.onnx?.path).toBe(out6);
+    expect(result.onnx?.stems).toEqual(SIX);
+    expect(result.onnx?.config.targets).toEqual(NETWORKS);
+    const bytes = new Uint8Array(readFileSync(out6));
+    expect(result.onnx?.size).toBe(bytes.length);
+    const c = readModelConfig(bytes);
+    expect(c.targets).toEqual(NETWORKS);
+    expect(readModelMembers(bytes).map((m) => [m.config.hiddenSize, m.config.targets])).toEqual([
+      [4, ['vocals', 'drums', 'bass', 'guitar+piano+other']],
+      [6, ['guitar', 'piano', 'other']],
+    ]);
+
+    // The 4-stem model of the same weights, and the member networks alone, as the 6-stem file stores them.
+    const published = await readWeightsFile(result.out);
+    const four = await buildModelFile(published, { stems: 4, out: join(dir, 'tiny.onnx') }, sources.tiny);
+    expect(four.stems).toEqual(['vocals', 'drums', 'bass', 'other']);
+    const frames = 13;
+    const random = mulberry32(41);
+    const input = Float32Array.from({ length: c.nbChannels * c.nbBins * frames }, () => 3 * random());
+    const size = c.nbChannels * c.nbBins * frames;
+    const part = (a: Float32Array, j: number) => a.subarray(j * size, (j + 1) * size);
+    const est6 = await runOrt(bytes, input, c, frames);
+    const est4 = await runOrt(new Uint8Array(readFileSync(four.path)), input, c, frames);
+    const alone = await runOrt(exportUmxOnnx(split, MODEL_STORAGE), input, split.config, frames);
+    expect(est6).toHaveLength(7 * size);
+    for (let j = 0; j < 4; j++) {
+      // vocals, drums, bass, and the group = the published "other": exactly the 4-stem model's.
+      expect(maxAbsDiff(part(est6, j), part(est4, j)), NETWORKS[j]).toBe(0);
+      expect(peak(part(est6, j))).toBeGreaterThan(0.01);
+    }
+    for (let j = 0; j < 3; j++) {
+      expect(maxAbsDiff(part(est6, 4 + j), part(alone, j)), NETWORKS[4 + j]).toBeLessThan(1e-6);
+      expect(peak(part(est6, 4 + j))).toBeGreaterThan(0.01);
+    }
+    expect(maxAbsDiff(part(est6, 4), part(est6, 3))).toBeGreaterThan(0.01); // not the group's own
+
+    if (gpuDevice) {
+      // The extension's WebGPU engine reads the file's members and gives onnxruntime's estimates.
+      const model = await createWebGpuEnsemble(gpuDevice, umxMembersFromOnnx(bytes));
+      try {
+        expect(model.targets).toEqual(NETWORKS);
+        const est = await model.estimate(input.slice(), c.nbChannels, c.nbBins, frames);
+        expect(maxAbsDiff(Float32Array.from(est.flatMap((e) => [...e])), est6)).toBeLessThan(
+          1e-4 * peak(est6),
+        );
+      } finally {
+        model.release();
+      }
+    }
+  });
+
+  it('reads the member networks before downloading anything, and refuses ones that are not guitar, piano and other', async () => {
+    const sources = await publishTiny();
+    const onnx = (memberNetworks: string) => ({
+      stems: 6 as const,
+      out: join(dir, 'x.onnx'),
+      memberNetworks,
+    });
+    const missing = join(dir, 'nope.onnx');
+    await expect(fetchModel('tiny', { sources, dir, download: fast, onnx: onnx(missing) })).rejects.toThrow(
+      /the guitar\/piano\/other networks \(.*nope\.onnx\): cannot read .*file not found; .*--stems 4/,
+    );
+    const wrong = join(dir, 'wrong.umxw');
+    const c = umxConfig({ nFft: 16, maxBin: 6, hiddenSize: 4, nbLayers: 1, targets: ['guitar', 'piano'] });
+    await writeWeightsFile(wrong, randomUmxWeights(c, 3));
+    await expect(fetchModel('tiny', { sources, dir, download: fast, onnx: onnx(wrong) })).rejects.toThrow(
+      /splitting guitar\+piano\+other must be guitar, piano, other; .*wrong\.umxw gives guitar, piano$/,
+    );
+    expect(server!.requests).toHaveLength(0);
+    expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
+  });
+
+  it('separates into six stems whose guitar + piano + other is the top level’s “other”, in onnxruntime and on WebGPU', async () => {
+    // A top level of the STFT the separator uses (4096-point, 2049 bins), hidden 8; members hidden 12,
+    // 2 layers, another input cut — as the published hidden-512 networks beside the shipped hidden-128 ones.
+    const published = randomUmxWeights(
+      umxConfig({ hiddenSize: 8, nbLayers: 1, maxBin: 300, targets: ['vocals', 'drums', 'bass', 'other'] }),
+      51,
+    );
+    const split = memberNetworks(published.config, 52, { hiddenSize: 12, nbLayers: 2, maxBin: 500 });
+    const splitFile = join(dir, 'members.umxw');
+    await writeWeightsFile(splitFile, split);
+    const source = { title: 'test' };
+    const six = await buildModelFile(
+      published,
+      { stems: 6, out: join(dir, 'six.onnx'), memberNetworks: splitFile },
+      source,
+    );
+    const four = await buildModelFile(published, { stems: 4, out: join(dir, 'four.onnx') }, source);
+    const bytes6 = new Uint8Array(readFileSync(six.path));
+    const model6 = await createOnnxModel<ort.InferenceSession.SessionOptions>(ort, bytes6, {
+      intraOpNumThreads: 1,
+    });
+    const model4 = await createOnnxModel<ort.InferenceSession.SessionOptions>(
+      ort,
+      new Uint8Array(readFileSync(four.path)),
+      { intraOpNumThreads: 1 },
+    );
+    // 0.6 s of a stereo chord with noise.
+    const n = 26_460;
+    const random = mulberry32(53);
+    const audio = [0, 1].map((ch) =>
+      Float32Array.from(
+        { length: n },
+        (_, i) => 0.3 * Math.sin((2 * Math.PI * (220 + 110 * ch) * i) / 44100) + 0.1 * (random() - 0.5),
+      ),
+    );
+    try {
+      const stems6 = await separateSignal(model6, audio);
+      const stems4 = await separateSignal(model4, audio);
+      expect(Object.keys(stems6)).toEqual(SIX);
+      expect(Object.keys(stems4)).toEqual(['vocals', 'drums', 'bass', 'other']);
+      for (const stem of ['vocals', 'drums', 'bass'] as const) {
+        // The Wiener step saw the same top level: the same stems, sample for sample.
+        for (const ch of [0, 1]) expect(maxAbsDiff(stems6[stem][ch], stems4[stem][ch]), stem).toBe(0);
+      }
+      for (const ch of [0, 1]) {
+        const group = stems4.other[ch];
+        const [g, p, o] = [stems6.guitar[ch], stems6.piano[ch], stems6.other[ch]];
+        const sum = group.map((_, i) => g[i] + p[i] + o[i]);
+        expect(peak(group)).toBeGreaterThan(0.01);
+        // Split exactly: the members sum to the group's estimate (to float rounding of the ISTFTs).
+        expect(maxAbsDiff(sum, group)).toBeLessThan(1e-5 * peak(group));
+        // …and really split it: each member gets a share, and they are not one another.
+        for (const m of [g, p, o]) expect(peak(m)).toBeGreaterThan(0.05 * peak(group));
+        expect(maxAbsDiff(g, p)).toBeGreaterThan(0.01 * peak(group));
+        expect(maxAbsDiff(sum, o)).toBeGreaterThan(0.05 * peak(group));
+      }
+
+      if (gpuDevice) {
+        // The extension's other engine on the same file: the same six stems.
+        const gpuModel = await createWebGpuEnsemble(gpuDevice, umxMembersFromOnnx(bytes6));
+        try {
+          const stemsGpu = await separateSignal(gpuModel as MagnitudeModel, audio);
+          expect(Object.keys(stemsGpu)).toEqual(SIX);
+          for (const stem of SIX) {
+            for (const ch of [0, 1]) {
+              expect(maxAbsDiff(stemsGpu[stem][ch], stems6[stem][ch]), stem).toBeLessThan(
+                1e-3 * peak(stems6[stem][ch]),
+              );
+            }
+          }
+        } finally {
+          gpuModel.release();
+        }
+      }
+    } finally {
+      await model6.release();
+      await model4.release();
+    }
+  });
+
+  it.skipIf(!existsSync(resolve(import.meta.dirname, '../..', SHIPPED_MODEL_PATH)))(
+    'by default the group is split by the shipped model’s own guitar, piano and other networks',
+    async () => {
+      const split = await readMemberNetworks();
+      expect(DEFAULT_MEMBER_NETWORKS).toMatch(/models\/stemdeck-umx6\.onnx:guitar,piano,other$/);
+      expect(split.config.targets).toEqual(['guitar', 'piano', 'other']);
+      expect(split.config.hiddenSize).toBe(128);
+      const published = randomUmxWeights(
+        umxConfig({ hiddenSize: 8, nbLayers: 1, targets: ['vocals', 'drums', 'bass', 'other'] }),
+        61,
+      );
+      const built = await buildModelFile(
+        published,
+        { stems: 6, out: join(dir, 'd.onnx') },
+        { title: 'test' },
+        split,
+      );
+      const bytes = new Uint8Array(readFileSync(built.path));
+      expect(readModelConfig(bytes).targets).toEqual(NETWORKS);
+      expect(readModelMembers(bytes).map((m) => m.config.hiddenSize)).toEqual([8, 128]);
+      const back = umxMembersFromOnnx(bytes)[1];
+      // Stored as the shipped file stores them (int8 matrices): read back, the same networks.
+      expect(back.targets.guitar?.['fc1.weight']).toEqual(split.targets.guitar?.['fc1.weight']);
+    },
+  );
 });
 
 describe('npm run fetch-model', () => {

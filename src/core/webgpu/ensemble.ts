@@ -2,12 +2,15 @@
 /**
  * An ensemble model file (`npm run export -- --ensemble`) on the WebGPU engine: one engine per
  * member, since members may differ in size, input representation or joint trunk, which the engine
- * batches only within one config; each target's estimate is the mean over the members that have it,
- * as in the ONNX graph. Second-stage networks (`config.inputFrom`) get engines of their own, run
- * after the others on their group's estimate (the members' mean), as in the graph.
+ * batches only within one config; the model's targets are all the members' (`ensembleTargets`: a
+ * hierarchical model's top level may be one member and the networks splitting its group another),
+ * and each target's estimate is the mean over the members that have it, as in the ONNX graph.
+ * Second-stage networks (`config.inputFrom`) get engines of their own, run after the others on their
+ * group's estimate (the members' mean), as in the graph.
  */
 import type { UmxConfig } from '../model/config';
 import type { UmxWeights } from '../model/parameters';
+import { ensembleConfig } from '../onnx-model';
 import { meanOf } from '../separator';
 import type { NetworkName } from '../stems';
 import { createWebGpuModel, type WebGpuMagnitudeModel, type WebGpuModelOptions } from './engine';
@@ -28,7 +31,8 @@ export async function createWebGpuEnsemble(
     throw err;
   }
   if (models.length === 1) return models[0];
-  const config = members[0].config;
+  // As `stemdeck.config` reads (the first member's config with every member's targets).
+  const config = ensembleConfig(members.map((m) => m.config));
   const targets = config.targets;
   // Per target, the engines that have it and where: the mean is over those.
   const sources = targets.map((t) =>
