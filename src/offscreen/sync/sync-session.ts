@@ -518,8 +518,9 @@ export class SyncSession {
         }
         rest = relaxed ? performance.now() - t0 : 0;
         // The worker starts on its quick session; the optimised one (faster per chunk, about a
-        // second to build) comes in once stems are cached and the playhead can spare the worker.
-        if (!this.optimising && this.cache.size > 0 && (relaxed || !worked)) {
+        // second to build) comes in once the stems are a whole eager window ahead of the playhead —
+        // not while a seek waits for new audio, which would wait a second longer.
+        if (!this.optimising && relaxed) {
           this.optimising = true;
           try {
             await this.worker.optimise();
