@@ -9,6 +9,7 @@
  * JSON, `{ runs: [{ mode, model, rtf, addedDelayMs, syncOffsetP95Ms, switchOnMs, seekCachedMs,
  * seekNewMs, … }] }`, a figure that does not apply to a mode being null.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -46,12 +47,53 @@ interface Run {
   [extra: string]: unknown;
 }
 
+/**
+ * Memory of the browser: the proportional set size (PSS, shared pages split among their users) of
+ * Chromium's process `root` and all its descendants, in MB, from /proc (Linux). Null elsewhere.
+ */
+function browserPssMb(root: number | undefined): number | null {
+  if (root === undefined) return null;
+  try {
+    const parent = new Map<number, number>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        // Field 4 of /proc/PID/stat, after the parenthesised command (which may hold spaces).
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    const inTree = (pid: number): boolean => {
+      for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++)
+        if (p === root) return true;
+      return false;
+    };
+    let kb = 0;
+    for (const pid of parent.keys()) {
+      if (!inTree(pid)) continue;
+      try {
+        const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+        if (m) kb += Number(m[1]);
+      } catch {
+        // ended, or not readable
+      }
+    }
+    return kb / 1024;
+  } catch {
+    return null;
+  }
+}
+
 async function delayed(): Promise<Run> {
   const server = await startTestServer({ '/song.ogg': { body: await readFile(SONG), type: 'audio/ogg' } });
   const launched = await launchWithExtension(server.port);
   try {
     const drive = await ExtensionDriver.open(launched.browser, server.origin);
     const { tabId } = await drive.play('/song.ogg');
+    const pid = launched.browser.process()?.pid;
+    const pssBefore = browserPssMb(pid);
     const t0 = Date.now();
     const started = await drive.switchOn(tabId, UNITY);
     const startMs = Date.now() - t0; // capture + model load + worklet, until the worker answered
@@ -59,6 +101,7 @@ async function delayed(): Promise<Run> {
     const running = await drive.running(tabId, 60_000);
     const firstRemixMs = Date.now() - t0;
     await sleep(Number(opts.seconds) * 1000);
+    const pssDuring = browserPssMb(pid);
     const end = await drive.tabState(tabId);
     if (!end.enabled || !end.engine) throw new Error(`the remix stopped: ${end.notice}`);
     if (end.engine.mode !== 'delayed') throw new Error(`expected the delayed remix, got ${end.engine.mode}`);
@@ -78,6 +121,9 @@ async function delayed(): Promise<Run> {
       lateSeconds: end.engine.lateSeconds,
       measuredSeconds: Number(opts.seconds),
       switchOffMs: off.ended,
+      // The whole browser's memory while the remix runs, and what switching on added to it.
+      browserPssMb: pssDuring === null ? null : Math.round(pssDuring),
+      remixPssMb: pssDuring === null || pssBefore === null ? null : Math.round(pssDuring - pssBefore),
     };
   } finally {
     await launched.close();
