@@ -33,6 +33,8 @@ export const BACKFILL_S = 15;
  * than this (seconds): a job restart costs a segment's warm-up, so the two do not take turns per chunk.
  */
 const BACKFILL_YIELD_S = EAGER_S / 2;
+/** Seconds from a job's start to its first chunk, before any is measured (a short first segment). */
+export const FIRST_OUTPUT_GUESS_S = 1.5;
 /** Input block fed to the separator per step: 0.1 s (4800 source frames at 48 kHz). */
 const BLOCK = 4410;
 /**
@@ -117,7 +119,7 @@ export class AheadSeparator {
    * Seconds from a job's start to its first chunk, as last measured (a first guess until then, for
    * a short first segment on a small machine): how far ahead of a moving playhead a new job starts.
    */
-  firstOutputSeconds = 1.5;
+  firstOutputSeconds = FIRST_OUTPUT_GUESS_S;
 
   constructor(
     private readonly cache: StemCache,

@@ -34,7 +34,7 @@ import {
   routeThrough,
   type StatusListener,
 } from '../session';
-import { AheadSeparator, type AheadSource, MODEL_RATE } from './ahead';
+import { AheadSeparator, type AheadSource, FIRST_OUTPUT_GUESS_S, MODEL_RATE } from './ahead';
 import { OutputClock } from './clock';
 import type { SeparationClient } from './separation-client';
 import { CHUNK_FRAMES, nearestFirst, StemCache } from './stem-cache';
@@ -471,6 +471,9 @@ export class SyncSession {
     if (key === this.sourceKey) return;
     if (this.sourceKey !== null) {
       this.ahead.abandon();
+      // The first-output time measured on the other MediaSource (an ad appended just in time, a
+      // worker busy building its optimised session) would set this one's lead: start from the guess.
+      this.ahead.firstOutputSeconds = FIRST_OUTPUT_GUESS_S;
       this.cache.clear();
       this.sent.clear();
       this.post({ type: 'keep', from: 0, to: 0 });
