@@ -1,5 +1,12 @@
 /** Random but non-trivial weights for export tests (BatchNorm statistics and affines not at their defaults). */
-import { initUmxWeights, isHeadParameter, type UmxConfig, type UmxWeights } from '../../src/core/model';
+import {
+  initUmxWeights,
+  isHeadParameter,
+  type UmxConfig,
+  type UmxTargetWeights,
+  type UmxWeights,
+  umxParameters,
+} from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 
 export function randomUmxWeights(config: UmxConfig, seed: number): UmxWeights {
@@ -33,4 +40,20 @@ function rangeFor(name: string): [number, number] | null {
   if (name === 'input_scale' || name === 'output_scale') return [0.5, 2];
   if (name === 'output_mean') return [0.2, 1.5];
   return null;
+}
+
+/**
+ * One network's weights: PyTorch init, then every BN statistic and input/output affine moved off its
+ * default (the tfjs training tests' fixture).
+ */
+export function randomTargetWeights(c: UmxConfig, seed: number): UmxTargetWeights {
+  const r = mulberry32(seed);
+  const w = initUmxWeights(c, r);
+  for (const spec of umxParameters(c)) {
+    const d = w[spec.name];
+    if (spec.name.endsWith('running_var') || spec.name === 'input_scale')
+      for (let i = 0; i < d.length; i++) d[i] = 0.5 + r();
+    else if (spec.init.kind !== 'uniform') for (let i = 0; i < d.length; i++) d[i] += 0.4 * (r() - 0.5);
+  }
+  return w;
 }

@@ -1,14 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type UmxConfig, umxConfig } from '../../src/core/model/config';
-import {
-  initUmxWeights,
-  isHeadParameter,
-  type UmxTargetWeights,
-  umxParameters,
-} from '../../src/core/model/parameters';
+import { isHeadParameter, type UmxTargetWeights, umxParameters } from '../../src/core/model/parameters';
 import { umxReferenceForward, umxReferenceForwardBatch } from '../../src/core/model/reference';
 import { mulberry32 } from '../../src/core/random';
+import { randomTargetWeights as randomWeights } from '../export/test-weights';
 import { useBackend } from './backend';
 import { UmxTrainer } from './train';
 import { toBatchLayout, UmxTf, withSeededRandom } from './umx-tf';
@@ -16,19 +12,6 @@ import { toBatchLayout, UmxTf, withSeededRandom } from './umx-tf';
 // Small sizes: 33 bins, 20 below the cut, hidden 8.
 const small = (o: Partial<UmxConfig> = {}) =>
   umxConfig({ nFft: 64, maxBin: 20, hiddenSize: 8, nbLayers: 2, lstmDropout: 0, ...o });
-
-/** PyTorch init, then every BN statistic and input/output affine moved off its default. */
-function randomWeights(c: UmxConfig, seed: number): UmxTargetWeights {
-  const r = mulberry32(seed);
-  const w = initUmxWeights(c, r);
-  for (const spec of umxParameters(c)) {
-    const d = w[spec.name];
-    if (spec.name.endsWith('running_var') || spec.name === 'input_scale')
-      for (let i = 0; i < d.length; i++) d[i] = 0.5 + r();
-    else if (spec.init.kind !== 'uniform') for (let i = 0; i < d.length; i++) d[i] += 0.4 * (r() - 0.5);
-  }
-  return w;
-}
 
 function randomMags(r: () => number, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => r() * 2);

@@ -24,8 +24,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type UmxConfig, umxConfig } from '../../src/core/model/config';
-import { initUmxWeights, type UmxTargetWeights, umxParameters } from '../../src/core/model/parameters';
+import type { UmxTargetWeights } from '../../src/core/model/parameters';
 import { mulberry32 } from '../../src/core/random';
+import { randomTargetWeights as randomWeights } from '../export/test-weights';
 import { AdamW, type AdamWOptions } from '../train/adamw';
 import { assertBackendHealthy, BackendUnavailableError, useBackend, webGpuAdapter } from './backend';
 import { UmxTf, withSeededRandom } from './umx-tf';
@@ -90,19 +91,6 @@ async function on<T>(backend: 'wasm' | 'webgpu', f: () => Promise<T>): Promise<T
 }
 
 const read = async (t: tf.Tensor) => Float32Array.from((await t.data()) as Float32Array);
-
-/** PyTorch init, then BN statistics and input/output affines moved off their defaults. */
-function randomWeights(c: UmxConfig, seed: number): UmxTargetWeights {
-  const r = mulberry32(seed);
-  const w = initUmxWeights(c, r);
-  for (const spec of umxParameters(c)) {
-    const d = w[spec.name];
-    if (spec.name.endsWith('running_var') || spec.name === 'input_scale')
-      for (let i = 0; i < d.length; i++) d[i] = 0.5 + r();
-    else if (spec.init.kind !== 'uniform') for (let i = 0; i < d.length; i++) d[i] += 0.4 * (r() - 0.5);
-  }
-  return w;
-}
 
 const ADAMW: AdamWOptions = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2, gradClip: 0.5 };
 const LR = 1e-2;
