@@ -314,9 +314,17 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
 
   it('keeps the pitch and the sync at 0.75× and 1.5×', async () => {
     const { page, tabId } = await open('/dash?rep=opus');
-    const { switchOnColdMs, milestones, rates: figures } = await runRateScenario(drive, page, tabId);
+    const {
+      switchOnColdMs,
+      milestones,
+      rates: figures,
+      underrunEvents,
+      underrunMs,
+      underrunsAt,
+    } = await runRateScenario(drive, page, tabId);
     console.info(
-      `e2e sync: switched on cold (no popup): stems after ${switchOnColdMs.toFixed(0)} ms; ${milestones}`,
+      `e2e sync: switched on cold (no popup): stems after ${switchOnColdMs.toFixed(0)} ms; ${milestones}; ` +
+        `output underruns ${underrunEvents ?? '?'} (${underrunMs?.toFixed(0) ?? '?'} ms) at ${underrunsAt || '—'}`,
     );
     console.info(`e2e sync: speeds: ${describeRateFigures(figures)}`);
     // The pitch shifter as the worklet uses it, run offline in the same document: the delay it

@@ -105,6 +105,7 @@ async function delayed(): Promise<Run> {
     const end = await drive.tabState(tabId);
     if (!end.enabled || !end.engine) throw new Error(`the remix stopped: ${end.notice}`);
     if (end.engine.mode !== 'delayed') throw new Error(`expected the delayed remix, got ${end.engine.mode}`);
+    const { playback } = await drive.tap(true, true);
     const off = await drive.switchOff(tabId);
     return {
       mode: 'delayed',
@@ -124,6 +125,9 @@ async function delayed(): Promise<Run> {
       // The whole browser's memory while the remix runs, and what switching on added to it.
       browserPssMb: pssDuring === null ? null : Math.round(pssDuring),
       remixPssMb: pssDuring === null || pssBefore === null ? null : Math.round(pssDuring - pssBefore),
+      underrunEvents: playback?.underrunEvents ?? null,
+      underrunMs: playback?.underrunMs ?? null,
+      outputLatencyMs: playback?.averageLatencyMs ?? null,
     };
   } finally {
     await launched.close();
@@ -167,6 +171,9 @@ async function inSync(): Promise<Run> {
       measuredSeconds: f.measuredSeconds,
       pageAudioSeconds: f.pageAudioSeconds,
       switchOffMs: off.ended,
+      underrunEvents: f.underrunEvents,
+      underrunMs: f.underrunMs,
+      outputLatencyMs: f.outputLatencyMs,
     };
   } finally {
     await launched.close();

@@ -6,14 +6,15 @@
 # Mesa ≥ 24 works). Installs only what is missing.
 #
 # --data also installs the Frets on Fire song packages (8 real songs with an isolated guitar track,
-# CC BY-SA 3.0 / MIT), which training and the real-guitar evaluation read (training/data/fretsonfire.ts);
-# the tests do not need them.
+# CC BY-SA 3.0 / MIT), which training and the real-guitar evaluation read (training/data/fretsonfire.ts),
+# and lv2file + guitarix-lv2 (real amp, cabinet and pedal models for DI guitar: `npm run synth --
+# --amp guitarix`); the tests do not need them.
 set -euo pipefail
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
 if [ "${1:-}" = --data ]; then
-  for p in fretsonfire-songs-muldjord fretsonfire-songs-sectoid; do
+  for p in fretsonfire-songs-muldjord fretsonfire-songs-sectoid lv2file guitarix-lv2; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
 fi

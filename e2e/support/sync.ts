@@ -175,6 +175,13 @@ export interface SyncFigures {
   readonly pageAudioSeconds: number;
   /** The switch-on's milestones, seconds after the switch-on (what it spends its time on). */
   readonly milestones: string;
+  /** Output underruns over the scenario (Chrome's playbackStats; null where it has none). */
+  readonly underrunEvents: number | null;
+  readonly underrunMs: number | null;
+  /** When they happened, seconds after the switch-on. */
+  readonly underrunsAt: string;
+  /** The output's latency as Chrome reports it (context + device), ms. */
+  readonly outputLatencyMs: number | null;
 }
 
 /**
@@ -242,6 +249,7 @@ export async function runSyncScenario(
     schedules: tap.schedules ?? [],
     clockSamples: tap.clockSamples ?? [],
     milestones: tap.milestones ?? [],
+    underruns: tap.underruns ?? [],
   });
   // Seeks take effect in the page first: the stems already rendered still play out (the output
   // latency) before the audio thread hears of the seek. Those moments are measured on their own.
@@ -275,6 +283,10 @@ export async function runSyncScenario(
     rtf: status?.load ?? null,
     pageAudioSeconds: status?.lateSeconds ?? 0,
     milestones: describeMilestones(tap.milestones ?? [], onAt),
+    underrunEvents: tap.playback?.underrunEvents ?? null,
+    underrunMs: tap.playback?.underrunMs ?? null,
+    underrunsAt: describeUnderruns(tap.underruns ?? [], onAt),
+    outputLatencyMs: tap.playback?.averageLatencyMs ?? null,
   };
 }
 
@@ -304,7 +316,14 @@ export async function runRateScenario(
   drive: ExtensionDriver,
   page: Page,
   tabId: number,
-): Promise<{ switchOnColdMs: number; milestones: string; rates: RateFigures[] }> {
+): Promise<{
+  switchOnColdMs: number;
+  milestones: string;
+  rates: RateFigures[];
+  underrunEvents: number | null;
+  underrunMs: number | null;
+  underrunsAt: string;
+}> {
   const wallNow = () => page.evaluate(() => performance.timeOrigin + performance.now());
   await page.evaluate(SAMPLER);
   const onAt = await wallNow();
@@ -354,7 +373,14 @@ export async function runRateScenario(
       note,
     };
   });
-  return { switchOnColdMs, milestones, rates };
+  return {
+    switchOnColdMs,
+    milestones,
+    rates,
+    underrunEvents: tap.playback?.underrunEvents ?? null,
+    underrunMs: tap.playback?.underrunMs ?? null,
+    underrunsAt: describeUnderruns(tap.underruns ?? [], onAt),
+  };
 }
 
 export function describeRateFigures(rs: readonly RateFigures[]): string {
@@ -366,6 +392,13 @@ export function describeRateFigures(rs: readonly RateFigures[]): string {
         (r.note ? ` (${r.note})` : ''),
     )
     .join('; ');
+}
+
+/** "3.21 s: 2 (45 ms), …": when the output's underrun count went up (to 2 events, 45 ms so far), after wall ms `zero`. */
+export function describeUnderruns(u: readonly (readonly [number, number, number])[], zero: number): string {
+  return u
+    .map(([at, n, ms]) => `${((at - zero) / 1000).toFixed(2)} s: ${n} (${ms.toFixed(0)} ms)`)
+    .join(', ');
 }
 
 /** "worker ready 2.41 s, first chunk 4.30 s, …": each milestone's first time, after wall ms `zero`. */
@@ -385,6 +418,7 @@ export function describeSyncFigures(f: SyncFigures): string {
     `p99 ${f.syncOffsetP99Ms.toFixed(1)} ms, worst ${f.syncOffsetWorstMs.toFixed(1)} ms; stems after switch-on ${ms(f.switchOnMs)}, ` +
     `after a seek into separated audio ${ms(f.seekCachedMs)} (${ms(f.seekCachedAfterResumeMs)} after the element resumed), into new audio ${ms(f.seekNewMs)}; old stems heard after a seek ` +
     `${ms(f.staleAfterSeekMs)}; separation load ${f.rtf?.toFixed(2)}; page audio while stems were missing ${f.pageAudioSeconds.toFixed(1)} s; ` +
-    `after switch-on: ${f.milestones}`
+    `after switch-on: ${f.milestones}; output underruns ${f.underrunEvents ?? '?'} (${f.underrunMs?.toFixed(0) ?? '?'} ms), ` +
+    `at ${f.underrunsAt || '—'}; output latency ${f.outputLatencyMs?.toFixed(0) ?? '?'} ms`
   );
 }

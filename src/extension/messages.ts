@@ -286,9 +286,20 @@ export type OffscreenTapReply =
       readonly schedules?: readonly (readonly [number, number, number, number])[];
       /** In sync: the page's clock samples as they arrived, [read at wall ms, media time, 1 if steady, rate, arrived at wall ms]. */
       readonly clockSamples?: readonly (readonly [number, number, number, number, number])[];
+      /** In sync: [wall ms, underrun events so far, underrun ms so far] whenever the count went up. */
+      readonly underruns?: readonly (readonly [number, number, number])[];
+      /** The output's underruns since the capture started (null: the browser does not report them). */
+      readonly playback: PlaybackFigures | null;
       readonly status: EngineStatus | null;
     }
   | ErrorReply;
+/** What Chrome's `AudioContext.playbackStats` says of the remix's output. */
+export interface PlaybackFigures {
+  readonly underrunEvents: number;
+  readonly underrunMs: number;
+  readonly playedSeconds: number;
+  readonly averageLatencyMs: number;
+}
 /** One MediaSource as the read-ahead tap sees it. */
 export interface ReadAheadSourceInfo {
   /** `frameId:ms`, the MediaSource's key. */

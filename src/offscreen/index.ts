@@ -202,6 +202,7 @@ async function handle(
         remixed: tap?.remixed ?? [],
         ...(tap?.positions ? { positions: tap.positions } : {}),
         ...(trace ?? {}),
+        playback: session?.playback() ?? null,
         status: session?.status() ?? null,
       };
     }

@@ -53,6 +53,18 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 }
 
+/**
+ * WASM threads of the in-sync remix's separation worker: one core fewer than the machine has. That
+ * path also decodes the page's feed, schedules against its clock and plays from the audio thread
+ * while it separates; with every core separating, all of that waited (on two cores: a slower
+ * switch-on, a higher load and no fewer underruns than with one thread —
+ * docs/experiments/2026-12-07-read-ahead-sync.md). The delayed path keeps every core: there the
+ * extra thread is measurably faster.
+ */
+export function syncWorkerThreads(): number {
+  return Math.max(1, Math.min(4, wasmThreads(), (navigator.hardwareConcurrency || 1) - 1));
+}
+
 export async function modelBytes(): Promise<Uint8Array> {
   const response = await fetch(browser.runtime.getURL(MODEL_PATH));
   if (!response.ok) throw new Error(`the model file is missing from the extension (${response.status})`);

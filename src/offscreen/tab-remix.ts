@@ -12,11 +12,11 @@ import browser from 'webextension-polyfill';
 import { parseTapEvent } from '../content/tap-protocol';
 import { errorText } from '../core/errors';
 import { outputStems } from '../core/stems';
-import type { EngineFault, EngineStatus, StemGains } from '../extension/messages';
+import type { EngineFault, EngineStatus, PlaybackFigures, StemGains } from '../extension/messages';
 // The build-time stem list (vite.config.ts): the popup's rows before any model is loaded here.
 import { SHIPPED_MODEL_STEMS } from '../popup/model-stems';
 import { chooseMode } from './mode';
-import { type LoadedModel, modelBytes, ORT_PATH, wasmThreads } from './model';
+import { type LoadedModel, modelBytes, ORT_PATH, syncWorkerThreads, wasmThreads } from './model';
 import { ReadAhead } from './readahead/read-ahead';
 import { WebCodecsDecoder } from './readahead/webcodecs';
 import {
@@ -39,7 +39,15 @@ export type WorkerStart = ReturnType<typeof SeparationClient.start>;
 
 /** Starts the in-sync remix's separation worker with the shipped model. */
 export function startSeparationWorker(): WorkerStart {
-  return SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), wasmThreads());
+  return SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), syncWorkerThreads());
+}
+
+/** Chrome's `AudioPlaybackStats` (not in TypeScript's DOM types yet). */
+interface AudioPlaybackStatsLike {
+  readonly underrunEvents: number;
+  readonly underrunDuration: number;
+  readonly totalDuration: number;
+  readonly averageLatency: number;
 }
 
 export interface TapPort {
@@ -157,6 +165,22 @@ export class TabRemix {
 
   takeTap(clear: boolean, audio: boolean) {
     return this.engine?.takeTap(clear, audio) ?? null;
+  }
+
+  /**
+   * Underruns of the remix's output so far, from Chrome's `AudioContext.playbackStats` (null where
+   * the browser has none): what a shorter output latency risks, measured rather than assumed.
+   */
+  playback(): PlaybackFigures | null {
+    const stats = (this.captured?.context as { playbackStats?: AudioPlaybackStatsLike } | undefined)
+      ?.playbackStats;
+    if (!stats) return null;
+    return {
+      underrunEvents: stats.underrunEvents,
+      underrunMs: 1000 * stats.underrunDuration,
+      playedSeconds: stats.totalDuration,
+      averageLatencyMs: 1000 * stats.averageLatency,
+    };
   }
 
   /** Test builds: the in-sync engine's trace (null while delayed). */

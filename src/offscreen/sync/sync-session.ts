@@ -97,6 +97,9 @@ export class SyncSession {
   private quanta: [number, number, number][] = [];
   /** Test builds: the schedules sent, [context frame, media frame, playing, stems allowed]. */
   private schedules: [number, number, number, number][] = [];
+  /** Test builds: [wall ms, underrun events so far, underrun ms so far] whenever the count went up. */
+  private underruns: [number, number, number][] = [];
+  private underrunEvents = 0;
   /** Test builds: the page's clock samples as they arrived (see `EngineTapReply.clockSamples`). */
   private clockSamples: [number, number, number, number, number][] = [];
   /**
@@ -237,6 +240,7 @@ export class SyncSession {
     milestones: [string, number][];
     schedules: [number, number, number, number][];
     clockSamples: [number, number, number, number, number][];
+    underruns: [number, number, number][];
   } {
     const t = {
       clockMap: this.clockMap,
@@ -244,6 +248,7 @@ export class SyncSession {
       milestones: this.milestones,
       schedules: this.schedules,
       clockSamples: this.clockSamples,
+      underruns: this.underruns,
     };
     if (clear) {
       this.clockMap = [];
@@ -394,6 +399,19 @@ export class SyncSession {
     return performance.timeOrigin + performance.now() + (t - c.currentTime + latency) * 1000;
   }
 
+  /** Test builds: when the output's underrun count (Chrome's `playbackStats`) went up. */
+  private noteUnderruns(c: AudioContext): void {
+    const stats = (c as { playbackStats?: { underrunEvents: number; underrunDuration: number } })
+      .playbackStats;
+    if (!stats || stats.underrunEvents === this.underrunEvents || this.underruns.length >= 1000) return;
+    this.underrunEvents = stats.underrunEvents;
+    this.underruns.push([
+      performance.timeOrigin + performance.now(),
+      stats.underrunEvents,
+      1000 * stats.underrunDuration,
+    ]);
+  }
+
   /** The media frame the element presents now (for the separation's playhead), or null. */
   private playhead(source: TappedSource): number | null {
     const p = source.clock.at(performance.timeOrigin + performance.now());
@@ -424,6 +442,7 @@ export class SyncSession {
     };
     this.post({ type: 'schedule', schedule });
     // Test builds: when each scheduled context frame reaches the speakers (the e2e suite's ruler).
+    if (this.record) this.noteUnderruns(c);
     if (this.record && this.clockMap.length < 20_000) {
       this.clockMap.push([schedule.ctxFrame, this.wallAt(ctxTime)]);
       const { ctxFrame, mediaFrame, playing, stems } = schedule;
