@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SOUNDFONTS, SynthSetupError } from '../synth/fluidsynth';
 import { REAL_PARTS, type RealPart } from '../synth/real';
 import { DEFAULTS, runSynth } from '../synth/run';
+import { AMP_MODELS, type AmpModel } from '../synth/song';
 
 function positive(value: string): number {
   const n = Number(value);
@@ -70,6 +71,14 @@ const program = new Command()
   .option('--instruments <dir>', 'isolated recordings root (default: <data>/instruments)')
   .option('--no-midi', 'do not keep the parts as .mid files beside the stems')
   .addOption(
+    new Option(
+      '--amp <model>',
+      "electric guitar's amp: builtin (hand-written drive, tone and cabinet) or guitarix (guitarix's LV2 amp and pedal models, then the same cabinet; needs lv2file and guitarix-lv2)",
+    )
+      .choices([...AMP_MODELS])
+      .default(DEFAULTS.amp),
+  )
+  .addOption(
     new Option('--format <f>', 'WAV sample format').choices(['float32', 'pcm16']).default(DEFAULTS.format),
   )
   .parse();
@@ -88,6 +97,7 @@ const o = program.opts<{
   instruments?: string;
   midi: boolean;
   format: 'float32' | 'pcm16';
+  amp: AmpModel;
 }>();
 
 const started = performance.now();
@@ -105,6 +115,7 @@ try {
     realPart: o.realPart,
     instrumentsRoot: o.instruments,
     keepMidi: o.midi,
+    amp: o.amp,
     format: o.format,
     onNote: (m) => process.stderr.write(`${m}\n`),
     onSong: (r, done, total) =>

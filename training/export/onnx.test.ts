@@ -17,6 +17,7 @@ import {
   quantizeInt8,
 } from './onnx';
 import { importUmxPth } from './pth';
+import { runOrt } from './test-ort';
 import { randomUmxWeights } from './test-weights';
 
 const { onnx } = onnxProto;
@@ -197,17 +198,6 @@ describe('joint model export (one trunk, a head per target)', () => {
     expect(() => exportUmxOnnx(weights)).toThrow(/"drums" has another "fc2.weight"/);
   });
 });
-
-/** onnxruntime-node's `est` for one input ([1, C, bins, T] layout). */
-async function runOrt(bytes: Uint8Array, input: Float32Array, c: UmxConfig, frames: number) {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  try {
-    const feeds = { mix: new ort.Tensor('float32', input, [1, c.nbChannels, c.nbBins, frames]) };
-    return (await session.run(feeds)).est.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;

@@ -16,6 +16,7 @@ import { createWebGpuEnsemble } from '../../src/core/webgpu';
 import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxOnnx } from '../export/onnx';
 import { importUmxPth } from '../export/pth';
+import { runOrt } from '../export/test-ort';
 import { randomUmxWeights } from '../export/test-weights';
 import { readWeightsFile, writeWeightsFile } from '../export/weights-file';
 import { nodeGpuDevice } from '../node/webgpu';
@@ -235,17 +236,6 @@ if (!gpuDevice)
 const SIX = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
 /** The 6-stem model's networks, as readers see them: the top level, then the group's members. */
 const NETWORKS = ['vocals', 'drums', 'bass', 'guitar+piano+other', 'guitar', 'piano', 'other'];
-
-/** Runs a model file in onnxruntime-node on magnitudes [1, C, bins, T]: its `est`, flat. */
-async function runOrt(bytes: Uint8Array, input: Float32Array, c: UmxConfig, frames: number) {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  try {
-    const feeds = { mix: new ort.Tensor('float32', input.slice(), [1, c.nbChannels, c.nbBins, frames]) };
-    return (await session.run(feeds)).est.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let m = 0;

@@ -24,7 +24,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type UmxConfig, umxConfig } from '../../src/core/model/config';
-import type { UmxTargetWeights } from '../../src/core/model/parameters';
+import { isHeadParameter, type UmxTargetWeights } from '../../src/core/model/parameters';
 import { mulberry32 } from '../../src/core/random';
 import { randomTargetWeights as randomWeights } from '../export/test-weights';
 import { AdamW, type AdamWOptions } from '../train/adamw';
@@ -185,17 +185,7 @@ async function trainStep(tc: StepCase, gradsIn?: Record<string, Float32Array>): 
 /** Head parameters (fc3, bn3, output affine) of another random draw: each head of a joint network its own. */
 function headOf(c: UmxConfig, seed: number): UmxTargetWeights {
   const w = randomWeights(c, seed);
-  return Object.fromEntries(
-    [
-      'fc3.weight',
-      'bn3.weight',
-      'bn3.bias',
-      'bn3.running_mean',
-      'bn3.running_var',
-      'output_scale',
-      'output_mean',
-    ].map((n) => [n, w[n]]),
-  );
+  return Object.fromEntries(Object.entries(w).filter(([name]) => isHeadParameter(name)));
 }
 
 const tiny = (o: Partial<UmxConfig> = {}) =>

@@ -132,6 +132,13 @@ export function ampChain(x: Float32Array, s: AmpSettings): void {
     { kind: 'lowshelf', freq: 120, gainDb: s.bass },
     { kind: 'peak', freq: 700, q: 0.7, gainDb: s.mid },
     { kind: 'highshelf', freq: 3000, gainDb: s.treble },
+  ]);
+  cabinet(x, s);
+}
+
+/** The cabinet stage of `ampChain` alone (step 4), in place: also after guitarix's amp models. */
+export function cabinet(x: Float32Array, s: Pick<AmpSettings, 'cabLowpass' | 'cabResonance'>): void {
+  biquadChain(x, [
     { kind: 'highpass', freq: 70, q: 0.7 },
     { kind: 'peak', freq: s.cabResonance, q: 1.2, gainDb: 4 },
     { kind: 'peak', freq: 2500, q: 1.5, gainDb: 3 },

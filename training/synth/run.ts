@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { writeFileAtomic } from '../node/atomic';
 import { checkSynthSetup, SOUNDFONTS, type SoundfontInfo } from './fluidsynth';
+import { checkGuitarix } from './guitarix';
 import {
   listMusdb,
   listRecordings,
@@ -20,7 +21,14 @@ import {
   type Recording,
 } from './real';
 import { deriveSeed, Rng } from './rng';
-import { renderSong, type SongContext, type SongResult, type SongSpec, SYNTH_FORMAT_VERSION } from './song';
+import {
+  type AmpModel,
+  renderSong,
+  type SongContext,
+  type SongResult,
+  type SongSpec,
+  SYNTH_FORMAT_VERSION,
+} from './song';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -44,6 +52,8 @@ export interface SynthRunOptions {
   soundfonts?: string[];
   format?: 'float32' | 'pcm16';
   keepMidi?: boolean;
+  /** Electric guitar's amp (default `builtin`; `guitarix` needs lv2file and guitarix-lv2). */
+  amp?: AmpModel;
   /** Which real audio to draw (`real.ts`): `train` / `test` share no recording or MUSDB18 track. */
   realPart?: RealPart;
   /** MUSDB18 root (`<root>/{train,test}/*.stem.mp4`); null: none. Default `<data>/musdb18-7`. */
@@ -66,6 +76,7 @@ export const DEFAULTS = {
   songSeconds: [30, 75] as [number, number],
   format: 'float32' as const,
   realPart: 'all' as RealPart,
+  amp: 'builtin' as AmpModel,
 };
 
 export async function planSongs(
@@ -156,6 +167,7 @@ export async function runSynth(opts: SynthRunOptions): Promise<SynthRunSummary> 
     if (recordings.length === 0)
       note(`note: no guitar/piano recordings in ${instrumentsRoot}: MIDI parts only`);
   }
+  if (opts.amp === 'guitarix') checkGuitarix();
   const specs = await planSongs(opts, musdb);
   const out = resolve(opts.out);
   await mkdir(out, { recursive: true });
@@ -167,6 +179,7 @@ export async function runSynth(opts: SynthRunOptions): Promise<SynthRunSummary> 
     recordingFraction,
     format: opts.format ?? DEFAULTS.format,
     keepMidi: opts.keepMidi ?? true,
+    amp: opts.amp ?? DEFAULTS.amp,
   };
   const results: SongResult[] = new Array(specs.length);
   let done = 0;
@@ -201,6 +214,7 @@ export async function runSynth(opts: SynthRunOptions): Promise<SynthRunSummary> 
       songSeconds: opts.songSeconds ?? DEFAULTS.songSeconds,
       format: ctx.format,
       realPart,
+      amp: ctx.amp,
     },
     soundfonts: soundfonts.map((s) => ({ id: s.id, file: s.path, debianPackage: s.debianPackage })),
     sources: {

@@ -25,6 +25,7 @@ import {
   scale,
 } from './dsp';
 import { renderMidi, type SoundfontInfo } from './fluidsynth';
+import { type GuitarixSettings, guitarixChain, randomGuitarix } from './guitarix';
 import { partsToMidi, partToMidi } from './midi';
 import { decodeAugmented, loadMusdbRhythm, type Recording, recordingSeconds } from './real';
 import { deriveSeed, Rng } from './rng';
@@ -49,6 +50,35 @@ export interface SongContext {
   recordingFraction: number;
   format: 'float32' | 'pcm16';
   keepMidi: boolean;
+  /**
+   * Electric guitar's amp: the hand-written `ampChain`, or guitarix's amp and pedal models with the
+   * same cabinet (`guitarix.ts`). Both draw the same songs; guitarix's choices come from their own
+   * random stream, so the rest of a song is identical either way.
+   */
+  amp: AmpModel;
+}
+
+export type AmpModel = 'builtin' | 'guitarix';
+export const AMP_MODELS: readonly AmpModel[] = ['builtin', 'guitarix'];
+
+/**
+ * Amp and cabinet for an electric guitar part or DI recording, in place, as `ctx.amp` says; returns
+ * guitarix's settings where it ran. A part is high-gain where its drawn drive is (`randomAmp`: 22 dB
+ * and up).
+ */
+async function applyAmp(
+  mono: Float32Array,
+  amp: AmpSettings,
+  ctx: SongContext,
+  gxRng: Rng,
+): Promise<GuitarixSettings | null> {
+  if (ctx.amp === 'builtin') {
+    ampChain(mono, amp);
+    return null;
+  }
+  const settings = randomGuitarix(gxRng, amp.driveDb >= 20);
+  await guitarixChain(mono, settings, amp);
+  return settings;
 }
 
 export interface StemInfoOut {
@@ -155,6 +185,8 @@ interface PartLog {
   notes: number;
   bends: number;
   amp?: AmpSettings;
+  /** Where `--amp guitarix` ran: its amp and pedal (the cabinet is `amp`'s). */
+  guitarix?: GuitarixSettings;
   pan: number;
 }
 
@@ -162,6 +194,7 @@ interface PartLog {
 export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<SongResult> {
   const t0 = performance.now();
   const rng = new Rng(deriveSeed(ctx.seed, 'song', spec.index));
+  const gxRng = new Rng(deriveSeed(ctx.seed, 'guitarix', spec.index));
   const n = Math.round(spec.seconds * SAMPLE_RATE);
   const plan: SongPlan = planSong(rng, spec.seconds);
   plan.duration = spec.seconds;
@@ -274,9 +307,10 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
       for (const p of parts) await writeFile(join(dir, `${p.name}.mid`), partToMidi(p, spec.seconds));
     }
     // ---- per-part processing (random draws in part order: deterministic)
-    parts.forEach((part, k) => {
+    for (const [k, part] of parts.entries()) {
       let audio = rendered[k];
       let amp: AmpSettings | undefined;
+      let guitarix: GuitarixSettings | null = null;
       const centre = part.name === 'drums' || part.name === 'bass';
       const doubled = parts.some((p) => p.name === 'rhythmGuitar2');
       const pan =
@@ -295,7 +329,7 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
           part.style === 'power-chords' || (part.name === 'leadGuitar' && rng.chance(0.7)),
           part.program === 29 || part.program === 30,
         );
-        ampChain(mono, amp);
+        guitarix = await applyAmp(mono, amp, ctx, gxRng);
         const a = ((pan + 1) * Math.PI) / 4;
         audio = [
           mono.map((v) => v * Math.cos(a) * Math.SQRT2),
@@ -332,20 +366,22 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
               ) as unknown as AmpSettings,
             }
           : {}),
+        ...(guitarix ? { guitarix } : {}),
         pan: round2(pan),
       });
-    });
+    }
     // ---- real recordings (guitar DI through the amp; piano), pitch-shifted and time-stretched
     for (const plan of recordingPlans) {
       const decoded = await Promise.all(plan.excerpts.map((e) => e.audio));
-      plan.excerpts.forEach((e, k) => {
+      for (const [k, e] of plan.excerpts.entries()) {
         const audio = decoded[k];
-        if (audio[0].length === 0) return;
+        if (audio[0].length === 0) continue;
         let placed = audio;
+        let guitarix: GuitarixSettings | null = null;
         if (e.rec.di) {
           const mono = new Float32Array(audio[0].length);
           for (let i = 0; i < mono.length; i++) mono[i] = (audio[0][i] + audio[1][i]) / 2;
-          ampChain(mono, plan.amp);
+          guitarix = await applyAmp(mono, plan.amp, ctx, gxRng);
           placed = [mono, mono.slice()];
         }
         const p = peakOf(placed);
@@ -364,8 +400,9 @@ export async function renderSong(spec: SongSpec, ctx: SongContext): Promise<Song
           amp: e.rec.di
             ? Object.fromEntries(Object.entries(plan.amp).map(([key, v]) => [key, round2(v)]))
             : null,
+          ...(guitarix ? { guitarix } : {}),
         });
-      });
+      }
       placeStereo(stems[plan.target], plan.pan, plan.width);
       sources[plan.target].add('recording');
     }

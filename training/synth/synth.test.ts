@@ -21,6 +21,7 @@ import {
 } from './compose';
 import { ampChain, sineWave } from './dsp';
 import { checkSynthSetup, SOUNDFONTS, SynthSetupError } from './fluidsynth';
+import { checkGuitarix, guitarixChain, randomGuitarix } from './guitarix';
 import { DRUM_CHANNEL, partsToMidi } from './midi';
 import { listRecordings, recordingPart } from './real';
 import { Rng } from './rng';
@@ -117,6 +118,64 @@ describe('amp and cabinet', () => {
     const lead = harmonicRatio(36);
     expect(crunch).toBeGreaterThan(1e-3);
     expect(lead).toBeGreaterThan(crunch);
+  });
+});
+
+const haveGuitarix = (() => {
+  try {
+    checkGuitarix();
+    return true;
+  } catch {
+    console.warn(
+      'skipping the guitarix amp tests: lv2file or guitarix-lv2 missing (install-system-deps.sh --data)',
+    );
+    return false;
+  }
+})();
+
+describe.skipIf(!haveGuitarix)('guitarix amp models', () => {
+  it('a high-gain amp adds more harmonics than a clean one', async () => {
+    const ratio = async (amp: { uri: string; params: Record<string, number> }) => {
+      const x = sineWave(220, 1.5, 0.3);
+      const cab = { driveDb: 0, bias: 0, bass: 0, mid: 0, treble: 0, cabLowpass: 5000, cabResonance: 110 };
+      await guitarixChain(x, { inputDb: -9, pedal: null, amp }, cab);
+      expect(x.every(Number.isFinite)).toBe(true);
+      const y = x.subarray(x.length >> 1); // past the plugins' start-up
+      return (toneEnergy(y, 440) + toneEnergy(y, 660) + toneEnergy(y, 1100)) / toneEnergy(y, 220);
+    };
+    const gx = 'http://guitarix.sourceforge.net/plugins/';
+    const clean = await ratio({ uri: `${gx}gx_redeye#chump`, params: { Gain: 0.1, Tone: 0.5 } });
+    const lead = await ratio({ uri: `${gx}gx_redeye#chump`, params: { Gain: 1, Tone: 0.5 } });
+    expect(lead).toBeGreaterThan(1);
+    expect(lead).toBeGreaterThan(10 * clean);
+  });
+
+  it('draws every amp and pedal with controls inside their ranges, deterministically', () => {
+    const a = Array.from({ length: 40 }, (_, i) => randomGuitarix(new Rng(i), i % 2 === 0));
+    const b = Array.from({ length: 40 }, (_, i) => randomGuitarix(new Rng(i), i % 2 === 0));
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(new Set(a.map((s) => s.amp.uri)).size).toBeGreaterThanOrEqual(5);
+    expect(a.some((s) => s.pedal !== null)).toBe(true);
+    for (const s of a) {
+      expect(s.inputDb).toBeGreaterThanOrEqual(-12);
+      expect(s.inputDb).toBeLessThanOrEqual(-6);
+    }
+  });
+
+  it('names the plugin when lv2file fails', async () => {
+    const x = sineWave(220, 0.1, 0.3);
+    const bad = { inputDb: -9, pedal: null, amp: { uri: 'urn:stemdeck:no-such-plugin', params: {} } };
+    await expect(
+      guitarixChain(x, bad, {
+        driveDb: 0,
+        bias: 0,
+        bass: 0,
+        mid: 0,
+        treble: 0,
+        cabLowpass: 5000,
+        cabResonance: 110,
+      }),
+    ).rejects.toThrow(/urn:stemdeck:no-such-plugin/);
   });
 });
 
@@ -270,6 +329,48 @@ describe.skipIf(!haveSynth)('tiny renders', () => {
     const other = await render(c, { seed: 12 });
     const first = await readFile(join(c, other.songs[0].name, 'mixture.wav'));
     expect(first.equals(await readFile(join(a, summary.songs[0].name, 'mixture.wav')))).toBe(false);
+  });
+
+  it.skipIf(!haveGuitarix)('--amp guitarix changes the guitar stem only', async () => {
+    const a = join(root, 'amp-builtin');
+    const g = join(root, 'amp-guitarix');
+    const summary = await render(a, { recordingFraction: 1 });
+    await render(g, { recordingFraction: 1, amp: 'guitarix' });
+    let guitarDiffers = false;
+    for (const song of summary.songs) {
+      // The other stems are the same audio; only the mixture's peak normalisation (one gain for
+      // every stem of the song) may differ.
+      const gains: number[] = [];
+      for (const t of STEM_NAMES) {
+        const [x, y] = await Promise.all([
+          readWav(join(a, song.name, `${t}.wav`)),
+          readWav(join(g, song.name, `${t}.wav`)),
+        ]);
+        let xy = 0;
+        let xx = 0;
+        for (let c = 0; c < 2; c++)
+          for (let i = 0; i < x.channels[c].length; i++) {
+            xy += x.channels[c][i] * y.channels[c][i];
+            xx += x.channels[c][i] ** 2;
+          }
+        if (t === 'guitar') {
+          guitarDiffers ||= xx > 0 && Math.abs(xy / xx - 1) > 1e-3;
+          continue;
+        }
+        if (xx === 0) continue;
+        const k = xy / xx;
+        let err = 0;
+        for (let c = 0; c < 2; c++)
+          for (let i = 0; i < x.channels[c].length; i++)
+            err = Math.max(err, Math.abs(y.channels[c][i] - k * x.channels[c][i]));
+        expect(err, `${song.name}/${t}.wav: same audio up to a gain`).toBeLessThan(1e-5);
+        gains.push(k);
+      }
+      for (const k of gains) expect(k).toBeCloseTo(gains[0], 5);
+      const manifest = await readFile(join(g, song.name, 'manifest.json'), 'utf8');
+      expect(manifest).toMatch(/guitarix\.sourceforge\.net/);
+    }
+    expect(guitarDiffers).toBe(true);
   });
 
   it('pcm16 output: the mixture is the exact integer sum of the stems', async () => {
