@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_READ_AHEAD_HOST } from '../src/content/tap-protocol';
 import { SAMPLE_RATE } from '../src/core/audio';
 import { separateSignal } from '../src/core/separator';
 import { outputStems } from '../src/core/stems';
@@ -24,16 +25,20 @@ import { loadOnnxModel } from '../training/separate/onnx-model';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { dashRepresentation, encryptedAac, FFMPEG, makeDashAudio } from './support/dash';
 import { ExtensionDriver, KARAOKE, sleep, UNITY } from './support/drive';
-import { type DashRepresentation, dashPage } from './support/pages';
+import { type DashRepresentation, dashPage, embedPage } from './support/pages';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
 import { rms, sumSignals, toneSecondsIn } from './support/signal';
 import {
   describeRateFigures,
   describeSyncFigures,
+  type ElementSample,
+  percentileAbs,
   runRateScenario,
   runSyncScenario,
+  SAMPLER,
   SEEK_SETTLE_MS,
   SYNC_MEDIA_SECONDS,
+  syncOffsets,
 } from './support/sync';
 import { float32Wav } from './support/wav';
 
@@ -172,6 +177,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
       { ...media, ...mp3.media, ...adMedia, ...encMedia, ...musdbMedia },
       {
         '/dash': dashPage(reps),
+        '/embed': embedPage(TEST_READ_AHEAD_HOST),
       },
     );
     launched = await launchWithExtension(server.port);
@@ -289,6 +295,51 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await drive.switchOff(tabId);
     await page.close();
   }, 150_000);
+
+  it('moves an embedded player (a cross-site iframe) into sync once its feed shows up', async () => {
+    // The page's own site is not YouTube: the remix starts delayed (no grace, no worker); the tap
+    // in the iframe, armed in every frame, then shows the feed and the remix moves into sync.
+    const page = await browser.newPage();
+    await page.goto(`${server.origin}/embed?rep=opus`);
+    const frame = await drive.waitFor(
+      async () => page.frames().find((f) => f.url().includes(`//${TEST_READ_AHEAD_HOST}:`)) ?? null,
+      (f) => f !== null,
+      'the embedded player',
+    );
+    if (!frame) throw new Error('no embedded player');
+    await frame.waitForFunction(() => document.body.dataset.dash !== undefined, { timeout: 20_000 });
+    expect(await frame.$eval('body', (b) => b.dataset.dash)).toBe('playing');
+    const tabId = await drive.newTab(new URL(server.origin).hostname, false);
+    await frame.evaluate(SAMPLER);
+    const onAt = Date.now();
+    await drive.switchOn(tabId, UNITY);
+    const s = await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
+      'the in-sync remix of the embedded player',
+      40_000,
+    );
+    console.info(
+      `e2e sync: embed → ${s.engine?.mode} ${((Date.now() - onAt) / 1000).toFixed(1)} s after the switch-on (${s.engine?.modeNote ?? 'no note'})`,
+    );
+    await drive.tap(true, true);
+    await sleep(12_000);
+    const tap = await drive.tap(true, true);
+    const samples = (await frame.evaluate('window.__samples')) as ElementSample[];
+    const offsets = syncOffsets(tap.quanta ?? [], tap.clockMap ?? [], samples, SAMPLE_RATE).map(
+      (o) => o.offset,
+    );
+    const measured = (offsets.length * 128) / SAMPLE_RATE;
+    const p95 = 1000 * percentileAbs(offsets, 95);
+    console.info(
+      `e2e sync: embed: ${measured.toFixed(1)} s of stems measured, offset p95 ${p95.toFixed(1)} ms`,
+    );
+    expect(measured, 'seconds of stems (of 12) against the embedded element').toBeGreaterThan(6);
+    expect(p95, '95th percentile of the offset to the embedded element (ms)').toBeLessThan(40);
+    expect(await frame.evaluate('player.video.paused')).toBe(false);
+    await drive.switchOff(tabId);
+    await page.close();
+  }, 120_000);
 
   it('plays stems at the element’s position through play, pause, a seek back and a seek forward', async () => {
     const { page, tabId } = await open('/dash?rep=opus');

@@ -107,8 +107,17 @@ export class ExtensionDriver {
     if (host !== null) origin.hostname = host;
     await page.goto(`${origin.origin}${path}`);
     await ready(page);
+    return { page, tabId: await this.newTab(origin.hostname, true) };
+  }
+
+  /**
+   * The id of the one tab on `hostname` that the content script has reported and this driver has
+   * not handed out before; `playing`: only one whose main element plays (a page whose media sits in
+   * a cross-site iframe reports none).
+   */
+  async newTab(hostname: string, playing: boolean): Promise<number> {
     const isNew = (s: TabState) =>
-      s.hostname === origin.hostname && s.media?.playing === true && !this.usedTabs.has(s.tabId);
+      s.hostname === hostname && (!playing || s.media?.playing === true) && !this.usedTabs.has(s.tabId);
     const all = await this.waitFor(
       () =>
         this.control.evaluate(() => chrome.storage.session.get(null)) as Promise<Record<string, TabState>>,
@@ -116,9 +125,10 @@ export class ExtensionDriver {
       'the content script reporting the new page',
     );
     const fresh = Object.values(all).filter(isNew);
-    if (fresh.length !== 1) throw new Error(`expected one new playing tab, found ${fresh.length}`);
+    if (fresh.length !== 1)
+      throw new Error(`expected one new ${playing ? 'playing ' : ''}tab, found ${fresh.length}`);
     this.usedTabs.add(fresh[0].tabId);
-    return { page, tabId: fresh[0].tabId };
+    return fresh[0].tabId;
   }
 
   /** What the popup's switch does: a tab-capture stream id, then set-enabled with it. */

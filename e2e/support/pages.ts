@@ -196,6 +196,28 @@ export interface DashRepresentation {
  * `document.body.dataset.dash`: `playing`, `unsupported` or `error: …`; `dataset.buffered`: the
  * SourceBuffer's end, seconds.
  */
+/**
+ * Another site's page with the DASH player embedded from the stand-in YouTube host (as a blog embeds
+ * www.youtube-nocookie.com): the media and its MSE feed live in a cross-site iframe, `/dash` with
+ * this page's query.
+ */
+export function embedPage(youtubeHost: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Stemdeck e2e embed</title>
+<link rel="icon" href="data:,"></head>
+<body>
+<p>A page with an embedded player.</p>
+<script>
+const f = document.createElement('iframe');
+f.width = 660;
+f.height = 380;
+f.allow = 'autoplay; encrypted-media';
+f.src = location.protocol + '//${youtubeHost}:' + location.port + '/dash' + location.search;
+document.body.append(f);
+</script>
+</body></html>`;
+}
+
 export function dashPage(representations: Record<string, DashRepresentation>): string {
   const reps = JSON.stringify(
     Object.fromEntries(
