@@ -149,8 +149,12 @@ describe('SyncCore', () => {
     c.setGains([0, 1]);
     const { out } = run(c, 2048, 16);
     expect(out[out.length - 1]).toBeCloseTo(0.5, 3); // stem 0 gone within 46 ms
-    c.keepChunks(1, 3);
+    // Chunks 0 and 3 go, and their four arrays each come back (for the worklet to hand back).
+    const dropped = c.keepChunks(1, 3);
     expect(c.chunkCount).toBe(2);
+    expect(dropped).toHaveLength(2 * 4);
+    expect(dropped.every((d) => d.length === F)).toBe(true);
+    expect(c.keepChunks(1, 3)).toHaveLength(0);
     expect(() => c.putChunk(9, [new Float32Array(3)])).toThrow(/channel count/);
   });
 

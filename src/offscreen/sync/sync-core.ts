@@ -130,9 +130,18 @@ export class SyncCore {
     this.chunks.set(index, data);
   }
 
-  /** Keeps the chunks in [from, to) only (the main thread's window around the playhead). */
-  keepChunks(from: number, to: number): void {
-    for (const k of this.chunks.keys()) if (k < from || k >= to) this.chunks.delete(k);
+  /**
+   * Keeps the chunks in [from, to) only (the main thread's window around the playhead); returns the
+   * arrays it let go, for the audio thread to hand back rather than free (see sync-worklet.ts).
+   */
+  keepChunks(from: number, to: number): Float32Array[] {
+    const dropped: Float32Array[] = [];
+    for (const [k, data] of this.chunks) {
+      if (k >= from && k < to) continue;
+      dropped.push(...data);
+      this.chunks.delete(k);
+    }
+    return dropped;
   }
 
   get chunkCount(): number {

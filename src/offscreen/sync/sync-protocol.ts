@@ -32,4 +32,6 @@ export type FromSyncWorklet =
       /** Context frames after `ctxFrame` at which `positions` are heard (the pitch shifter's delay). */
       lead: number;
     }
+  /** Chunk memory the worklet let go (transferred back, to be freed off the audio thread). */
+  | { type: 'release'; buffers: ArrayBuffer[] }
   | { type: 'error'; message: string };

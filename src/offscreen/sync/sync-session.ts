@@ -332,6 +332,9 @@ export class SyncSession {
       case 'tap':
         this.appendTap(msg);
         break;
+      case 'release':
+        // Nothing to do: the buffers are garbage here, on this thread, not on the audio thread.
+        break;
       case 'error':
         this.fail(`the remix failed on the audio thread: ${msg.message}`);
         break;
