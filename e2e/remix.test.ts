@@ -104,7 +104,10 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     // Behaviour, not a benchmark: the capture ends on the stop message itself, not after the
     // engine's delay, a timeout or the worker's bookkeeping. The issue's 200-ms figure is measured
     // by `npm run bench:browser` (docs/BENCHMARKS.md); a loaded CI box must not fail on it.
-    expect(off.ended).toBeLessThan(1000);
+    // The delayed path runs onnxruntime on the offscreen document's own thread: a stop that lands
+    // during a segment's inference waits for it (a 4-s segment: up to ~1.5 s here; 1.05 s seen in a
+    // fresh-clone run). Still far short of the engine's 5.6-s delay.
+    expect(off.ended).toBeLessThan(2000);
     expect((await drive.tabState(tabId)).enabled).toBe(false);
     const playing = await page.evaluate(() => !document.querySelector('audio')!.paused);
     expect(playing).toBe(true);
