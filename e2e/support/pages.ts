@@ -179,24 +179,6 @@ export interface DashRepresentation {
 }
 
 /**
- * A streaming player at `/dash?rep=<name>` that feeds its <video> the way YouTube's does: one
- * MediaSource (a `blob:` URL), an audio SourceBuffer, the init segment, then media segments fetched
- * and appended ahead of the playhead (`ahead` seconds, default 30; `live=1`: only about 2 s ahead,
- * just in time), each segment in two or three partial appends. Old audio more than 60 s behind is
- * `remove`d. `window.player`:
- *  - `seek(t)`: abort, remove everything, then append from the segment holding `t` (a player's seek);
- *  - `switchTo(name)`: another representation from the segment before the next one (overlapping,
- *    so that differing segment boundaries leave no gap): its init is re-sent (a quality switch),
- *    with `changeType` first when the MIME type differs (a codec switch);
- *  - `playAd(name, seconds)`: an inserted ad YouTube's way — the same element gets a new
- *    MediaSource with representation `name` from 0 for `seconds`, then a new MediaSource for the
- *    video again, appended anew from where it left off (`dataset.ad`: `playing`, then `done`);
- *  - `video`: the element.
- * A representation with `clearKey` is played through EME (ClearKey), as a DRM-protected one would be.
- * `document.body.dataset.dash`: `playing`, `unsupported` or `error: …`; `dataset.buffered`: the
- * SourceBuffer's end, seconds.
- */
-/**
  * Another site's page with the DASH player embedded from the stand-in YouTube host (as a blog embeds
  * www.youtube-nocookie.com): the media and its MSE feed live in a cross-site iframe, `/dash` with
  * this page's query.
@@ -218,6 +200,24 @@ document.body.append(f);
 </body></html>`;
 }
 
+/**
+ * A streaming player at `/dash?rep=<name>` that feeds its <video> the way YouTube's does: one
+ * MediaSource (a `blob:` URL), an audio SourceBuffer, the init segment, then media segments fetched
+ * and appended ahead of the playhead (`ahead` seconds, default 30; `live=1`: only about 2 s ahead,
+ * just in time), each segment in two or three partial appends. Old audio more than 60 s behind is
+ * `remove`d. `window.player`:
+ *  - `seek(t)`: abort, remove everything, then append from the segment holding `t` (a player's seek);
+ *  - `switchTo(name)`: another representation from the segment before the next one (overlapping,
+ *    so that differing segment boundaries leave no gap): its init is re-sent (a quality switch),
+ *    with `changeType` first when the MIME type differs (a codec switch);
+ *  - `playAd(name, seconds)`: an inserted ad YouTube's way — the same element gets a new
+ *    MediaSource with representation `name` from 0 for `seconds`, then a new MediaSource for the
+ *    video again, appended anew from where it left off (`dataset.ad`: `playing`, then `done`);
+ *  - `video`: the element.
+ * A representation with `clearKey` is played through EME (ClearKey), as a DRM-protected one would be.
+ * `document.body.dataset.dash`: `playing`, `unsupported` or `error: …`; `dataset.buffered`: the
+ * SourceBuffer's end, seconds.
+ */
 export function dashPage(representations: Record<string, DashRepresentation>): string {
   const reps = JSON.stringify(
     Object.fromEntries(

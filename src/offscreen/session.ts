@@ -16,7 +16,7 @@ import {
   LOW_LATENCY_OPTIONS,
 } from '../core/separator';
 import { outputStems, type StemName } from '../core/stems';
-import type { EngineFault, EngineStatus, StemGains } from '../extension/messages';
+import type { EngineFault, EngineStatus, PlaybackFigures, StemGains } from '../extension/messages';
 import type { LoadedModel } from './model';
 import { pace, RECENT_S, RecentDelta } from './pacing';
 import { Recorder, type Recording, TAP_LIMIT_S } from './recorder';
@@ -77,6 +77,29 @@ export async function captureTab(
       for (const t of stream.getTracks()) t.stop();
       void context.close().catch(() => undefined);
     },
+  };
+}
+
+/** Chrome's `AudioPlaybackStats` (not in TypeScript's DOM types yet). */
+interface AudioPlaybackStatsLike {
+  readonly underrunEvents: number;
+  readonly underrunDuration: number;
+  readonly totalDuration: number;
+  readonly averageLatency: number;
+}
+
+/**
+ * Underruns of `context`'s output so far, from Chrome's `AudioContext.playbackStats` (null where
+ * the browser has none): what a shorter output latency risks, measured rather than assumed.
+ */
+export function playbackFigures(context: AudioContext): PlaybackFigures | null {
+  const stats = (context as { playbackStats?: AudioPlaybackStatsLike }).playbackStats;
+  if (!stats) return null;
+  return {
+    underrunEvents: stats.underrunEvents,
+    underrunMs: 1000 * stats.underrunDuration,
+    playedSeconds: stats.totalDuration,
+    averageLatencyMs: 1000 * stats.averageLatency,
   };
 }
 

@@ -24,6 +24,7 @@ import {
   type CapturedTab,
   endCapture,
   onCaptureEnded,
+  playbackFigures,
   RemixSession,
   type StatusListener,
 } from './session';
@@ -40,14 +41,6 @@ export type WorkerStart = ReturnType<typeof SeparationClient.start>;
 /** Starts the in-sync remix's separation worker with the shipped model. */
 export function startSeparationWorker(): WorkerStart {
   return SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), syncWorkerThreads());
-}
-
-/** Chrome's `AudioPlaybackStats` (not in TypeScript's DOM types yet). */
-interface AudioPlaybackStatsLike {
-  readonly underrunEvents: number;
-  readonly underrunDuration: number;
-  readonly totalDuration: number;
-  readonly averageLatency: number;
 }
 
 export interface TapPort {
@@ -167,20 +160,9 @@ export class TabRemix {
     return this.engine?.takeTap(clear, audio) ?? null;
   }
 
-  /**
-   * Underruns of the remix's output so far, from Chrome's `AudioContext.playbackStats` (null where
-   * the browser has none): what a shorter output latency risks, measured rather than assumed.
-   */
+  /** The remix's output underruns so far (null where the browser does not report them). */
   playback(): PlaybackFigures | null {
-    const stats = (this.captured?.context as { playbackStats?: AudioPlaybackStatsLike } | undefined)
-      ?.playbackStats;
-    if (!stats) return null;
-    return {
-      underrunEvents: stats.underrunEvents,
-      underrunMs: 1000 * stats.underrunDuration,
-      playedSeconds: stats.totalDuration,
-      averageLatencyMs: 1000 * stats.averageLatency,
-    };
+    return this.captured ? playbackFigures(this.captured.context) : null;
   }
 
   /** Test builds: the in-sync engine's trace (null while delayed). */

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { errorText } from '../../src/core/errors';
 import { readWav, writeWav } from '../node/audio-io';
-import { type AmpSettings, cabinet } from './dsp';
+import { type AmpSettings, cabinet, peakOf } from './dsp';
 import { SynthSetupError } from './fluidsynth';
 import type { Rng } from './rng';
 
@@ -122,8 +122,7 @@ export function checkGuitarix(): void {
  * hand-written cabinet of `cab`.
  */
 export async function guitarixChain(x: Float32Array, s: GuitarixSettings, cab: AmpSettings): Promise<void> {
-  let peak = 0;
-  for (const v of x) peak = Math.max(peak, Math.abs(v));
+  const peak = peakOf([x]);
   if (peak === 0) return;
   const gain = 10 ** (s.inputDb / 20) / peak;
   const dir = await mkdtemp(join(tmpdir(), 'stemdeck-gx-'));
@@ -147,8 +146,7 @@ export async function guitarixChain(x: Float32Array, s: GuitarixSettings, cab: A
     }
     const y = (await readWav(current)).channels[0];
     if (y.length < x.length) throw new GuitarixError(`lv2file returned ${y.length} of ${x.length} samples`);
-    let outPeak = 0;
-    for (let i = 0; i < x.length; i++) outPeak = Math.max(outPeak, Math.abs(y[i]));
+    const outPeak = peakOf([y.subarray(0, x.length)]);
     if (!Number.isFinite(outPeak)) throw new GuitarixError('the amp model returned non-finite samples');
     const norm = outPeak > 0 ? 0.9 / outPeak : 0;
     for (let i = 0; i < x.length; i++) x[i] = y[i] * norm;

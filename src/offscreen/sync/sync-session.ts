@@ -31,6 +31,7 @@ import {
   endCapture,
   gainVector,
   onCaptureEnded,
+  playbackFigures,
   routeThrough,
   type StatusListener,
 } from '../session';
@@ -404,15 +405,10 @@ export class SyncSession {
 
   /** Test builds: when the output's underrun count (Chrome's `playbackStats`) went up. */
   private noteUnderruns(c: AudioContext): void {
-    const stats = (c as { playbackStats?: { underrunEvents: number; underrunDuration: number } })
-      .playbackStats;
-    if (!stats || stats.underrunEvents === this.underrunEvents || this.underruns.length >= 1000) return;
-    this.underrunEvents = stats.underrunEvents;
-    this.underruns.push([
-      performance.timeOrigin + performance.now(),
-      stats.underrunEvents,
-      1000 * stats.underrunDuration,
-    ]);
+    const f = playbackFigures(c);
+    if (!f || f.underrunEvents === this.underrunEvents || this.underruns.length >= 1000) return;
+    this.underrunEvents = f.underrunEvents;
+    this.underruns.push([performance.timeOrigin + performance.now(), f.underrunEvents, f.underrunMs]);
   }
 
   /** The media frame the element presents now (for the separation's playhead), or null. */
