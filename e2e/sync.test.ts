@@ -357,7 +357,10 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     // Regression bounds, about twice what is measured on this 2-core machine; the issue's targets
     // (3 s, 100 ms, 2 s) and today's figures are in docs/BENCHMARKS.md "In sync".
     expect(f.switchOnMs, 'ms from switching on to stems').toBeLessThan(8000);
-    expect(f.seekCachedMs, 'ms from a seek into separated audio to stems').toBeLessThan(1000);
+    // A seek into the cache: the stems start on the element's predicted resume (clock.ts), an output
+    // latency after the seek reached this document, and in sync from the first frame.
+    expect(f.seekCachedMs, 'ms from a seek into separated audio to stems').toBeLessThan(250);
+    expect(f.seekSettleOffsetWorstMs, 'ms off the element right after the seeks').toBeLessThan(40);
     expect(f.seekNewMs, 'ms from a seek into new audio to stems').toBeLessThan(5000);
     await drive.switchOff(tabId);
     await page.close();

@@ -167,6 +167,7 @@ async function inSync(): Promise<Run> {
       seekCachedAfterResumeMs: finite(f.seekCachedAfterResumeMs),
       syncOffsetP99Ms: f.syncOffsetP99Ms,
       syncOffsetWorstMs: f.syncOffsetWorstMs,
+      seekSettleOffsetWorstMs: finite(f.seekSettleOffsetWorstMs),
       staleAfterSeekMs: f.staleAfterSeekMs,
       measuredSeconds: f.measuredSeconds,
       pageAudioSeconds: f.pageAudioSeconds,

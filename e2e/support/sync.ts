@@ -169,6 +169,11 @@ export interface SyncFigures {
   /** From the element's own resume after that seek (`elementResumedAt`) to stems. */
   readonly seekCachedAfterResumeMs: number;
   readonly seekNewMs: number;
+  /**
+   * The worst offset of the stems heard in the first `SEEK_SETTLE_MS` after either seek (left out
+   * of the offsets above): stems that start on a predicted resume must be in sync too.
+   */
+  readonly seekSettleOffsetWorstMs: number;
   /** Old stems heard after the seeks, the larger of the two. */
   readonly staleAfterSeekMs: number;
   readonly rtf: number | null;
@@ -254,9 +259,11 @@ export async function runSyncScenario(
   // Seeks take effect in the page first: the stems already rendered still play out (the output
   // latency) before the audio thread hears of the seek. Those moments are measured on their own.
   const seeks = [backAt, forwardAt];
-  const offsets = syncOffsets(quanta, clockMap, samples, RATE)
-    .filter((o) => !seeks.some((t) => o.at >= t && o.at < t + SEEK_SETTLE_MS))
-    .map((o) => o.offset);
+  const all = syncOffsets(quanta, clockMap, samples, RATE);
+  const settling = (o: QuantumOffset) => seeks.some((t) => o.at >= t && o.at < t + SEEK_SETTLE_MS);
+  const offsets = all.filter((o) => !settling(o)).map((o) => o.offset);
+  // Stems of the new position only: the old position's, played out after a seek, are `staleAfterSeekMs`.
+  const settleOffsets = all.filter((o) => settling(o) && Math.abs(o.offset) < 1).map((o) => o.offset);
   const after = (at: number, from: number | null) =>
     (firstStemsAfter(quanta, clockMap, at, RATE, from) ?? Number.POSITIVE_INFINITY) - at;
   const oldAfter = (at: number, near: number) =>
@@ -279,6 +286,7 @@ export async function runSyncScenario(
     seekCachedAfterResumeMs:
       after(backAt, 10) + backAt - (elementResumedAt(samples, backAt, 10) ?? Number.NaN),
     seekNewMs: after(forwardAt, 90),
+    seekSettleOffsetWorstMs: 1000 * percentileAbs(settleOffsets, 100),
     staleAfterSeekMs: Math.max(oldAfter(backAt, 10), oldAfter(forwardAt, 90)),
     rtf: status?.load ?? null,
     pageAudioSeconds: status?.lateSeconds ?? 0,
@@ -416,7 +424,7 @@ export function describeSyncFigures(f: SyncFigures): string {
   return (
     `${f.measuredSeconds.toFixed(1)} s of stems measured against the element: offset p95 ${f.syncOffsetP95Ms.toFixed(1)} ms, ` +
     `p99 ${f.syncOffsetP99Ms.toFixed(1)} ms, worst ${f.syncOffsetWorstMs.toFixed(1)} ms; stems after switch-on ${ms(f.switchOnMs)}, ` +
-    `after a seek into separated audio ${ms(f.seekCachedMs)} (${ms(f.seekCachedAfterResumeMs)} after the element resumed), into new audio ${ms(f.seekNewMs)}; old stems heard after a seek ` +
+    `after a seek into separated audio ${ms(f.seekCachedMs)} (${ms(f.seekCachedAfterResumeMs)} after the element resumed), into new audio ${ms(f.seekNewMs)}, worst offset in the first ${SEEK_SETTLE_MS} ms after a seek ${f.seekSettleOffsetWorstMs.toFixed(1)} ms; old stems heard after a seek ` +
     `${ms(f.staleAfterSeekMs)}; separation load ${f.rtf?.toFixed(2)}; page audio while stems were missing ${f.pageAudioSeconds.toFixed(1)} s; ` +
     `after switch-on: ${f.milestones}; output underruns ${f.underrunEvents ?? '?'} (${f.underrunMs?.toFixed(0) ?? '?'} ms), ` +
     `at ${f.underrunsAt || '—'}; output latency ${f.outputLatencyMs?.toFixed(0) ?? '?'} ms`

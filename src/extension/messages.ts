@@ -278,7 +278,7 @@ export type OffscreenTapReply =
       readonly positions?: readonly number[];
       /** In sync: [context frame, wall ms at which it is heard], one per scheduling tick. */
       readonly clockMap?: readonly (readonly [number, number])[];
-      /** In sync: per render quantum [context frame, media frame or −1, 1 if stems alone]. */
+      /** In sync: per tap message [context frame, media frame or −1, 1 if stems alone], and where stems start within one. */
       readonly quanta?: readonly (readonly [number, number, number])[];
       /** In sync: [milestone, wall ms] of the switch-on (start message, capture, worker ready, first chunk, …). */
       readonly milestones?: readonly (readonly [string, number])[];

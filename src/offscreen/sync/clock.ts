@@ -7,6 +7,17 @@
  * sample far off that line starts a new line. After a seek Chrome reports the target time standing
  * still for tens of milliseconds while playing: the first sample that moves on from a standstill
  * starts a new line too, so the standstill neither counts toward confirming the line nor skews it.
+ *
+ * Confirming a line takes samples after the element moves on, and the stems are heard an output
+ * latency after that: a seek into separated audio would play the page's own audio for about 0.15 s
+ * past the element's own resume. But after a seek the element stands at the target for a while
+ * that hardly varies on one machine (its audio output starting), so the clock predicts the resume:
+ * the first steady sample after seeking anchors it, and the element presents the anchor's time
+ * `resumeMs` later (learned from the element's own resumes, a guess until then). Not after a pause
+ * or a stall: Chrome then resumes from a time of its own, up to 0.1 s past the one it stood at
+ * (traced), and the ordinary rules find it.
+ * The prediction plays until the line it predicts is confirmed or a reading contradicts it (the
+ * element stood longer, or moved sooner); then the ordinary rules apply.
  */
 import type { ClockSample } from '../../content/tap-protocol';
 
@@ -24,10 +35,28 @@ const CONFIRM_MS = 100;
 const AGREE_RUN = 3;
 const AGREE_MS = 40;
 const AGREE_S = 0.002;
+/**
+ * How long (ms) the element stands at its position after a seek or play before it moves on, until
+ * its own resumes have been seen: headless Chromium here stood 64–73 ms after the first steady
+ * reading (seeks into buffered and unbuffered audio, a play after a pause).
+ */
+const RESUME_GUESS_MS = 70;
+/** Resumes remembered for the estimate (their median). */
+const RESUME_RUN = 5;
+/** Learned resume delays beyond this (ms) are not the output starting (a stall, a slow page): not learned. */
+const RESUME_MAX_MS = 400;
+/**
+ * A reading this far (s) from the predicted resume drops the prediction: beyond the 17–20 ms that
+ * Chrome's readings run ahead while the element stands (traced), and within the ±40 ms the stems
+ * may be off the picture.
+ */
+const PREDICT_S = 0.025;
 /** Samples in a row off the line the same way that make a step (`followStep`). */
 const STEP_RUN = 3;
 /** How far off the line (s) those samples must be: beyond the ±15 ms sawtooth of `currentTime` at 1.5×. */
 const STEP_S = 0.02;
+/** The same reading this long apart (ms) is a standstill, not two reads within one audio callback. */
+const STAND_MS = 10;
 /** A line's samples all at one time, then a sample this much (s) short of the wall time since: a standstill ended. */
 const STANDSTILL_S = 0.01;
 
@@ -37,6 +66,20 @@ export interface ElementPosition {
   readonly rate: number;
   /** Advancing: playing, not seeking or stalled. */
   readonly playing: boolean;
+  /**
+   * Wall ms from which a predicted resume plays (before it the element still stands): the asked
+   * time may be later than the moment the answer is used for. Null on a line of samples.
+   */
+  readonly from: number | null;
+}
+
+/** Where and when the element resumes: it presents `time` `resumeMs` after wall time `at`. */
+interface Anchor {
+  readonly at: number;
+  readonly time: number;
+  readonly rate: number;
+  /** No reading has contradicted the prediction. */
+  trusted: boolean;
 }
 
 export class ElementClock {
@@ -44,11 +87,51 @@ export class ElementClock {
   private line: ClockSample[] = [];
   /** Wall ms of the current line's first sample (the window may have dropped it since). */
   private lineStart = 0;
+  /** The resume being predicted (see the top of this file), until its line is confirmed. */
+  private anchor: Anchor | null = null;
+  /** The element's resume delays seen (ms), the last `RESUME_RUN`. */
+  private readonly resumes: number[] = [];
+
+  /** `predictResumes`: false leaves out the prediction (tests of the rules without it). */
+  constructor(private readonly predictResumes = true) {}
+
+  /** How long the element stands before it moves on (ms): the median of its resumes, or the guess. */
+  get resumeMs(): number {
+    return this.resumes.length > 0 ? median(this.resumes) : RESUME_GUESS_MS;
+  }
 
   /** A new sample from the page (`at`: wall ms). */
   add(s: ClockSample): void {
     const last = this.line[this.line.length - 1];
-    const steady = (x: ClockSample) => !x.paused && !x.seeking && !x.waiting;
+    this.addToLine(s, last);
+    if (!steady(s)) this.anchor = null;
+    else if (last?.seeking) this.anchor = { at: s.at, time: s.time, rate: s.rate, trusted: true };
+    else if (this.anchor) this.checkAnchor(this.anchor, s);
+  }
+
+  /**
+   * A steady reading while a resume is predicted: one off the prediction stops the prediction; the
+   * line confirmed teaches how long the element stood, and ends it.
+   */
+  private checkAnchor(a: Anchor, s: ClockSample): void {
+    if (s.rate !== a.rate || Math.abs(s.time - this.expected(a, s.at)) > PREDICT_S * Math.max(1, a.rate))
+      a.trusted = false;
+    if (!this.confirmed()) return;
+    // Where the confirmed line passes the anchor's time: the element's own resume.
+    const delay = (a.time - this.predict(0)) * (1000 / a.rate) - a.at;
+    if (delay >= 0 && delay <= RESUME_MAX_MS) {
+      this.resumes.push(delay);
+      if (this.resumes.length > RESUME_RUN) this.resumes.shift();
+    }
+    this.anchor = null;
+  }
+
+  /** The media time the predicted resume puts at wall time `at` (the anchor's time until it starts). */
+  private expected(a: Anchor, at: number): number {
+    return a.time + (a.rate * Math.max(0, at - a.at - this.resumeMs)) / 1000;
+  }
+
+  private addToLine(s: ClockSample, last: ClockSample | undefined): void {
     if (
       !last ||
       s.at <= last.at ||
@@ -58,7 +141,7 @@ export class ElementClock {
       (!steady(s) && s.time !== last.time) ||
       (steady(s) &&
         s.time !== last.time &&
-        this.standing() &&
+        (this.standing() || this.stoodStill()) &&
         s.time - last.time < (s.rate * (s.at - last.at)) / 1000 - STANDSTILL_S)
     ) {
       this.line = [];
@@ -80,7 +163,11 @@ export class ElementClock {
     if (n < STEP_RUN + 2) return;
     const rate = this.line[n - 1].rate;
     const before = median(this.line.slice(0, n - STEP_RUN).map((x) => lineOffset(x, rate)));
-    const moved = this.line.slice(n - STEP_RUN).map((x) => lineOffset(x, rate) - before);
+    const run = this.line.slice(n - STEP_RUN);
+    // A step plays on: readings that stand still are not one (after a play Chrome's readings jump
+    // ahead, then stand: traced, a line through them was 40 ms ahead of the element).
+    if (run.some((x, i) => i > 0 && x.time <= run[i - 1].time)) return;
+    const moved = run.map((x) => lineOffset(x, rate) - before);
     if (moved.every((d) => d > STEP_S) || moved.every((d) => d < -STEP_S)) {
       // The element plays on, its clock moved: the new line is confirmed and all of it settled
       // (otherwise a line confirmed just before would stop playing for another 100 ms).
@@ -93,9 +180,24 @@ export class ElementClock {
   at(at: number): ElementPosition | null {
     const last = this.line[this.line.length - 1];
     if (!last) return null;
-    const steady = !last.paused && !last.seeking && !last.waiting;
-    const playing = steady && !this.standing() && (last.at - this.lineStart >= CONFIRM_MS || this.agrees());
-    return { time: steady ? this.predict(at) : last.time, rate: last.rate, playing };
+    const a = this.anchor;
+    if (this.predictResumes && a?.trusted && !this.confirmed()) {
+      const from = a.at + this.resumeMs;
+      return { time: this.expected(a, at), rate: a.rate, playing: at >= from, from };
+    }
+    const time = steady(last) ? this.predict(at) : last.time;
+    return { time, rate: last.rate, playing: this.confirmed(), from: null };
+  }
+
+  /** The element plays along a line of its own samples: steady, moving, long or agreeing enough. */
+  private confirmed(): boolean {
+    const last = this.line[this.line.length - 1];
+    return (
+      last !== undefined &&
+      steady(last) &&
+      !this.standing() &&
+      (last.at - this.lineStart >= CONFIRM_MS || this.agrees())
+    );
   }
 
   /** Wall time (ms) of the last sample, or null. */
@@ -115,6 +217,17 @@ export class ElementClock {
     return Math.max(...offsets) - Math.min(...offsets) <= AGREE_S;
   }
 
+  /**
+   * The last reading's time was read `STAND_MS` or longer before too: the element stood there (after
+   * a play Chrome's readings jump ahead, then stand: traced), though the line's earlier samples differ.
+   */
+  private stoodStill(): boolean {
+    const last = this.line[this.line.length - 1];
+    for (let i = this.line.length - 2; i >= 0 && this.line[i].time === last.time; i--)
+      if (last.at - this.line[i].at >= STAND_MS) return true;
+    return false;
+  }
+
   /** Two or more samples, all at the same media time: the element stands still, whatever it says. */
   private standing(): boolean {
     const t = this.line[0]?.time;
@@ -123,6 +236,7 @@ export class ElementClock {
 
   clear(): void {
     this.line = [];
+    this.anchor = null;
   }
 
   /**
@@ -137,6 +251,11 @@ export class ElementClock {
     const offsets = (settled.length > 0 ? settled : this.line).map((x) => lineOffset(x, rate));
     return median(offsets) + (rate * at) / 1000;
   }
+}
+
+/** Playing: not paused, seeking or stalled (standing still after a seek or play counts as steady). */
+function steady(x: ClockSample): boolean {
+  return !x.paused && !x.seeking && !x.waiting;
 }
 
 /** Where a sample puts the line at wall time 0: media time − rate · wall time (s). */
@@ -181,8 +300,19 @@ export class OutputClock {
 
   /** Wall ms at which context time `t` (s) is heard, or null before any reading. */
   wallAt(t: number): number | null {
+    const offset = this.offset();
+    return offset === null ? null : offset + t * 1000;
+  }
+
+  /** The context time (s) heard at wall ms `wall`, or null before any reading. */
+  contextAt(wall: number): number | null {
+    const offset = this.offset();
+    return offset === null ? null : (wall - offset) / 1000;
+  }
+
+  private offset(): number | null {
     if (this.offsets.length === 0) return null;
     const sorted = [...this.offsets].sort((a, b) => a - b);
-    return sorted[sorted.length >> 1] + t * 1000;
+    return sorted[sorted.length >> 1];
   }
 }

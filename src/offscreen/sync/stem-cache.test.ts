@@ -14,6 +14,14 @@ describe('StemCache', () => {
     expect(gb.every((v) => v === 0)).toBe(true);
     expect(c.bytes).toBe(2 * CHUNK_FRAMES * 2);
     expect(c.get(4)).toBeNull();
+    // The stored form, copied: its samples times its scales are `get`'s floats, and it is the
+    // cache's no longer (the copy can be transferred).
+    const copy = c.copy(3);
+    expect(copy?.samples[0]).toBeInstanceOf(Int16Array);
+    expect(Float32Array.from(copy?.samples[0] ?? [], (q) => q * (copy?.scales[0] ?? 0))).toEqual(ga);
+    copy?.samples[0].fill(0);
+    expect(c.get(3)?.[0]).toEqual(ga);
+    expect(c.copy(4)).toBeNull();
     expect(() => c.put(1, [a])).toThrow(/shape/);
   });
 

@@ -16,13 +16,14 @@ export function bytesPerMinute(stems: number, channels: number, sampleRate = 44_
   return stems * channels * 2 * sampleRate * 60;
 }
 
-interface Stored {
+/** One chunk as stored: 16-bit samples per stem channel and the scale that makes each float. */
+export interface StoredChunk {
   readonly samples: Int16Array[];
   readonly scales: Float32Array;
 }
 
 export class StemCache {
-  private readonly chunks = new Map<number, Stored>();
+  private readonly chunks = new Map<number, StoredChunk>();
 
   /** `arrays`: stem j, channel c at [j·channels + c] (the worklet's layout). */
   constructor(readonly arrays: number) {}
@@ -69,6 +70,16 @@ export class StemCache {
       out.push(x);
     }
     return out;
+  }
+
+  /**
+   * Chunk `k` as stored, copied (for transferring to the worklet, which reads it as is): a copy
+   * costs a memcpy where `get`'s floats cost a multiply and twice the bytes per sample — after a
+   * seek the worklet's whole window is new, and expanding it held this thread for 0.15 s.
+   */
+  copy(k: number): StoredChunk | null {
+    const s = this.chunks.get(k);
+    return s ? { samples: s.samples.map((q) => q.slice()), scales: s.scales.slice() } : null;
   }
 
   /** Keeps chunks [from, to) only. */

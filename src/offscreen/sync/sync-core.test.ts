@@ -12,7 +12,7 @@ function core(chunks: number[], record = true): SyncCore {
   for (const k of chunks) {
     const pos = Float32Array.from({ length: F }, (_, i) => (k * F + i) * SCALE);
     const half = new Float32Array(F).fill(0.5);
-    c.putChunk(k, [pos, pos, half, half]);
+    c.putChunk(k, { samples: [pos, pos, half, half], scales: new Float32Array(4).fill(1) });
   }
   return c;
 }
@@ -22,6 +22,7 @@ const playing = (ctxFrame: number, mediaFrame: number, over: Partial<Schedule> =
   mediaFrame,
   rate: 1,
   playing: true,
+  playingFrom: null,
   stems: true,
   stretchFrames: null,
   ...over,
@@ -133,6 +134,20 @@ describe('SyncCore', () => {
     expect(Math.abs(after.positions[0] - (5000.37 + ctx + 176))).toBeLessThan(0.001 * SR);
   });
 
+  it('starts the stems at a predicted resume’s frame, not before, at the position of that frame', () => {
+    const c = core([0, 1, 2, 3]);
+    // The element resumes (presents media frame 4096) at context frame 1280: the schedule says so
+    // ahead, for context frame 2560.
+    c.setSchedule(playing(2560, 4096 + 1280, { playingFrom: 1280 }));
+    const { out, positions } = run(c, 0, 30);
+    // Until that frame the capture alone plays; from the quantum it starts in, the stems fade in
+    // at the element's position (never media before 4096: no audio from before the seek).
+    for (let i = 0; i < 1280; i++) expect(out[i]).toBe(0.25);
+    expect(positions[1279]).toBe(-1);
+    expect(positions[1280]).toBe(4096);
+    expect(positions[1280 + FADE_FRAMES + 10]).toBe(4096 + FADE_FRAMES + 10);
+  });
+
   it('plays the capture while the element is paused or stems are not allowed', () => {
     const c = core([0, 1, 2, 3]);
     c.setSchedule(playing(0, 0, { playing: false }));
@@ -155,7 +170,14 @@ describe('SyncCore', () => {
     expect(dropped).toHaveLength(2 * 4);
     expect(dropped.every((d) => d.length === F)).toBe(true);
     expect(c.keepChunks(1, 3)).toHaveLength(0);
-    expect(() => c.putChunk(9, [new Float32Array(3)])).toThrow(/channel count/);
+    expect(() => c.putChunk(9, { samples: [new Float32Array(3)], scales: new Float32Array(1) })).toThrow(
+      /channel count/,
+    );
+    const short = {
+      samples: Array.from({ length: 4 }, () => new Int16Array(3)),
+      scales: new Float32Array(4),
+    };
+    expect(() => c.putChunk(9, short)).toThrow(/chunk length/);
   });
 
   it('at another rate reads the stems at that rate into the shifter, where the element will be when heard', () => {

@@ -32,6 +32,15 @@ export interface SyncCoreOptions {
   readonly record?: boolean;
 }
 
+/**
+ * Stems for one chunk: stem j, channel c at [j·channels + c], each sample times its array's scale
+ * (the cache's 16-bit form, handed over as stored; floats with scale 1 do as well).
+ */
+export interface StemChunk {
+  readonly samples: readonly (Int16Array | Float32Array)[];
+  readonly scales: Float32Array;
+}
+
 /** The element's position as the main thread maps it onto the context's frames. */
 export interface Schedule {
   /** At context frame `ctxFrame` the element presents media frame `mediaFrame` (fractional). */
@@ -41,6 +50,11 @@ export interface Schedule {
   readonly rate: number;
   /** The element is playing (not paused, seeking or stalled). */
   readonly playing: boolean;
+  /**
+   * Context frame from which `playing` holds (a predicted resume after a seek: the element stands
+   * until then), or null: from now.
+   */
+  readonly playingFrom: number | null;
   /** Stems may play (false: the page's own audio only, e.g. after a fault). */
   readonly stems: boolean;
   /**
@@ -87,7 +101,7 @@ interface Voice {
 const UNIT_RATE = 1e-4;
 
 export class SyncCore {
-  private readonly chunks = new Map<number, Float32Array[]>();
+  private readonly chunks = new Map<number, StemChunk>();
   private readonly gains: Float32Array;
   private readonly targetGains: Float32Array;
   private readonly smoothing: number;
@@ -123,22 +137,25 @@ export class SyncCore {
     this.schedule = schedule;
   }
 
-  /** Stems for media frames [index·chunkFrames, (index+1)·chunkFrames): stem j, channel c at [j·channels + c]. */
-  putChunk(index: number, data: Float32Array[]): void {
-    if (data.length !== this.o.stems * this.o.channels) throw new Error('putChunk: wrong channel count');
-    if (data.some((d) => d.length !== this.o.chunkFrames)) throw new Error('putChunk: wrong chunk length');
-    this.chunks.set(index, data);
+  /** Stems for media frames [index·chunkFrames, (index+1)·chunkFrames). */
+  putChunk(index: number, chunk: StemChunk): void {
+    const arrays = this.o.stems * this.o.channels;
+    if (chunk.samples.length !== arrays || chunk.scales.length !== arrays)
+      throw new Error('putChunk: wrong channel count');
+    if (chunk.samples.some((d) => d.length !== this.o.chunkFrames))
+      throw new Error('putChunk: wrong chunk length');
+    this.chunks.set(index, chunk);
   }
 
   /**
    * Keeps the chunks in [from, to) only (the main thread's window around the playhead); returns the
-   * arrays it let go, for the audio thread to hand back rather than free (see sync-worklet.ts).
+   * sample arrays it let go, for the audio thread to hand back rather than free (see sync-worklet.ts).
    */
-  keepChunks(from: number, to: number): Float32Array[] {
-    const dropped: Float32Array[] = [];
-    for (const [k, data] of this.chunks) {
+  keepChunks(from: number, to: number): (Int16Array | Float32Array)[] {
+    const dropped: (Int16Array | Float32Array)[] = [];
+    for (const [k, chunk] of this.chunks) {
       if (k >= from && k < to) continue;
-      dropped.push(...data);
+      dropped.push(...chunk.samples);
       this.chunks.delete(k);
     }
     return dropped;
@@ -174,8 +191,9 @@ export class SyncCore {
     const ib = (i0 + 1) % F;
     let v = 0;
     for (let j = 0; j < this.o.stems; j++) {
-      const x0 = a[j * C + c][ia];
-      const x = f > 0 ? x0 + f * (b[j * C + c][ib] - x0) : x0;
+      const m = j * C + c;
+      const x0 = a.samples[m][ia] * a.scales[m];
+      const x = f > 0 ? x0 + f * (b.samples[m][ib] * b.scales[m] - x0) : x0;
       v += this.gains[j] * x;
     }
     return v;
@@ -225,7 +243,10 @@ export class SyncCore {
     // Which voice the schedule wants, and where (checked ahead by a fade, so a fade-out has stems).
     const rated = s !== null && Math.abs(s.rate - 1) > UNIT_RATE;
     const allowed =
-      s?.playing === true && s.stems && (!rated || (s.stretchFrames !== null && shifted !== undefined));
+      s?.playing === true &&
+      (s.playingFrom === null || ctxFrame >= s.playingFrom) &&
+      s.stems &&
+      (!rated || (s.stretchFrames !== null && shifted !== undefined));
     const want: Voice['kind'] = !allowed ? 'capture' : rated ? 'stretched' : 'stems';
     // Unshifted stems start on a whole frame (see the dead zone).
     const t0 = want === 'stems' ? Math.round(target(ctxFrame)) : target(ctxFrame + leadOf(want));

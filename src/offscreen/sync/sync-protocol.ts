@@ -1,11 +1,11 @@
 /** Messages between the offscreen document's main thread and its in-sync AudioWorklet. */
-import type { Schedule } from './sync-core';
+import type { Schedule, StemChunk } from './sync-core';
 
 export const SYNC_PROCESSOR = 'stemdeck-sync';
 
 /** Main thread → worklet. */
 export type ToSyncWorklet =
-  | { type: 'chunk'; index: number; data: Float32Array[] }
+  | { type: 'chunk'; index: number; chunk: StemChunk }
   | { type: 'keep'; from: number; to: number }
   | { type: 'schedule'; schedule: Schedule }
   | { type: 'gains'; gains: number[] };

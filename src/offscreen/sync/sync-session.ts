@@ -52,7 +52,7 @@ const TICK_MS = 50;
  */
 const JOB_CHUNKING = { ...LOW_LATENCY_CHUNKING, first: Math.round(2.5 * MODEL_RATE) };
 /**
- * Chunks the worklet holds ahead of the playhead (10 s, 21 MB for six stems): this thread may be
+ * Chunks the worklet holds ahead of the playhead (10 s, 10.6 MB for six stems): this thread may be
  * busy separating for a second or two, and the worklet must not run dry meanwhile.
  */
 const WORKLET_AHEAD = 50;
@@ -64,6 +64,12 @@ const WORKLET_BEHIND = 3;
  * audio per second.
  */
 const CHUNKS_PER_TICK = 5;
+/**
+ * Chunks handed over on a clock sample: the render position's and the next, so that after a seek
+ * into separated audio the stems are there when the element resumes, not a tick later. Samples
+ * come in bursts around a seek; at two each (none twice) they cannot hold this thread up.
+ */
+const CHUNKS_PER_CLOCK = 2;
 /** Schedule for a context frame this far ahead of the render position (s), so it arrives before it plays. */
 const SCHEDULE_LEAD_S = 0.05;
 const REPORT_EVERY_MS = 1000;
@@ -94,7 +100,10 @@ export class SyncSession {
   private tapData: Recorder | null = null;
   /** Test builds: [context frame, wall ms when it is heard] per tick. */
   private clockMap: [number, number][] = [];
-  /** Test builds: per render quantum [context frame, media frame (−1: page audio), 1 if stems alone]. */
+  /**
+   * Test builds: per tap message [context frame, media frame (−1: page audio), 1 if stems alone],
+   * and where stems start within a message, that frame's (see `appendTap`).
+   */
   private quanta: [number, number, number][] = [];
   /** Test builds: the schedules sent, [context frame, media frame, playing, stems allowed]. */
   private schedules: [number, number, number, number][] = [];
@@ -378,8 +387,8 @@ export class SyncSession {
   }
 
   /**
-   * A clock sample arrived: a seek or pause must reach the audio thread at once. Chunks wait for the
-   * timer's tick: a burst of samples around a seek would otherwise each expand and post chunks.
+   * A clock sample arrived: a seek or pause must reach the audio thread at once, with the stems
+   * for the new position; the rest of the window waits for the next tick (`CHUNKS_PER_CLOCK`).
    */
   onClock(sample: ClockSample): void {
     if (this.record && this.clockSamples.length < 20_000) {
@@ -387,7 +396,7 @@ export class SyncSession {
       const now = performance.timeOrigin + performance.now();
       this.clockSamples.push([sample.at, sample.time, steady ? 1 : 0, sample.rate, now]);
     }
-    this.tick(false);
+    this.tick(CHUNKS_PER_CLOCK);
   }
 
   /** The wall time (ms) at which context time `t` (s) reaches the speakers. */
@@ -417,8 +426,8 @@ export class SyncSession {
     return p ? p.time * MODEL_RATE : null;
   }
 
-  /** Schedule and (with `feed`) stem chunks for the worklet; the mode note for the popup. */
-  private tick(feed = true): void {
+  /** Schedule and up to `budget` stem chunks for the worklet; the mode note for the popup. */
+  private tick(budget = CHUNKS_PER_TICK): void {
     const c = this.context;
     if (!this.active || !c) return;
     const source = this.readAhead.source();
@@ -431,11 +440,14 @@ export class SyncSession {
     // The shifter's pitch follows the current rate (back to none at 1, for a shifted voice fading out).
     if (pos !== null && pos.rate > 0) this.setShift(pos.rate);
     const rateOk = pos !== null && (unit || this.shifterFrames !== null);
+    // A predicted resume starts at its own moment, which may come before `ctxTime` is heard.
+    const fromTime = pos?.from != null ? this.output.contextAt(pos.from) : null;
     const schedule: Schedule = {
       ctxFrame: Math.round(ctxTime * c.sampleRate),
       mediaFrame: (pos?.time ?? 0) * MODEL_RATE,
       rate: pos?.rate ?? 1,
       playing: pos?.playing ?? false,
+      playingFrom: fromTime === null ? null : Math.round(fromTime * c.sampleRate),
       stems: stale === null && rateOk,
       stretchFrames: this.shifterFrames,
     };
@@ -459,25 +471,25 @@ export class SyncSession {
             : this.position === null
               ? 'the page’s own audio plays until the stems for this position are separated'
               : null);
-    if (!source || pos === null || !feed) return;
-    // Stem chunks around the playhead for the worklet, the nearest first.
-    const k0 = Math.floor((pos.time * MODEL_RATE) / CHUNK_FRAMES);
+    if (!source || pos === null) return;
+    // Stem chunks around the playhead for the worklet, the nearest first: from the chunk it renders
+    // now (`pos` is `SCHEDULE_LEAD_S` ahead of that).
+    const k0 = Math.floor(((pos.time - pos.rate * SCHEDULE_LEAD_S) * MODEL_RATE) / CHUNK_FRAMES);
     const from = k0 - WORKLET_BEHIND;
     const to = k0 + WORKLET_AHEAD;
     for (const k of [...this.sent]) if (k < from || k >= to) this.sent.delete(k);
     this.post({ type: 'keep', from, to });
-    let budget = CHUNKS_PER_TICK;
     for (const k of nearestFirst(Math.max(0, from), k0, to)) {
       if (budget === 0) break;
       if (this.sent.has(k)) continue;
-      const data = this.cache.get(k);
-      if (!data) continue;
+      const chunk = this.cache.copy(k);
+      if (!chunk) continue;
       budget--;
       this.sent.add(k);
-      this.post(
-        { type: 'chunk', index: k, data },
-        data.map((d) => d.buffer),
-      );
+      this.post({ type: 'chunk', index: k, chunk }, [
+        ...chunk.samples.map((d) => d.buffer),
+        chunk.scales.buffer,
+      ]);
     }
   }
 
@@ -566,6 +578,10 @@ export class SyncSession {
         msg.positions[0],
         msg.remixed.every((r) => r === 1) ? 1 : 0,
       ]);
+      // Where stems start within the message (after the page's audio), that frame too: when they
+      // start is measured to the frame, not to the message.
+      const first = msg.positions[0] < 0 ? msg.positions.findIndex((p) => p >= 0) : -1;
+      if (first > 0) this.quanta.push([msg.ctxFrame + msg.lead + first, msg.positions[first], 0]);
     }
     this.tapData ??= new Recorder(msg.ctxFrame, TAP_LIMIT_S * SAMPLE_RATE);
     this.tapData.add(msg);

@@ -30,7 +30,7 @@ class SyncProcessor extends AudioWorkletProcessor {
     this.port.onmessage = (e: MessageEvent<ToSyncWorklet>) => {
       try {
         const m = e.data;
-        if (m.type === 'chunk') this.core.putChunk(m.index, m.data);
+        if (m.type === 'chunk') this.core.putChunk(m.index, m.chunk);
         else if (m.type === 'keep') this.release(this.core.keepChunks(m.from, m.to));
         else if (m.type === 'schedule') this.core.setSchedule(m.schedule);
         else this.core.setGains(m.gains);
@@ -45,7 +45,7 @@ class SyncProcessor extends AudioWorkletProcessor {
    * freed there: left to this thread's garbage collector, a few hundred of them were swept in one
    * go, 180 ms that the audio thread did not render (a Chrome trace of the e2e sync scenario).
    */
-  private release(dropped: Float32Array[]): void {
+  private release(dropped: (Int16Array | Float32Array)[]): void {
     if (dropped.length === 0) return;
     const buffers = [...new Set(dropped.map((d) => d.buffer as ArrayBuffer))];
     this.port.postMessage({ type: 'release', buffers } satisfies FromSyncWorklet, buffers);
