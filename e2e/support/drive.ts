@@ -185,6 +185,17 @@ export class ExtensionDriver {
     return tabs.some((t) => t.tabId === tabId && (t.status === 'active' || t.status === 'pending'));
   }
 
+  /** Closes the offscreen document if it is open (with any separation worker kept warm in it). */
+  async closeOffscreen(): Promise<void> {
+    const target = await this.browser.waitForTarget(
+      (x) => x.type() === 'service_worker' && x.url().startsWith('chrome-extension://'),
+    );
+    const worker = await target.worker();
+    await worker?.evaluate(async () => {
+      if (await chrome.offscreen.hasDocument()) await chrome.offscreen.closeDocument();
+    });
+  }
+
   async tap(clear: boolean, traceOnly = false): Promise<Tap> {
     let reply = await this.send<OffscreenTapReply | undefined>({ type: 'offscreen/tap', clear, traceOnly });
     if (reply === undefined) {

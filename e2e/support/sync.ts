@@ -391,6 +391,27 @@ export async function runRateScenario(
   };
 }
 
+/**
+ * Switches on (no popup, as the keyboard shortcut) on a playing DASH page: ms until stems play and
+ * the switch-on's milestones, from the trace `waitMs` later.
+ */
+export async function timeSwitchOn(
+  drive: ExtensionDriver,
+  page: Page,
+  tabId: number,
+  waitMs = 8000,
+): Promise<{ ms: number; milestones: string }> {
+  const onAt = (await page.evaluate(() => performance.timeOrigin + performance.now())) as number;
+  await drive.switchOn(tabId, UNITY);
+  await sleep(waitMs);
+  const tap = await drive.tap(true, true);
+  const first = firstStemsAfter(tap.quanta ?? [], tap.clockMap ?? [], onAt, RATE);
+  return {
+    ms: (first ?? Number.POSITIVE_INFINITY) - onAt,
+    milestones: describeMilestones(tap.milestones ?? [], onAt),
+  };
+}
+
 export function describeRateFigures(rs: readonly RateFigures[]): string {
   return rs
     .map(

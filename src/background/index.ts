@@ -12,6 +12,7 @@ import {
   type EngineStatusMessage,
   isContentMessage,
   isPopupMessage,
+  KEEP_WARM_MS,
   type PopupMessage,
   parseMessage,
   type StemGains,
@@ -44,8 +45,8 @@ function senderInfo(sender: Runtime.MessageSender): SenderInfo {
 }
 
 /**
- * Until when (`WARM_MS` after the popup opened on a YouTube tab) a warm separation worker keeps the
- * offscreen document open; the document closes the worker itself then, and the document closes at
+ * Until when (`WARM_MS` after the popup opened on a YouTube tab, `KEEP_WARM_MS` after the user switched
+ * a remix off there) a warm separation worker keeps the offscreen document open; the document closes the worker itself then, and the document closes at
  * the next sync after that. Until a warm worker may keep the offscreen document open (worker memory: a restart forgets it). */
 let warmUntil = 0;
 
@@ -151,9 +152,16 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
   if (msg.type === 'tab/set-enabled' || msg.type === 'tab/toggle-enabled') {
     const wantsOff = msg.type === 'tab/set-enabled' ? !msg.enabled : (await readTab(msg.tabId)).enabled;
     if (wantsOff && (await hasOffscreen())) {
-      await toOffscreen({ type: 'offscreen/stop', tabId: msg.tabId, reason: 'switched off' }).catch(
-        () => undefined,
-      );
+      // The user's own switch-off: where the remix ran in sync its worker stays ready for a while
+      // (the document with it: `warmUntil`), so that switching back on is quick.
+      if (readAheadHost((await readTab(msg.tabId)).hostname))
+        warmUntil = Math.max(warmUntil, Date.now() + KEEP_WARM_MS);
+      await toOffscreen({
+        type: 'offscreen/stop',
+        tabId: msg.tabId,
+        reason: 'switched off',
+        keepWorker: true,
+      }).catch(() => undefined);
     }
   }
   if (msg.type === 'tab/warm') {

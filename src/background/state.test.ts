@@ -24,6 +24,18 @@ describe('parseMessage', () => {
     expect(parseMessage({ type: 'tab/get', tabId: 3 })).toEqual({ type: 'tab/get', tabId: 3 });
     expect(parseMessage({ type: 'tab/warm', tabId: 3 })).toEqual({ type: 'tab/warm', tabId: 3 });
     expect(parseMessage({ type: 'offscreen/warm', tabId: 3 })).toEqual({ type: 'offscreen/warm', tabId: 3 });
+    // The user's switch-off keeps the worker; any other stop (and a malformed flag) does not.
+    for (const [keepWorker, kept] of [
+      [true, true],
+      [undefined, false],
+      ['yes', false],
+    ] as const)
+      expect(parseMessage({ type: 'offscreen/stop', tabId: 3, reason: 'switched off', keepWorker })).toEqual({
+        type: 'offscreen/stop',
+        tabId: 3,
+        reason: 'switched off',
+        keepWorker: kept,
+      });
     expect(parseMessage({ type: 'tab/warm', tabId: -1 })).toBeNull();
     expect(parseMessage({ type: 'tab/set-gains', tabId: 3, gains })).toEqual({
       type: 'tab/set-gains',

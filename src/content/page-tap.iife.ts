@@ -250,8 +250,10 @@ const CLOCK_EVENTS = [
     quietly(() => {
       if (e.data?.t === 'arm' && !armed) {
         armed = true;
-        for (const ev of history) send(ev);
+        // The clock first: where the element plays tells the other side which of the replayed
+        // appends it need not decode (those far behind the playhead).
         for (const [ms, el] of elements) send(clock(ms, el));
+        for (const ev of history) send(ev);
         timer = setInterval(() => quietly(sendClocks), CLOCK_TICK_MS);
       } else if (e.data?.t === 'disarm') {
         armed = false;

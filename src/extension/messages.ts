@@ -149,6 +149,13 @@ export interface ToggleEnabledMessage {
  * for the switch-on. Answered with the tab's state, like `tab/get`.
  */
 export const WARM_MS = 60_000;
+/**
+ * After the user switches an in-sync remix off, its separation worker (onnxruntime and the model's
+ * session; no audio: the remix's jobs end with it) waits this long for a switch-on, so that switching
+ * back on — the keyboard shortcut too — does not start onnxruntime again. A musician compares with
+ * the original and switches back within minutes.
+ */
+export const KEEP_WARM_MS = 180_000;
 export interface WarmTabMessage {
   readonly type: 'tab/warm';
   readonly tabId: number;
@@ -180,6 +187,8 @@ export interface OffscreenStopMessage {
   /** Only this tab's remix stops (another tab's session is left alone). */
   readonly tabId: number;
   readonly reason: string;
+  /** The user switched off: the in-sync worker waits `KEEP_WARM_MS` for the next switch-on. */
+  readonly keepWorker?: boolean;
 }
 export interface OffscreenGainsMessage {
   readonly type: 'offscreen/gains';
@@ -459,7 +468,7 @@ export function parseMessage(v: unknown): Message | null {
     }
     case 'offscreen/stop':
       return isTabId(v.tabId) && typeof v.reason === 'string'
-        ? { type: 'offscreen/stop', tabId: v.tabId, reason: v.reason }
+        ? { type: 'offscreen/stop', tabId: v.tabId, reason: v.reason, keepWorker: v.keepWorker === true }
         : null;
     case 'offscreen/gains': {
       const gains = parseStemGains(v.gains);

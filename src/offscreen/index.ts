@@ -11,6 +11,7 @@ import {
   type EngineStatus,
   type EngineStatusMessage,
   isOffscreenMessage,
+  KEEP_WARM_MS,
   type OffscreenMessage,
   type OffscreenReadAheadReply,
   type OffscreenShifterCheckReply,
@@ -28,8 +29,12 @@ const RECORD = import.meta.env.MODE === 'test';
 
 let session: TabRemix | null = null;
 
-/** The separation worker started for a tab whose popup opened, until it switches on or the wait ends. */
-let warm: { tabId: number; worker: WorkerStart; timer: ReturnType<typeof setTimeout> | undefined } | null =
+/**
+ * A separation worker ready for the next in-sync switch-on: started when the popup opened on a
+ * YouTube tab (`WARM_MS`), or kept from a remix the user switched off (`KEEP_WARM_MS`). It holds
+ * onnxruntime and the model's session, nothing of any tab, so whichever tab switches on next takes it.
+ */
+let warm: { worker: WorkerStart; timer: ReturnType<typeof setTimeout> | undefined; until: number } | null =
   null;
 
 function dropWarm(): void {
@@ -39,13 +44,22 @@ function dropWarm(): void {
   warm = null;
 }
 
-/** The warm worker for `tabId`, handed over (null when there is none for that tab). */
-function takeWarm(tabId: number): WorkerStart | null {
-  if (warm?.tabId !== tabId) return null;
+/** The warm worker, handed over (null when there is none). */
+function takeWarm(): WorkerStart | null {
+  if (!warm) return null;
   clearTimeout(warm.timer);
   const { worker } = warm;
   warm = null;
   return worker;
+}
+
+/** `worker` waits at least `ms` more for a switch-on (a fresher one replaces the one waiting). */
+function keepWarm(worker: WorkerStart, ms: number): void {
+  if (warm?.worker !== worker) dropWarm();
+  if (!warm) warm = { worker, timer: undefined, until: 0 };
+  warm.until = Math.max(warm.until, Date.now() + ms);
+  clearTimeout(warm.timer);
+  warm.timer = setTimeout(dropWarm, warm.until - Date.now());
 }
 
 function report(tabId: number, status: EngineStatus): void {
@@ -110,9 +124,9 @@ async function handle(
           return fail(`the separation model could not be loaded: ${errorText(e)}`);
         }
       }
-      // A worker warmed when the popup opened on this tab: the in-sync remix starts on it.
-      const warmWorker = msg.readAhead === true ? takeWarm(msg.tabId) : null;
-      dropWarm(); // one warmed for another tab
+      // A worker warmed when the popup opened, or kept from the last remix: the in-sync remix starts on it.
+      const warmWorker = msg.readAhead === true ? takeWarm() : null;
+      dropWarm(); // not wanted: the delayed remix runs its own model
       const s = new TabRemix(
         msg.tabId,
         load,
@@ -134,7 +148,11 @@ async function handle(
       return { ok: true, tabId: msg.tabId, status: s.status() };
     }
     case 'offscreen/stop':
-      if (session?.tabId === msg.tabId) await session.stop(msg.reason);
+      if (session?.tabId === msg.tabId) {
+        const kept = msg.keepWorker === true ? session.releaseWorker() : null;
+        await session.stop(msg.reason);
+        if (kept) keepWarm(kept, KEEP_WARM_MS);
+      }
       return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
     case 'offscreen/gains':
       if (session?.tabId === msg.tabId) session.setGains(msg.gains);
@@ -142,16 +160,11 @@ async function handle(
     case 'offscreen/ping':
       return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
     case 'offscreen/warm':
-      if (!session && warm?.tabId !== msg.tabId) {
-        dropWarm();
+      if (!session && !warm) {
         const worker = startSeparationWorker();
         worker.ready.catch(() => undefined); // a failure shows when the remix needs the worker
-        warm = { tabId: msg.tabId, worker, timer: undefined };
-      }
-      if (warm?.tabId === msg.tabId) {
-        clearTimeout(warm.timer);
-        warm.timer = setTimeout(dropWarm, WARM_MS);
-      }
+        keepWarm(worker, WARM_MS);
+      } else if (warm) keepWarm(warm.worker, WARM_MS);
       return { ok: true, tabId: session?.tabId ?? null, status: session?.status() ?? null };
     case 'offscreen/fault':
       if (!RECORD) return { ok: false, error: 'fault injection exists in test builds only' };

@@ -57,6 +57,8 @@ export class TabRemix {
   private captured: CapturedTab | null = null;
   /** The separation worker: started early on YouTube hosts or at the first audio SourceBuffer. */
   private worker: WorkerStart | null = null;
+  /** A fault was injected (test builds): the worker may carry it, so it is not kept after the remix. */
+  private faulted = false;
   private startedAt = 0;
   private unusableSince: number | null = null;
   /** Why the in-sync remix failed, if it did: this remix stays delayed from then on. */
@@ -151,6 +153,7 @@ export class TabRemix {
   }
 
   injectFault(fault: EngineFault): void {
+    this.faulted = true;
     if (this.engine) this.engine.injectFault(fault);
     else if (fault === 'capture-ended') endCapture(this.captured?.stream);
     else this.pendingFault = fault; // for the engine about to start
@@ -190,6 +193,17 @@ export class TabRemix {
         void applied.then(() => this.check());
       }
     });
+  }
+
+  /**
+   * Lets go of the in-sync separation worker (its jobs end with the remix; the model's session stays)
+   * for the next switch-on to start on — before `stop`, which would close it. Null where there is none,
+   * or its separation failed or a fault was injected (test builds).
+   */
+  releaseWorker(): WorkerStart | null {
+    const worker = this.ended || this.faulted || this.syncFailed !== null ? null : this.worker;
+    this.worker = null;
+    return worker;
   }
 
   /** Hands the audio back to the page. Idempotent. */

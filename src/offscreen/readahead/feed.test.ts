@@ -148,6 +148,20 @@ describe.skipIf(!HAS_FFMPEG).each(['opus', 'aac'] as const)('demux and feed (%s)
     expect(decoder.configs).toHaveLength(dash.segments.length);
   });
 
+  it('does not decode what ends before skipBefore, and decodes the rest from a clean state', async () => {
+    const { timeline, decoder, feed } = feedOf(dash.mime);
+    const stream = Buffer.concat([dash.init, ...dash.segments]);
+    // The replay after a switch-on with the element at 36 s: audio before 6 s would be pruned.
+    await feed.append(stream, PARAMS, 6);
+    expect(feed.skipped).toBeGreaterThan(5.9 / packetSeconds);
+    expect(decoder.resets).toBe(1);
+    const ranges = timeline.ranges();
+    expect(ranges).toHaveLength(1);
+    expect(ranges[0][0]).toBeGreaterThan(6 - 2 * packetSeconds);
+    expect(ranges[0][0]).toBeLessThan(6 + packetSeconds);
+    expect(ranges[0][1]).toBeGreaterThan(11.9);
+  });
+
   it('follows timestampOffset, the append window, remove, abort and changeType', async () => {
     const { timeline, decoder, feed } = feedOf(dash.mime);
     await feed.append(dash.init, PARAMS);

@@ -130,6 +130,10 @@ export class SourceBufferFeed {
   private lastDuration = 0;
   /** Segments decoded so far (status and tests). */
   segments = 0;
+  /** Packets not decoded: they ended before `append`'s `skipBefore`. */
+  skipped = 0;
+  /** Packets were skipped since the last one decoded: the decoder's state is from before them. */
+  private afterSkip = false;
 
   constructor(
     mime: string,
@@ -147,7 +151,13 @@ export class SourceBufferFeed {
     return f;
   }
 
-  async append(bytes: Uint8Array, params: AppendParams): Promise<void> {
+  /**
+   * `skipBefore`: packets that end before this media time are not decoded (the read-ahead would prune
+   * them at once: after a switch-on the page's history of appends since it loaded is replayed, minutes
+   * of it, and decoding it all kept the playhead's own audio waiting). The next one decoded starts a
+   * new run, as after a seek.
+   */
+  async append(bytes: Uint8Array, params: AppendParams, skipBefore: number | null = null): Promise<void> {
     if (params.mode !== 'segments') throw new StreamFormatError('a SourceBuffer in "sequence" mode');
     for (const seg of this.splitter.push(bytes)) {
       if (seg.kind === 'init') {
@@ -167,10 +177,17 @@ export class SourceBufferFeed {
       ];
       for (const p of packets) {
         const time = p.timestamp + params.timestampOffset;
+        if (skipBefore !== null && time + p.duration < skipBefore) {
+          this.nextTime = null;
+          this.skipped++;
+          this.afterSkip = true;
+          continue;
+        }
         // A jump (seek, ad, re-append elsewhere) must not decode with the previous packet's state.
         const tolerance = CONTINUITY_TOLERANCE * Math.max(p.duration, this.lastDuration);
         const newRun = this.nextTime === null || Math.abs(time - this.nextTime) > tolerance;
-        if (newRun && this.nextTime !== null) await this.decoder.reset();
+        if (newRun && (this.nextTime !== null || this.afterSkip)) await this.decoder.reset();
+        this.afterSkip = false;
         this.decoder.decode(p, { time, window, newRun, codecDelayFrames: track.codecDelayFrames });
         // The last block of a WebM cluster may have no duration: assume the one before it.
         const duration = p.duration > 0 ? p.duration : this.lastDuration;

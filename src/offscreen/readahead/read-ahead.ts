@@ -212,10 +212,17 @@ export class ReadAhead {
     if (!b?.feed || b.failed) return;
     try {
       switch (ev.t) {
-        case 'append':
+        case 'append': {
           b.source.ended = false; // appending after endOfStream reopens the MediaSource
-          await b.feed.append(base64ToBytes(ev.bytes), ev.params);
+          // Audio the next clock sample would prune is not decoded (the replay after switching on).
+          const playhead = b.source.lastClock?.time;
+          await b.feed.append(
+            base64ToBytes(ev.bytes),
+            ev.params,
+            playhead === undefined ? null : playhead - DECODED_BEHIND_S,
+          );
           break;
+        }
         case 'remove':
           await b.feed.remove(ev.start, ev.end);
           break;

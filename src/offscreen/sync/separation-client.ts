@@ -25,6 +25,11 @@ export class SeparationClient {
   targets: readonly string[] = [];
   /** WASM threads the worker's onnxruntime uses. */
   threads = 1;
+  /**
+   * Seconds from a job's start to its first stems, as the last remix on this worker measured them
+   * (null before one ran): a remix switched on again on a kept worker times its first job's lead by it.
+   */
+  firstOutputSeconds: number | null = null;
   /** [what, wall ms] of the start (the model read, the session made), for the switch-on's trace. */
   readonly steps: [string, number][] = [];
 

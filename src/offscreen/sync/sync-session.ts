@@ -162,6 +162,8 @@ export class SyncSession {
         this.tick();
       },
     );
+    // A worker kept from an earlier remix knows how soon its jobs' first stems come (the guess is for a cold one).
+    if (worker.firstOutputSeconds !== null) this.ahead.firstOutputSeconds = worker.firstOutputSeconds;
   }
 
   private milestone(what: string): void {
@@ -302,6 +304,7 @@ export class SyncSession {
 
   private shutdown(): void {
     this.active = false;
+    this.worker.firstOutputSeconds = this.ahead.firstOutputSeconds;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.ahead.abandon();
