@@ -201,7 +201,8 @@ export class TabRemix {
    * or its separation failed or a fault was injected (test builds).
    */
   releaseWorker(): WorkerStart | null {
-    const worker = this.ended || this.faulted || this.syncFailed !== null ? null : this.worker;
+    if (this.ended || this.faulted || this.syncFailed !== null) return null; // `stop` closes it
+    const worker = this.worker;
     this.worker = null;
     return worker;
   }
