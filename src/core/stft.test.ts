@@ -13,6 +13,7 @@ import {
   spectrogramIndex,
   stft,
 } from './stft';
+import { maxAbsDiff } from './test-compare';
 
 interface StftCase {
   name: string;
@@ -71,13 +72,6 @@ function relativeErrorDb(a: readonly ArrayLike<number>[], b: readonly ArrayLike<
     }
   }
   return 10 * Math.log10(err / ref);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 function maxAbs(a: ArrayLike<number>): number {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type UmxConfig, type UmxWeights, umxConfig, umxReferenceForward } from '../../src/core/model';
 import { readModelConfig, readModelMembers } from '../../src/core/onnx-model';
 import { mulberry32 } from '../../src/core/random';
+import { maxAbsDiff } from '../../src/core/test-compare';
 import { createWebGpuEnsemble, createWebGpuModel } from '../../src/core/webgpu';
 import { umxMembersFromOnnx, umxWeightsFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { nodeGpuDevice } from '../node/webgpu';
@@ -198,12 +199,6 @@ describe('joint model export (one trunk, a head per target)', () => {
     expect(() => exportUmxOnnx(weights)).toThrow(/"drums" has another "fc2.weight"/);
   });
 });
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 describe('ensemble export (members of different configs, output = their mean)', () => {
   // Two members as different as the shipped ones: linear input vs mel bands, separate networks vs a

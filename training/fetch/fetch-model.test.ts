@@ -12,6 +12,7 @@ import { mulberry32 } from '../../src/core/random';
 import { type MagnitudeModel, separateSignal } from '../../src/core/separator';
 import { SHIPPED_MODEL_PATH } from '../../src/core/shipped-model';
 import type { MusdbStem } from '../../src/core/stems';
+import { maxAbsDiff } from '../../src/core/test-compare';
 import { createWebGpuEnsemble } from '../../src/core/webgpu';
 import { umxMembersFromOnnx } from '../../src/core/webgpu/onnx-weights';
 import { exportUmxOnnx } from '../export/onnx';
@@ -237,11 +238,6 @@ const SIX = ['vocals', 'drums', 'bass', 'guitar', 'piano', 'other'];
 /** The 6-stem model's networks, as readers see them: the top level, then the group's members. */
 const NETWORKS = ['vocals', 'drums', 'bass', 'guitar+piano+other', 'guitar', 'piano', 'other'];
 
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 const peak = (a: ArrayLike<number>) => maxAbsDiff(a, new Float32Array(a.length));
 
 /** Guitar, piano and other networks of `config`'s STFT, of their own size (not the top level's). */

@@ -4,6 +4,7 @@ import { type UmxConfig, umxConfig } from '../../src/core/model/config';
 import { isHeadParameter, type UmxTargetWeights, umxParameters } from '../../src/core/model/parameters';
 import { umxReferenceForward, umxReferenceForwardBatch } from '../../src/core/model/reference';
 import { mulberry32 } from '../../src/core/random';
+import { maxAbsDiff } from '../../src/core/test-compare';
 import { randomTargetWeights as randomWeights } from '../export/test-weights';
 import { useBackend } from './backend';
 import { UmxTrainer } from './train';
@@ -15,12 +16,6 @@ const small = (o: Partial<UmxConfig> = {}) =>
 
 function randomMags(r: () => number, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => r() * 2);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 beforeAll(async () => {
