@@ -172,10 +172,7 @@ describe('joint model export (one trunk, a head per target)', () => {
       const model = await createWebGpuModel(gpuDevice!, back.config, back.targets);
       const est = await model.estimate(input, config.nbChannels, config.nbBins, frames);
       model.release();
-      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-      const feeds = { mix: new ort.Tensor('float32', input, [1, config.nbChannels, config.nbBins, frames]) };
-      const ortOut = (await session.run(feeds)).est.data as Float32Array;
-      await session.release();
+      const ortOut = await runOrt(bytes, input, config, frames);
       let maxErr = 0;
       let maxRef = 0;
       est.forEach((e, j) => {
