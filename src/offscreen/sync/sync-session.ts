@@ -162,8 +162,11 @@ export class SyncSession {
         this.tick();
       },
     );
-    // A worker kept from an earlier remix knows how soon its jobs' first stems come (the guess is for a cold one).
-    if (worker.firstOutputSeconds !== null) this.ahead.firstOutputSeconds = worker.firstOutputSeconds;
+    // A worker kept from an earlier remix knows how soon its jobs' first stems come — sooner than the
+    // guess, which is for a cold one; its last job's figure can be a busy moment's (a CI run waited
+    // 1.3 s after its first chunk on one), so the guess bounds it.
+    if (worker.firstOutputSeconds !== null)
+      this.ahead.firstOutputSeconds = Math.min(FIRST_OUTPUT_GUESS_S, worker.firstOutputSeconds);
   }
 
   private milestone(what: string): void {
