@@ -206,12 +206,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
 
     // The offscreen document disappears (as in a crash): its capture ends with it; the next
     // status read says so and the page plays on.
-    const worker = await (
-      await browser.waitForTarget(
-        (x) => x.type() === 'service_worker' && x.url().startsWith('chrome-extension://'),
-      )
-    ).worker();
-    await worker?.evaluate(() => chrome.offscreen.closeDocument());
+    expect(await drive.closeOffscreen(), 'the offscreen document to close').toBe(true);
     await drive.waitFor(
       () => drive.capturing(tabId),
       (c) => !c,

@@ -185,14 +185,20 @@ export class ExtensionDriver {
     return tabs.some((t) => t.tabId === tabId && (t.status === 'active' || t.status === 'pending'));
   }
 
-  /** Closes the offscreen document if it is open (with any separation worker kept warm in it). */
-  async closeOffscreen(): Promise<void> {
+  /**
+   * Closes the offscreen document from the service worker, as a crash or Chrome would (with any
+   * separation worker kept warm in it); false when none was open.
+   */
+  async closeOffscreen(): Promise<boolean> {
     const target = await this.browser.waitForTarget(
       (x) => x.type() === 'service_worker' && x.url().startsWith('chrome-extension://'),
     );
     const worker = await target.worker();
-    await worker?.evaluate(async () => {
-      if (await chrome.offscreen.hasDocument()) await chrome.offscreen.closeDocument();
+    if (!worker) throw new Error('the extension service worker is not running');
+    return worker.evaluate(async () => {
+      if (!(await chrome.offscreen.hasDocument())) return false;
+      await chrome.offscreen.closeDocument();
+      return true;
     });
   }
 

@@ -150,18 +150,18 @@ async function handlePopupMessage(msg: PopupMessage): Promise<TabState> {
   // Switching off: end the capture before anything else (storage updates queue behind engine
   // reports), so the page's audio is back at once.
   if (msg.type === 'tab/set-enabled' || msg.type === 'tab/toggle-enabled') {
-    const wantsOff = msg.type === 'tab/set-enabled' ? !msg.enabled : (await readTab(msg.tabId)).enabled;
+    const tab = await readTab(msg.tabId);
+    const wantsOff = msg.type === 'tab/set-enabled' ? !msg.enabled : tab.enabled;
     if (wantsOff && (await hasOffscreen())) {
-      // The user's own switch-off: where the remix ran in sync its worker stays ready for a while
-      // (the document with it: `warmUntil`), so that switching back on is quick.
-      if (readAheadHost((await readTab(msg.tabId)).hostname))
-        warmUntil = Math.max(warmUntil, Date.now() + KEEP_WARM_MS);
       await toOffscreen({
         type: 'offscreen/stop',
         tabId: msg.tabId,
         reason: 'switched off',
         keepWorker: true,
       }).catch(() => undefined);
+      // The user's own switch-off: where the remix ran in sync its worker stays ready for a while
+      // (the document with it: `warmUntil`, read at the sync below), so that switching back on is quick.
+      if (readAheadHost(tab.hostname)) warmUntil = Math.max(warmUntil, Date.now() + KEEP_WARM_MS);
     }
   }
   if (msg.type === 'tab/warm') {

@@ -12,6 +12,23 @@ const sample = (at: number, time: number, over: Partial<ClockSample> = {}): Cloc
   ...over,
 });
 
+/**
+ * Readings traced in Chromium after a seek to 10 s (the `seeking` one at 1006.5): standing at the
+ * target, a reading 20 ms ahead, a second stall, then steady along time = 9.9228 + (at − 1000)/1000.
+ */
+const STALLED_SEEK: readonly (readonly [number, number])[] = [
+  [1007.4, 10],
+  [1007.6, 10],
+  [1007.8, 10],
+  [1033, 10.0198],
+  [1052.2, 10.0198],
+  [1058.1, 10.0198],
+  [1083.1, 10.0198],
+  [1111.3, 10.0342],
+  [1132.9, 10.0558],
+  [1158, 10.0799],
+];
+
 describe('ElementClock', () => {
   it('predicts the media time between and after samples, through jitter', () => {
     const c = new ElementClock();
@@ -82,23 +99,10 @@ describe('ElementClock after a seek, on its own samples (no predicted resume)', 
   });
 
   it('plays as soon as three readings after the element’s last stall agree', () => {
-    // As traced: a reading ahead, a second stall, then steady along time = 9.9228 + (at − 1000)/1000.
     const c = new ElementClock(false);
     c.add(sample(1006.5, 10, { seeking: true }));
-    const readings = [
-      [1007.4, 10],
-      [1007.6, 10],
-      [1007.8, 10],
-      [1033, 10.0198],
-      [1052.2, 10.0198],
-      [1058.1, 10.0198],
-      [1083.1, 10.0198],
-      [1111.3, 10.0342],
-      [1132.9, 10.0558],
-      [1158, 10.0799],
-    ];
     const playing: boolean[] = [];
-    for (const [at, time] of readings) {
+    for (const [at, time] of STALLED_SEEK) {
       c.add(sample(at, time));
       if (at > 1100) playing.push(c.at(at + 1)?.playing === true);
     }
@@ -168,26 +172,13 @@ describe('ElementClock after a seek, on its own samples (no predicted resume)', 
 });
 
 describe('ElementClock predicting the resume after a seek', () => {
-  // Traced in Chromium: the seek, then standing at 10 from 1007.4 (a reading 20 ms ahead, a second
-  // stall) before moving along time = 9.9228 + (at − 1000)/1000, which passes 10 at 1077.2.
+  // The traced seek of `STALLED_SEEK`: its line passes 10 at 1077.2.
   const line = (at: number) => 9.9228 + (at - 1000) / 1000;
-  const traced: [number, number][] = [
-    [1007.4, 10],
-    [1007.6, 10],
-    [1007.8, 10],
-    [1033, 10.0198],
-    [1052.2, 10.0198],
-    [1058.1, 10.0198],
-    [1083.1, 10.0198],
-    [1111.3, 10.0342],
-    [1132.9, 10.0558],
-    [1158, 10.0799],
-  ];
 
   it('plays from the guessed resume, on the line the element then keeps, before it has moved', () => {
     const c = new ElementClock();
     c.add(sample(1006.5, 10, { seeking: true }));
-    for (const [at, time] of traced.slice(0, 6)) c.add(sample(at, time));
+    for (const [at, time] of STALLED_SEEK.slice(0, 6)) c.add(sample(at, time));
     // Standing: not yet; the stems' start is stated.
     expect(c.at(1060)).toEqual({ time: 10, rate: 1, playing: false, from: 1007.4 + c.resumeMs });
     // From the guessed 70 ms on, playing on the element's line within 1 ms — with no moving reading.
@@ -195,7 +186,7 @@ describe('ElementClock predicting the resume after a seek', () => {
     expect(p?.playing).toBe(true);
     expect(Math.abs((p?.time ?? 0) - line(1090))).toBeLessThan(0.001);
     // The readings that follow agree: it plays on through them, and learns how long this one stood.
-    for (const [at, time] of traced.slice(6)) {
+    for (const [at, time] of STALLED_SEEK.slice(6)) {
       c.add(sample(at, time));
       expect(c.at(at + 1)?.playing).toBe(true);
     }
