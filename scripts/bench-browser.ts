@@ -5,6 +5,10 @@
  *  - in-sync: the YouTube-like DASH page (the demo song as WebM/Opus segments appended ahead of the
  *    playhead), read ahead by the tap and played at the element's time, measured against the
  *    element's clock through a pause and two seeks (e2e/support/sync.ts, the e2e test's scenario).
+ *  - switch-on: the keyboard shortcut's switch-on on that page, `--repeats` times cold (no
+ *    offscreen document: onnxruntime, the session and the first stems all start from nothing) and
+ *    each time again 5 s after switching off (the worker the switch-off kept): its spread, which a
+ *    single run of the scenario cannot show on a busy two-core machine.
  * A benchmark, not a test: it prints Markdown rows for docs/BENCHMARKS.md and writes the figures as
  * JSON, `{ runs: [{ mode, model, rtf, addedDelayMs, syncOffsetP95Ms, switchOnMs, seekCachedMs,
  * seekNewMs, … }] }`, a figure that does not apply to a mode being null.
@@ -19,7 +23,7 @@ import { dashRepresentation, makeDashAudio } from '../e2e/support/dash';
 import { ExtensionDriver, sleep, UNITY } from '../e2e/support/drive';
 import { dashPage } from '../e2e/support/pages';
 import { startTestServer } from '../e2e/support/server';
-import { describeSyncFigures, runSyncScenario, SYNC_MEDIA_SECONDS } from '../e2e/support/sync';
+import { describeSyncFigures, runSyncScenario, SYNC_MEDIA_SECONDS, timeSwitchOn } from '../e2e/support/sync';
 import { SHIPPED_MODEL_PATH } from '../src/core/shipped-model';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -28,10 +32,11 @@ const MODEL = process.env.STEMDECK_MODEL ?? SHIPPED_MODEL_PATH;
 
 const opts = new Command('bench:browser')
   .option('--seconds <n>', 'seconds of the delayed remix to measure after it starts', '40')
-  .option('--modes <list>', 'which modes to run: delayed, in-sync', 'delayed,in-sync')
+  .option('--modes <list>', 'which modes to run: delayed, in-sync, switch-on', 'delayed,in-sync')
+  .option('--repeats <n>', 'switch-on: how many cold switch-ons (each followed by one again)', '5')
   .option('--json <file>', 'where to write the figures', 'out/bench/browser.json')
   .parse()
-  .opts<{ seconds: string; modes: string; json: string }>();
+  .opts<{ seconds: string; modes: string; repeats: string; json: string }>();
 
 interface Run {
   mode: 'delayed' | 'in-sync';
@@ -135,7 +140,8 @@ async function delayed(): Promise<Run> {
   }
 }
 
-async function inSync(): Promise<Run> {
+/** The DASH page of the in-sync mode, served, with a browser and the extension. */
+async function dashSetup() {
   const [media, rep] = dashRepresentation(
     makeDashAudio(['-stream_loop', '1', '-i', SONG], 'opus', SYNC_MEDIA_SECONDS, 4),
     'opus',
@@ -144,8 +150,17 @@ async function inSync(): Promise<Run> {
   );
   const server = await startTestServer(media, { '/dash': dashPage({ opus: rep }) });
   const launched = await launchWithExtension(server.port);
+  const close = async () => {
+    await launched.close();
+    await server.close();
+  };
+  return { launched, origin: server.origin, close };
+}
+
+async function inSync(): Promise<Run> {
+  const { launched, origin, close } = await dashSetup();
   try {
-    const drive = await ExtensionDriver.open(launched.browser, server.origin);
+    const drive = await ExtensionDriver.open(launched.browser, origin);
     const { page, tabId } = await drive.openDash('/dash?rep=opus', true);
     const f = await runSyncScenario(drive, page, tabId);
     console.log(`in-sync: ${describeSyncFigures(f)}`);
@@ -177,29 +192,79 @@ async function inSync(): Promise<Run> {
       outputLatencyMs: f.outputLatencyMs,
     };
   } finally {
-    await launched.close();
-    await server.close();
+    await close();
   }
+}
+
+interface SwitchOnRuns {
+  mode: 'switch-on';
+  cold: { ms: number; milestones: string }[];
+  again: { ms: number; milestones: string }[];
+}
+
+/** `--repeats` cold keyboard switch-ons on a playing DASH page, each followed by one on the kept worker. */
+async function switchOns(repeats: number): Promise<SwitchOnRuns> {
+  const { launched, origin, close } = await dashSetup();
+  const out: SwitchOnRuns = { mode: 'switch-on', cold: [], again: [] };
+  try {
+    const drive = await ExtensionDriver.open(launched.browser, origin);
+    for (let i = 0; i < repeats; i++) {
+      const { page, tabId } = await drive.openDash('/dash?rep=opus', true);
+      await sleep(3000); // mid-playback, the page's buffer ahead filled
+      await drive.closeOffscreen();
+      const cold = await timeSwitchOn(drive, page, tabId);
+      if (cold.milestones.includes('worker warm')) throw new Error('a cold switch-on found a worker');
+      await drive.switchOff(tabId);
+      await sleep(5000);
+      const again = await timeSwitchOn(drive, page, tabId);
+      await drive.switchOff(tabId);
+      await page.close();
+      console.log(`switch-on ${i + 1}: cold ${cold.ms.toFixed(0)} ms (${cold.milestones})`);
+      console.log(`switch-on ${i + 1}: again ${again.ms.toFixed(0)} ms (${again.milestones})`);
+      out.cold.push(cold);
+      out.again.push(again);
+    }
+  } finally {
+    await close();
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
   if (!HAVE_CHROMIUM) throw new Error(`${CHROMIUM} is missing (sudo apt-get install chromium)`);
   const modes = opts.modes.split(',').map((m) => m.trim());
   for (const m of modes)
-    if (m !== 'delayed' && m !== 'in-sync') throw new Error(`--modes: unknown mode "${m}"`);
+    if (m !== 'delayed' && m !== 'in-sync' && m !== 'switch-on')
+      throw new Error(`--modes: unknown mode "${m}"`);
+  const repeats = Number(opts.repeats);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`--repeats: a whole number ≥ 1, not "${opts.repeats}"`);
   const runs: Run[] = [];
   if (modes.includes('delayed')) runs.push(await delayed());
   if (modes.includes('in-sync')) runs.push(await inSync());
+  const switchOn = modes.includes('switch-on') ? await switchOns(repeats) : null;
   const figures = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
     runs,
+    ...(switchOn ? { switchOn } : {}),
   };
   const out = resolve(ROOT, opts.json);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(figures, null, 2)}\n`);
   console.log(JSON.stringify(figures, null, 2));
   const ms = (v: unknown) => (typeof v === 'number' ? `${Math.round(v)} ms` : '—');
+  if (switchOn) {
+    const spread = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return `median ${(s[Math.floor((s.length - 1) / 2)] / 1000).toFixed(2)} s (${(s[0] / 1000).toFixed(2)}–${(s[s.length - 1] / 1000).toFixed(2)}, ${s.length} runs)`;
+    };
+    console.log(
+      `\n| switch on → stems (keyboard) | ${spread(switchOn.cold.map((r) => r.ms))} |\n` +
+        `| switch on again, worker kept | ${spread(switchOn.again.map((r) => r.ms))} |`,
+    );
+  }
+  if (runs.length === 0) return;
   console.log(
     '\n| mode | RTF | added delay | offset to the picture (p95) | switch on → remix | seek into cache | seek into new audio |\n' +
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n' +
