@@ -148,17 +148,29 @@ describe.skipIf(!HAS_FFMPEG).each(['opus', 'aac'] as const)('demux and feed (%s)
     expect(decoder.configs).toHaveLength(dash.segments.length);
   });
 
-  it('does not decode what ends before skipBefore, and decodes the rest from a clean state', async () => {
+  it('does not decode what ends before skipBefore; skipping leaves the decoder’s run alone', async () => {
     const { timeline, decoder, feed } = feedOf(dash.mime);
     const stream = Buffer.concat([dash.init, ...dash.segments]);
-    // The replay after a switch-on with the element at 36 s: audio before 6 s would be pruned.
+    // The replay after a switch-on with the element at 21 s: audio before 6 s is not decoded.
     await feed.append(stream, PARAMS, 6);
     expect(feed.skipped).toBeGreaterThan(5.9 / packetSeconds);
-    expect(decoder.resets).toBe(1);
+    expect(decoder.resets).toBe(0); // nothing decoded before the first packet kept: a fresh decoder
     const ranges = timeline.ranges();
     expect(ranges).toHaveLength(1);
     expect(ranges[0][0]).toBeGreaterThan(6 - 2 * packetSeconds);
     expect(ranges[0][0]).toBeLessThan(6 + packetSeconds);
+    expect(ranges[0][1]).toBeGreaterThan(11.9);
+  });
+
+  it('a skipped append between two contiguous ones does not break the run between them', async () => {
+    const { timeline, decoder, feed } = feedOf(dash.mime);
+    await feed.append(Buffer.concat([dash.init, dash.segments[0], dash.segments[1]]), PARAMS);
+    // The page re-appends audio far behind the playhead (not decoded), then goes on where it was.
+    await feed.append(dash.segments[0], PARAMS, 6);
+    await feed.append(dash.segments[2], PARAMS, 6);
+    expect(decoder.resets).toBe(0); // the decoder's state carries on into segment 2: no seam
+    const ranges = timeline.ranges();
+    expect(ranges).toHaveLength(1);
     expect(ranges[0][1]).toBeGreaterThan(11.9);
   });
 

@@ -132,8 +132,6 @@ export class SourceBufferFeed {
   segments = 0;
   /** Packets not decoded: they ended before `append`'s `skipBefore`. */
   skipped = 0;
-  /** Packets were skipped since the last one decoded: the decoder's state is from before them. */
-  private afterSkip = false;
 
   constructor(
     mime: string,
@@ -154,8 +152,7 @@ export class SourceBufferFeed {
   /**
    * `skipBefore`: packets that end before this media time are not decoded (the read-ahead would prune
    * them at once: after a switch-on the page's history of appends since it loaded is replayed, minutes
-   * of it, and decoding it all kept the playhead's own audio waiting). The next one decoded starts a
-   * new run, as after a seek.
+   * of it, and decoding it all kept the playhead's own audio waiting).
    */
   async append(bytes: Uint8Array, params: AppendParams, skipBefore: number | null = null): Promise<void> {
     if (params.mode !== 'segments') throw new StreamFormatError('a SourceBuffer in "sequence" mode');
@@ -177,17 +174,16 @@ export class SourceBufferFeed {
       ];
       for (const p of packets) {
         const time = p.timestamp + params.timestampOffset;
+        // Skipped packets leave the decoder as it was: the next one decoded continues its run if it
+        // follows the last one decoded, and starts a new one otherwise, as after any jump.
         if (skipBefore !== null && time + p.duration < skipBefore) {
-          this.nextTime = null;
           this.skipped++;
-          this.afterSkip = true;
           continue;
         }
         // A jump (seek, ad, re-append elsewhere) must not decode with the previous packet's state.
         const tolerance = CONTINUITY_TOLERANCE * Math.max(p.duration, this.lastDuration);
         const newRun = this.nextTime === null || Math.abs(time - this.nextTime) > tolerance;
-        if (newRun && (this.nextTime !== null || this.afterSkip)) await this.decoder.reset();
-        this.afterSkip = false;
+        if (newRun && this.nextTime !== null) await this.decoder.reset();
         this.decoder.decode(p, { time, window, newRun, codecDelayFrames: track.codecDelayFrames });
         // The last block of a WebM cluster may have no duration: assume the one before it.
         const duration = p.duration > 0 ? p.duration : this.lastDuration;
