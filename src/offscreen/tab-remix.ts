@@ -191,6 +191,12 @@ export class TabRemix {
       if (ev.t === 'clock') {
         if (this.engine instanceof SyncSession) this.engine.onClock(ev);
         void applied.then(() => this.check());
+      } else if (ev.t === 'buffer' && this.engine === null) {
+        // The feed the remix waits for: decide now, not at the next clock sample or check.
+        void applied.then(() => {
+          this.milestone('feed seen');
+          return this.check();
+        });
       }
     });
   }

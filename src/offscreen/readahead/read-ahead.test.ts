@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FFMPEG, makeDashAudio, toneInput } from '../../../e2e/support/dash';
 import { bytesToBase64, type TapEvent } from '../../content/tap-protocol';
 import { type AppendParams, OutputPlacer, type StreamDecoder } from './feed';
-import { ReadAhead } from './read-ahead';
+import { REPLAY_BEHIND_S, ReadAhead } from './read-ahead';
 
 const HAS_FFMPEG = existsSync(FFMPEG);
 if (!HAS_FFMPEG) console.warn(`read-ahead.test: ${FFMPEG} is missing: these tests are SKIPPED, not passed`);
@@ -75,6 +75,21 @@ describe.skipIf(!HAS_FFMPEG)('ReadAhead', () => {
     expect(ra.current).toBe('0:1');
     ra.close();
     expect(ra.info()).toEqual([]);
+  });
+
+  it('replaying the page’s appends after a switch-on, decodes nothing far behind the playhead', async () => {
+    const long = makeDashAudio(toneInput(40), 'opus', 40, 4);
+    const ra = new ReadAhead(fakeDecoder);
+    // The tap sends the clock first, then its history: everything appended since the page loaded.
+    await ra.handle(0, { t: 'buffer', ms: 1, sb: 2, mime: long.mime });
+    await ra.handle(0, clock(1, 30));
+    for (const seg of [long.init, ...long.segments]) await ra.handle(0, append(2, seg));
+    await ra.settle();
+    const [range] = ra.info()[0].ranges;
+    expect(range[0]).toBeGreaterThan(30 - REPLAY_BEHIND_S - 0.05);
+    expect(range[0]).toBeLessThan(30 - REPLAY_BEHIND_S + 0.05);
+    expect(range[1]).toBeCloseTo(40, 1);
+    ra.close();
   });
 
   it('marks a SourceBuffer it cannot read and ignores it from then on', async () => {

@@ -11,6 +11,7 @@
 import { base64ToBytes, type ClockSample, type TapEvent } from '../../content/tap-protocol';
 import { errorText } from '../../core/errors';
 import type { ReadAheadSourceInfo } from '../../extension/messages';
+import { BACKFILL_S } from '../sync/ahead';
 import { ElementClock } from '../sync/clock';
 import { type Demux, SourceBufferFeed, type StreamDecoder } from './feed';
 import { FeedMargin } from './live';
@@ -22,6 +23,14 @@ import { AudioTimeline } from './timeline';
  */
 export const DECODED_BEHIND_S = 30;
 export const DECODED_AHEAD_S = 180;
+/**
+ * Appended audio that ends more than this far behind the element's position (s) is not decoded: the
+ * replay of the page's appends after a switch-on holds up to DECODED_BEHIND_S of it, all decoded
+ * before the playhead's own audio (the decoder goes in order), and the remix separates no further
+ * back than BACKFILL_S after a switch-on or a seek. Audio that plays on is decoded as it comes, so
+ * the cache still reaches DECODED_BEHIND_S back after 30 s of play.
+ */
+export const REPLAY_BEHIND_S = BACKFILL_S;
 
 /**
  * Clock samples older than this (ms) mean the tap is gone (navigation, a disarmed bridge). Generous:
@@ -214,12 +223,12 @@ export class ReadAhead {
       switch (ev.t) {
         case 'append': {
           b.source.ended = false; // appending after endOfStream reopens the MediaSource
-          // Audio the next clock sample would prune is not decoded (the replay after switching on).
+          // Audio far behind the playhead is not decoded (the replay after switching on).
           const playhead = b.source.lastClock?.time;
           await b.feed.append(
             base64ToBytes(ev.bytes),
             ev.params,
-            playhead === undefined ? null : playhead - DECODED_BEHIND_S,
+            playhead === undefined ? null : playhead - REPLAY_BEHIND_S,
           );
           break;
         }

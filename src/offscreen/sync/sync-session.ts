@@ -571,8 +571,10 @@ export class SyncSession {
         }
       }
       // Yield between steps so clock samples and ticks get through; rest beyond the eager window;
-      // wait when there is nothing to do.
-      await new Promise((r) => setTimeout(r, worked ? rest : 100));
+      // wait when there is nothing to do — briefly while the playhead has no stems (its audio is
+      // being decoded: after a switch-on or a seek, every poll interval is the user's wait).
+      const waiting = playhead !== null && !this.cache.has(Math.floor(playhead / CHUNK_FRAMES));
+      await new Promise((r) => setTimeout(r, worked ? rest : waiting ? 20 : 100));
     }
   }
 
