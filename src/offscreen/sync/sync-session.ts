@@ -525,6 +525,7 @@ export class SyncSession {
       const playhead = source ? this.playhead(source) : null;
       let worked = false;
       let rest = 0;
+      let playing = false;
       if (source && playhead !== null) {
         const view: AheadSource = {
           ended: source.ended,
@@ -537,6 +538,7 @@ export class SyncSession {
         const relaxed = this.ahead.relaxed(view, playhead);
         // Playing: a new job starts where the playhead will be when its first stems come out.
         const now = source.clock.at(performance.timeOrigin + performance.now());
+        playing = now?.playing === true;
         const lead =
           now?.playing === true
             ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * now.rate * MODEL_RATE
@@ -571,9 +573,9 @@ export class SyncSession {
         }
       }
       // Yield between steps so clock samples and ticks get through; rest beyond the eager window;
-      // wait when there is nothing to do — briefly while the playhead has no stems (its audio is
-      // being decoded: after a switch-on or a seek, every poll interval is the user's wait).
-      const waiting = playhead !== null && !this.cache.has(Math.floor(playhead / CHUNK_FRAMES));
+      // wait when there is nothing to do — briefly while the element plays on without stems (its
+      // audio is being decoded: after a switch-on or a seek, every poll interval is the user's wait).
+      const waiting = playing && playhead !== null && !this.cache.has(Math.floor(playhead / CHUNK_FRAMES));
       await new Promise((r) => setTimeout(r, worked ? rest : waiting ? 20 : 100));
     }
   }
