@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { loadTrack } from '../eval/tracks';
-import { listFretsOnFire, loadFretsOnFireTrack, middleExcerpt, writeGuitarSongs } from './fretsonfire';
+import {
+  listFretsOnFire,
+  loadFretsOnFireTrack,
+  middleExcerpt,
+  writeGuitarOverAccompaniments,
+  writeGuitarSongs,
+} from './fretsonfire';
 import { preprocess } from './preprocess';
 import { testSignal, toneEnergy, writeStereo } from './testing';
 
@@ -113,6 +119,57 @@ describe('Frets on Fire songs', () => {
         );
       }
     }
+  });
+
+  it('lays each song’s guitar, piece by piece, over accompaniments at the level asked for', async () => {
+    const out = join(dir, 'eval', 'fof-over');
+    const n = Math.round(0.8 * SAMPLE_RATE);
+    const accompaniments = [11, 12, 13].map((seed, i) => ({
+      name: `acc${i}`,
+      channels: testSignal(seed, n, 0.1),
+    }));
+    const dirs = await writeGuitarOverAccompaniments({
+      root,
+      subset: 'test',
+      seconds: 0,
+      pieces: 2,
+      accompaniments,
+      levelDb: -6,
+      out,
+    });
+    // Song s, piece j over accompaniment (2s + j) mod 3.
+    expect(dirs.map((d) => d.slice(out.length + 1))).toEqual([
+      'muldjord-alpha @ acc0',
+      'muldjord-alpha @ acc1',
+      'sectoid-Beta song @ acc2',
+      'sectoid-Beta song @ acc0',
+    ]);
+    const song = await loadFretsOnFireTrack((await listFretsOnFire(root, 'test'))[0]);
+    const t = await loadTrack({ name: 'piece', kind: 'stem-folder', path: dirs[1] });
+    const g = t.stems.guitar.channels;
+    const r = t.stems.rest.channels;
+    expect(g[0].length).toBe(n); // as long as the accompaniment (shorter than half the song)
+    const energy = (x: ArrayLike<number>[]) =>
+      x.reduce((e, c) => e + Array.from(c).reduce((a, v) => a + v * v, 0), 0);
+    expect(10 * Math.log10(energy(g) / energy(r))).toBeCloseTo(-6, 1);
+    // The second piece of the song's guitar (scaled), over accompaniment 1 as it is.
+    const gain = g[0][100] / song.stems.guitar[0][n + 100];
+    for (let i = 0; i < n; i += 997) {
+      expect(g[1][i]).toBeCloseTo(gain * song.stems.guitar[1][n + i], 5);
+      expect(r[0][i]).toBeCloseTo(accompaniments[1].channels[0][i], 6);
+      expect(t.mixture.channels[0][i]).toBeCloseTo(g[0][i] + r[0][i], 6);
+    }
+    await expect(
+      writeGuitarOverAccompaniments({
+        root,
+        subset: 'test',
+        seconds: 0,
+        pieces: 0,
+        accompaniments,
+        levelDb: null,
+        out,
+      }),
+    ).rejects.toThrow(/pieces/);
   });
 
   it('preprocesses the held-out subset without a validation split', async () => {

@@ -135,3 +135,77 @@ export async function writeGuitarSongs(opts: {
   }
   return dirs;
 }
+
+/** An accompaniment to lay real guitar over (e.g. a MUSDB18 test track's vocals + drums + bass). */
+export interface Accompaniment {
+  readonly name: string;
+  readonly channels: readonly Float32Array[];
+}
+
+/** Guitar pieces quieter than this RMS (about −70 dBFS: the lead is resting) are left out. */
+const SILENT_RMS = 3e-4;
+
+function rms(channels: readonly Float32Array[], length: number): number {
+  let sum = 0;
+  for (const ch of channels) for (let i = 0; i < length; i++) sum += ch[i] * ch[i];
+  return Math.sqrt(sum / (channels.length * length));
+}
+
+/**
+ * Real recorded guitar over accompaniments that hold no guitar: each song's excerpt (`seconds` from
+ * its middle) cut into `pieces` consecutive pieces, piece j of song s laid over accompaniment
+ * (pieces·s + j) mod count, as long as the shorter of the two; with `levelDb`, the guitar scaled to
+ * that many dB relative to the accompaniment's RMS (else as recorded). Written as
+ * `<out>/<song> @ <accompaniment>/{mixture,guitar,rest}.wav`, each folder whole or not at all. This
+ * scores the guitar network on real guitar without the Frets on Fire songs' own rhythm guitars in
+ * "rest" (which count against a network that takes them). Pieces whose guitar is silent are left
+ * out. Returns the folders.
+ */
+export async function writeGuitarOverAccompaniments(opts: {
+  root?: string;
+  subset: string;
+  seconds: number;
+  pieces: number;
+  accompaniments: readonly Accompaniment[];
+  levelDb: number | null;
+  out: string;
+  onPiece?: (name: string) => void;
+}): Promise<string[]> {
+  const { accompaniments, pieces } = opts;
+  if (!(Number.isInteger(pieces) && pieces >= 1))
+    throw new Error(`pieces must be a whole number ≥ 1, got ${pieces}`);
+  if (accompaniments.length === 0) throw new Error('no accompaniments to lay the guitar over');
+  const refs = await listFretsOnFire(opts.root, opts.subset);
+  await mkdir(opts.out, { recursive: true });
+  const dirs: string[] = [];
+  for (const [s, ref] of refs.entries()) {
+    const song = middleExcerpt(await loadFretsOnFireTrack(ref), opts.seconds);
+    const guitar = song.stems.guitar;
+    for (let j = 0; j < pieces; j++) {
+      const acc = accompaniments[(pieces * s + j) % accompaniments.length];
+      const n = Math.min(acc.channels[0].length, Math.floor(song.length / pieces));
+      const start = j * n;
+      const rest = acc.channels.map((c) => c.slice(0, n));
+      let g = guitar.map((c) => c.slice(start, start + n));
+      const level = rms(g, n);
+      if (n === 0 || level < SILENT_RMS) continue;
+      if (opts.levelDb !== null) {
+        const gain = (10 ** (opts.levelDb / 20) * rms(rest, n)) / level;
+        g = g.map((c) => c.map((v) => v * gain));
+      }
+      const name = `${ref.name} @ ${acc.name}`;
+      const dir = join(opts.out, name);
+      const tmp = `${dir}.partial`;
+      await rm(tmp, { recursive: true, force: true });
+      await mkdir(tmp);
+      const stems = { mixture: sumSignals([g, rest], n), guitar: g, rest };
+      for (const [stem, channels] of Object.entries(stems))
+        await writeWav(join(tmp, `${stem}.wav`), { sampleRate: SAMPLE_RATE, channels });
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+      dirs.push(dir);
+      opts.onPiece?.(name);
+    }
+  }
+  return dirs;
+}
