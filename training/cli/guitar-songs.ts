@@ -27,16 +27,11 @@ import {
 } from '../data/fretsonfire';
 import { sumSignals } from '../data/track';
 import { listMusdbTracks, loadTrack } from '../eval/tracks';
+import { positiveInt } from './args';
 
 function seconds(value: string): number {
   const n = Number(value);
   if (!(n >= 0)) throw new InvalidArgumentError('expected seconds ≥ 0 (0: whole songs)');
-  return n;
-}
-
-function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!(Number.isInteger(n) && n >= 1)) throw new InvalidArgumentError('expected a whole number ≥ 1');
   return n;
 }
 
@@ -60,7 +55,7 @@ const program = new Command('guitar-songs')
   .option('--root <dir>', 'song packages folder', FRETSONFIRE_ROOT)
   .option('--over <musdb-root>', "lay each song's guitar over MUSDB18 tracks' vocals + drums + bass")
   .option('--over-subset <name>', 'the MUSDB18 subset for --over', 'test')
-  .option('--pieces <n>', 'with --over: pieces per song (each over another track)', wholeNumber, 4)
+  .option('--pieces <n>', 'with --over: pieces per song (each over another track)', positiveInt, 4)
   .option(
     '--level <dB>',
     'with --over: guitar level relative to the accompaniment (default: as recorded)',
