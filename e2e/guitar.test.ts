@@ -26,7 +26,7 @@ import { ampChain, panMono } from '../training/synth/dsp';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { ExtensionDriver, MODEL_STEMS } from './support/drive';
 import { startTestServer, type TestServer } from './support/server';
-import { alignRecordingPieces, errorDb, gather, repeat, rms, sumSignals } from './support/signal';
+import { errorDb, gather, repeat, rms, sumSignals } from './support/signal';
 import { float32Wav } from './support/wav';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -95,24 +95,21 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_DATA || !HAVE_GUITAR)('the guitar slider
   });
 
   it('takes a held-out real guitar out of a real song as well as offline separation does', async () => {
-    const { page, tabId } = await drive.play('/guitar-song.wav');
-
     // The popup: one row per stem of the 6-stem model, and the "No guitar" preset.
-    const popup = await browser.newPage();
-    await popup.goto(`chrome-extension://${launched.extensionId}/src/popup/index.html?tab=${tabId}`);
-    await popup.waitForSelector('[data-stem] input:not([disabled])');
-    const rows = await popup.$$eval('[data-stem]', (els) => els.map((el) => el.getAttribute('data-stem')));
-    expect(rows).toEqual(STEMS.filter((s) => MODEL_STEMS.includes(s.name)).map((s) => s.name));
-    expect(rows).toContain('guitar');
-    expect(rows).toContain('piano');
-    expect(await popup.$('[data-preset=no-guitar]')).not.toBeNull();
-    await popup.close();
-
-    const t = await drive.recordRemix(tabId, { guitar: 0 }, 7000);
-    await page.close();
+    const checkPopup = async (tabId: number) => {
+      const popup = await browser.newPage();
+      await popup.goto(`chrome-extension://${launched.extensionId}/src/popup/index.html?tab=${tabId}`);
+      await popup.waitForSelector('[data-stem] input:not([disabled])');
+      const rows = await popup.$$eval('[data-stem]', (els) => els.map((el) => el.getAttribute('data-stem')));
+      expect(rows).toEqual(STEMS.filter((s) => MODEL_STEMS.includes(s.name)).map((s) => s.name));
+      expect(rows).toContain('guitar');
+      expect(rows).toContain('piano');
+      expect(await popup.$('[data-preset=no-guitar]')).not.toBeNull();
+      await popup.close();
+    };
 
     // Every part of the recording that matches the song (a loaded machine drops captured audio).
-    const al = alignRecordingPieces(t.original, t.remixed, song[0], SAMPLE_RATE);
+    const { t, al } = await drive.recordAligned('/guitar-song.wav', { guitar: 0 }, 7000, song[0], checkPopup);
     // The track, even if Chromium resampled the capture (signal.ts): a fractional-sample offset costs
     // this bright, distorted guitar more correlation than the karaoke songs (0.986 seen in one CI
     // run); a different audio would be near 0.

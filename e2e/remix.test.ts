@@ -21,7 +21,7 @@ import { loadOnnxModel } from '../training/separate/onnx-model';
 import { CHROMIUM, HAVE_CHROMIUM, type Launched, launchWithExtension } from './support/browser';
 import { ExtensionDriver, KARAOKE, sleep, UNITY } from './support/drive';
 import { type MediaFile, startTestServer, type TestServer } from './support/server';
-import { alignRecordingPieces, errorDb, gather, repeat, rms, sumSignals } from './support/signal';
+import { errorDb, gather, repeat, rms, sumSignals } from './support/signal';
 import { float32Wav } from './support/wav';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -118,15 +118,11 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     'removes vocals from a MUSDB18-7 test mixture as well as offline separation does (SDR)',
     async () => {
       if (!track) throw new Error('track not loaded');
-      const { page, tabId } = await drive.play('/musdb.wav');
       // 9 s of a 7-s track (the page plays four copies back to back, so it crosses the track’s end).
-      const t = await drive.recordRemix(tabId, KARAOKE, 9000);
-      await page.close();
-
       // Where in the (looping) track the recording is: the captured original is the track itself.
       // Every part that matches counts: a loaded machine drops captured audio now and then.
       const mixture = track.mixture.channels;
-      const al = alignRecordingPieces(t.original, t.remixed, mixture[0], SAMPLE_RATE);
+      const { t, al } = await drive.recordAligned('/musdb.wav', KARAOKE, 9000, mixture[0]);
       expect(al.runSeconds).toBeGreaterThan(4);
       console.info(`e2e remix: recording located in the track with correlation ${al.correlation.toFixed(5)}`);
       expect(al.correlation).toBeGreaterThan(0.99); // the track, even if resampled (signal.ts)
