@@ -25,6 +25,7 @@ import { dashPage } from '../e2e/support/pages';
 import { startTestServer } from '../e2e/support/server';
 import { describeSyncFigures, runSyncScenario, SYNC_MEDIA_SECONDS, timeSwitchOn } from '../e2e/support/sync';
 import { SHIPPED_MODEL_PATH } from '../src/core/shipped-model';
+import { positiveInt } from '../training/cli/args';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SONG = resolve(ROOT, 'demo/Kevin_MacLeod_-_Vibe_Ace.ogg');
@@ -33,10 +34,10 @@ const MODEL = process.env.STEMDECK_MODEL ?? SHIPPED_MODEL_PATH;
 const opts = new Command('bench:browser')
   .option('--seconds <n>', 'seconds of the delayed remix to measure after it starts', '40')
   .option('--modes <list>', 'which modes to run: delayed, in-sync, switch-on', 'delayed,in-sync')
-  .option('--repeats <n>', 'switch-on: how many cold switch-ons (each followed by one again)', '5')
+  .option('--repeats <n>', 'switch-on: how many cold switch-ons (each followed by one again)', positiveInt, 5)
   .option('--json <file>', 'where to write the figures', 'out/bench/browser.json')
   .parse()
-  .opts<{ seconds: string; modes: string; repeats: string; json: string }>();
+  .opts<{ seconds: string; modes: string; repeats: number; json: string }>();
 
 interface Run {
   mode: 'delayed' | 'in-sync';
@@ -236,13 +237,10 @@ async function main(): Promise<void> {
   for (const m of modes)
     if (m !== 'delayed' && m !== 'in-sync' && m !== 'switch-on')
       throw new Error(`--modes: unknown mode "${m}"`);
-  const repeats = Number(opts.repeats);
-  if (!Number.isInteger(repeats) || repeats < 1)
-    throw new Error(`--repeats: a whole number ≥ 1, not "${opts.repeats}"`);
   const runs: Run[] = [];
   if (modes.includes('delayed')) runs.push(await delayed());
   if (modes.includes('in-sync')) runs.push(await inSync());
-  const switchOn = modes.includes('switch-on') ? await switchOns(repeats) : null;
+  const switchOn = modes.includes('switch-on') ? await switchOns(opts.repeats) : null;
   const figures = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,

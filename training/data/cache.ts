@@ -22,7 +22,7 @@ import { writeFileAtomic } from '../node/atomic';
 import type { Split } from './split';
 import { type BinMoments, decodeMoments, encodeMoments, type ScalerStats } from './stats';
 import type { TableTrack, TrackTable } from './table';
-import { BadDataError, type DatasetKind, peak, sumSignals, type Track } from './track';
+import { BadDataError, type DatasetKind, peak, rms, sumSignals, type Track } from './track';
 
 /** Bump when the layout or the meaning of any cached byte changes: older entries are rebuilt. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -251,16 +251,6 @@ async function writePlanar(path: string, channels: readonly Float32Array[]): Pro
   });
 }
 
-function rmsOf(channels: readonly Float32Array[]): number {
-  let s = 0;
-  let n = 0;
-  for (const x of channels) {
-    for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-    n += x.length;
-  }
-  return n > 0 ? Math.sqrt(s / n) : 0;
-}
-
 /** Writes one track entry (replacing any old one) and returns its manifest. */
 export async function writeTrackCache(
   dir: string,
@@ -275,7 +265,7 @@ export async function writeTrackCache(
   const write = async (name: string, channels: Float32Array[]): Promise<CachedArray> => {
     const file = `${name}.f32`;
     await writePlanar(join(dir, file), channels);
-    return { file, bytes: track.length * CHANNELS * 4, peak: peak(channels), rms: rmsOf(channels) };
+    return { file, bytes: track.length * CHANNELS * 4, peak: peak(channels), rms: rms(channels) };
   };
   const stems: Record<string, CachedArray> = {};
   for (const [target, channels] of Object.entries(track.stems)) stems[target] = await write(target, channels);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { SAMPLE_RATE } from '../../src/core/audio';
 import { writeWav } from '../node/audio-io';
 import { loadAudioFile } from './audio-file';
-import { assembleTrack, sumSignals, type Track, type TrackRef } from './track';
+import { assembleTrack, rms, sumSignals, type Track, type TrackRef } from './track';
 
 /** Where the Debian packages put the songs. */
 export const FRETSONFIRE_ROOT = '/usr/share/games/fretsonfire/data/songs';
@@ -104,6 +104,26 @@ export function middleExcerpt(track: Track, seconds: number): Track {
 }
 
 /**
+ * `<dir>/mixture.wav` (the sum of `stems`) and `<dir>/<stem>.wav` for each stem, float32, written
+ * whole or not at all (a temporary name, renamed at the end).
+ */
+async function writeEvalFolder(
+  dir: string,
+  stems: Readonly<Record<string, Float32Array[]>>,
+  length: number,
+): Promise<void> {
+  const tmp = `${dir}.partial`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  const mixture = sumSignals(Object.values(stems), length);
+  for (const [name, channels] of [['mixture', mixture], ...Object.entries(stems)] as const) {
+    await writeWav(join(tmp, `${name}.wav`), { sampleRate: SAMPLE_RATE, channels });
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+/**
  * Writes `<out>/<song>/{mixture,guitar,rest}.wav` (float32; mixture = guitar + rest) for each song
  * of a subset: evaluation tracks for `npm run separate` and `npm run eval -- --musdb`. Each folder is
  * written whole or not at all (a temporary name, renamed at the end). Returns the folders.
@@ -121,15 +141,7 @@ export async function writeGuitarSongs(opts: {
   for (const ref of refs) {
     const track = middleExcerpt(await loadFretsOnFireTrack(ref), opts.seconds);
     const dir = join(opts.out, ref.name);
-    const tmp = `${dir}.partial`;
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp);
-    const mixture = sumSignals(Object.values(track.stems), track.length);
-    for (const [name, channels] of [['mixture', mixture], ...Object.entries(track.stems)] as const) {
-      await writeWav(join(tmp, `${name}.wav`), { sampleRate: SAMPLE_RATE, channels });
-    }
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    await writeEvalFolder(dir, track.stems, track.length);
     dirs.push(dir);
     opts.onSong?.(ref.name);
   }
@@ -144,12 +156,6 @@ export interface Accompaniment {
 
 /** Guitar pieces quieter than this RMS (about −70 dBFS: the lead is resting) are left out. */
 const SILENT_RMS = 3e-4;
-
-function rms(channels: readonly Float32Array[], length: number): number {
-  let sum = 0;
-  for (const ch of channels) for (let i = 0; i < length; i++) sum += ch[i] * ch[i];
-  return Math.sqrt(sum / (channels.length * length));
-}
 
 /**
  * Real recorded guitar over accompaniments that hold no guitar: each song's excerpt (`seconds` from
@@ -187,22 +193,15 @@ export async function writeGuitarOverAccompaniments(opts: {
       const start = j * n;
       const rest = acc.channels.map((c) => c.slice(0, n));
       let g = guitar.map((c) => c.slice(start, start + n));
-      const level = rms(g, n);
-      if (n === 0 || level < SILENT_RMS) continue;
+      const level = rms(g);
+      if (level < SILENT_RMS) continue; // also an empty piece (rms 0)
       if (opts.levelDb !== null) {
-        const gain = (10 ** (opts.levelDb / 20) * rms(rest, n)) / level;
+        const gain = (10 ** (opts.levelDb / 20) * rms(rest)) / level;
         g = g.map((c) => c.map((v) => v * gain));
       }
       const name = `${ref.name} @ ${acc.name}`;
       const dir = join(opts.out, name);
-      const tmp = `${dir}.partial`;
-      await rm(tmp, { recursive: true, force: true });
-      await mkdir(tmp);
-      const stems = { mixture: sumSignals([g, rest], n), guitar: g, rest };
-      for (const [stem, channels] of Object.entries(stems))
-        await writeWav(join(tmp, `${stem}.wav`), { sampleRate: SAMPLE_RATE, channels });
-      await rm(dir, { recursive: true, force: true });
-      await rename(tmp, dir);
+      await writeEvalFolder(dir, { guitar: g, rest }, n);
       dirs.push(dir);
       opts.onPiece?.(name);
     }

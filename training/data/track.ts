@@ -99,6 +99,17 @@ export function sumSignals(parts: Iterable<readonly Float32Array[]>, length: num
   return out;
 }
 
+/** Root mean square over every sample of every channel (0 for no samples). */
+export function rms(channels: readonly Float32Array[]): number {
+  let s = 0;
+  let n = 0;
+  for (const x of channels) {
+    for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+    n += x.length;
+  }
+  return n > 0 ? Math.sqrt(s / n) : 0;
+}
+
 export function peak(channels: readonly Float32Array[]): number {
   let p = 0;
   for (const x of channels) {

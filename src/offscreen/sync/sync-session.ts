@@ -540,9 +540,7 @@ export class SyncSession {
         const now = source.clock.at(performance.timeOrigin + performance.now());
         playing = now?.playing === true;
         const lead =
-          now?.playing === true
-            ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * now.rate * MODEL_RATE
-            : 0;
+          now && playing ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * now.rate * MODEL_RATE : 0;
         const t0 = performance.now();
         try {
           // Should the element move to another MediaSource meanwhile, `follow` abandons the job and
