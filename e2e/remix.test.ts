@@ -152,27 +152,41 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
         ),
       );
 
-      // Offline: `npm run separate`'s path (whole track, same model) on the same pieces.
+      // Offline: `npm run separate`'s path (same model, one whole signal), scored on the same
+      // pieces. Compared like for like, it separates what the browser was given: the captured
+      // original. A loaded machine drops captured audio now and then, and the model hears each
+      // dropout as a click that the clean track does not have; in CI that alone put the browser up
+      // to 0.55 dB under the clean track's offline separation while within 0.1 dB of the captured
+      // audio's (docs/experiments/2026-12-08-remix-check.md). The clean track's figure is still
+      // bounded: the capture path may not cost more than 1 dB.
       const model = await loadOnnxModel(resolve(ROOT, DEFAULT_MODEL_PATH));
-      const stems = await separateSignal(model, mixture, { wienerIterations: 1, exactSum: true });
-      const backing = outputStems(model.targets)
-        .filter((n) => n !== 'vocals')
-        .map((n) => gather(stems[n]!, pieces, 'offset'));
-      const offlineAcc = sumSignals(backing);
-      const offlineScores = trackMedians(
-        evaluateTrack(
-          'offline',
-          refs,
-          { accompaniment: offlineAcc, vocals: gather(stems.vocals, pieces, 'offset') },
-          SAMPLE_RATE,
+      const offlineScore = (stems: Record<string, Float32Array[] | undefined>, by: 'start' | 'offset') => {
+        const backing = outputStems(model.targets)
+          .filter((n) => n !== 'vocals')
+          .map((n) => gather(stems[n]!, pieces, by));
+        const acc = sumSignals(backing);
+        const vocals = gather(stems.vocals!, pieces, by);
+        return trackMedians(evaluateTrack('offline', refs, { accompaniment: acc, vocals }, SAMPLE_RATE))
+          .accompaniment.SDR;
+      };
+      const heard = offlineScore(
+        await separateSignal(
+          model,
+          t.original.map((ch) => Float32Array.from(ch)),
+          { wienerIterations: 1, exactSum: true },
         ),
+        'start',
+      );
+      const clean = offlineScore(
+        await separateSignal(model, mixture, { wienerIterations: 1, exactSum: true }),
+        'offset',
       );
       const b = browserScores.accompaniment.SDR;
-      const o = offlineScores.accompaniment.SDR;
       console.info(
-        `e2e remix: accompaniment SDR over ${seconds.toFixed(1)} s of "${MUSDB_TRACK}": browser ${b.toFixed(2)} dB, offline ${o.toFixed(2)} dB`,
+        `e2e remix: accompaniment SDR over ${seconds.toFixed(1)} s of "${MUSDB_TRACK}": browser ${b.toFixed(2)} dB, offline ${heard.toFixed(2)} dB of the captured audio, ${clean.toFixed(2)} dB of the track`,
       );
-      expect(Math.abs(b - o)).toBeLessThan(0.5);
+      expect(Math.abs(b - heard)).toBeLessThan(0.5);
+      expect(clean - b).toBeLessThan(1);
     },
     120_000,
   );
