@@ -249,6 +249,61 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await page.close();
   }, 120_000);
 
+  it('separates on WebGPU in its worker where chosen, and moves to WASM without a gap when the device is lost', async () => {
+    const { page, tabId } = await open('/dash?rep=opus');
+    await drive.switchOn(tabId, UNITY);
+    await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
+      'the in-sync remix',
+      40_000,
+    );
+    // SwiftShader is a software adapter, which the calibration never picks: the test build forces
+    // WebGPU (it must still agree with WASM), chosen once the stems are ahead.
+    expect((await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'force-webgpu' })).ok).toBe(
+      true,
+    );
+    const gpu = await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.backend === 'webgpu' || /failed|disagreed/.test(st.engine?.engineNote ?? ''),
+      'the worker on WebGPU',
+      90_000,
+    );
+    console.info(`e2e sync: worker engine ${gpu.engine?.backend}: ${gpu.engine?.engineNote}`);
+    expect(gpu.engine?.backend).toBe('webgpu');
+    expect(gpu.engine?.engineNote).toMatch(/on WebGPU: WebGPU forced by the test build/);
+    // The next WebGPU run fails as a lost device would; that chunk is re-run on WASM.
+    expect((await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'gpu-lost' })).ok).toBe(true);
+    const lost = await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.backend === 'wasm',
+      'WASM after the device loss',
+      60_000,
+    );
+    console.info(`e2e sync: after the device loss: ${lost.engine?.backend}: ${lost.engine?.engineNote}`);
+    const note = lost.engine?.engineNote ?? '';
+    expect(note).toMatch(/WebGPU failed \(injected device loss\), WASM took over/);
+    // Chunks the WebGPU engine separated before the loss (the stems ahead of the playhead).
+    expect(Number(/after (\d+) chunks on WebGPU/.exec(note)?.[1] ?? 0)).toBeGreaterThan(0);
+    expect(lost.engine?.mode).toBe('in-sync');
+    // The remix plays on: stems at the playhead (separated ahead, on either engine), in sync.
+    await drive.tap(true, true);
+    await sleep(4000);
+    const afterLoss = await drive.tap(true, true);
+    const stems =
+      ((afterLoss.quanta ?? []).filter(([, m, alone]) => m >= 0 && alone === 1).length * 128) /
+      afterLoss.sampleRate;
+    const end = await drive.tabState(tabId);
+    console.info(
+      `e2e sync: ${stems.toFixed(1)} s of stems heard in the 4 s after the loss; ${end.engine?.mode}`,
+    );
+    expect(stems, 'seconds of stems after the loss').toBeGreaterThan(3);
+    expect(end.engine?.mode).toBe('in-sync');
+    expect(end.engine?.phase).toBe('running');
+    await drive.switchOff(tabId);
+    await page.close();
+  }, 200_000);
+
   it('plays an inserted ad (its own MediaSource) as the ad, never the video’s stems, then the video’s again', async () => {
     const { page, tabId } = await open('/dash?rep=opus');
     await drive.switchOn(tabId, UNITY);

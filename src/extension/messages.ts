@@ -237,8 +237,19 @@ export interface OffscreenShifterCheckMessage {
   readonly type: 'offscreen/shifter-check';
   readonly rate: number;
 }
-export type EngineFault = 'model-error' | 'too-slow' | 'capture-ended';
-export const ENGINE_FAULTS: readonly EngineFault[] = ['model-error', 'too-slow', 'capture-ended'];
+/**
+ * Test builds: a fault to inject into the running engine. `force-webgpu` and `gpu-lost` reach the
+ * in-sync remix's separation worker only: run the WebGPU engine even on a software adapter (so the
+ * browser tests exercise it), then fail it as a lost device would.
+ */
+export type EngineFault = 'model-error' | 'too-slow' | 'capture-ended' | 'force-webgpu' | 'gpu-lost';
+export const ENGINE_FAULTS: readonly EngineFault[] = [
+  'model-error',
+  'too-slow',
+  'capture-ended',
+  'force-webgpu',
+  'gpu-lost',
+];
 
 export type OffscreenMessage =
   | OffscreenStartMessage

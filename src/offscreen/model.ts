@@ -10,29 +10,23 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import browser from 'webextension-polyfill';
-import { errorText } from '../core/errors';
 import type { UmxConfig } from '../core/model/config';
 import { createOnnxModel, type OnnxMagnitudeModel } from '../core/onnx-model';
-import { mulberry32 } from '../core/random';
 import type { MagnitudeModel } from '../core/separator';
 import { SHIPPED_MODEL_PATH } from '../core/shipped-model';
-import {
-  createWebGpuEnsemble,
-  engineFeatures,
-  umxMembersFromOnnx,
-  type WebGpuMagnitudeModel,
-} from '../core/webgpu';
-import { type Calibration, decideEngine, type EngineDecision, relativeError } from './engine-choice';
+import type { WebGpuMagnitudeModel } from '../core/webgpu';
+import { adapterName, calibrate, chooseEngine, requestAdapter } from './calibration';
+import { type Calibration, decideEngine, type EngineDecision } from './engine-choice';
 import { failoverModel } from './failover';
+import type { CalibrationCache } from './sync/separation-client';
 
 declare const __STEMDECK_MODEL_PATH__: string;
 /** The model this build ships (vite.config.ts: `STEMDECK_MODEL` or the default). */
 export const MODEL_PATH: string =
   typeof __STEMDECK_MODEL_PATH__ === 'undefined' ? SHIPPED_MODEL_PATH : __STEMDECK_MODEL_PATH__;
 export const ORT_PATH = 'ort/';
-/** Calibration chunk: 4 s of frames, the streaming segment's size. */
-const CALIBRATION_FRAMES = 173;
 const CACHE_PREFIX = 'engine:';
+const SYNC_CACHE_PREFIX = 'engine-sync:';
 
 export interface LoadedModel {
   readonly model: MagnitudeModel & { readonly config: UmxConfig };
@@ -80,88 +74,6 @@ async function loadWasm(bytes: Uint8Array, threads: number): Promise<OnnxMagnitu
   });
 }
 
-function describeAdapter(adapter: GPUAdapter): { name: string; fallback: boolean } {
-  const info = adapter.info;
-  const name =
-    [info.vendor, info.architecture, info.description].filter((s) => s).join(' ') || 'unnamed adapter';
-  // `isFallbackAdapter` moved from the adapter to its info; read both.
-  const fallback =
-    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
-    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  return { name, fallback };
-}
-
-async function timeEstimate(
-  model: MagnitudeModel,
-  input: Float32Array,
-  bins: number,
-): Promise<{ ms: number; out: Float32Array[] }> {
-  await model.estimate(input.slice(), 2, bins, CALIBRATION_FRAMES); // warm-up (compilation, buffers)
-  const t0 = performance.now();
-  const out = await model.estimate(input.slice(), 2, bins, CALIBRATION_FRAMES);
-  return { ms: performance.now() - t0, out };
-}
-
-async function requestAdapter(): Promise<GPUAdapter | null> {
-  return (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
-}
-
-/**
- * Where `adapter` is a hardware one (or any adapter, with `force`), times WASM and the WebGPU engine
- * on one 4-s chunk and compares their outputs; without one there is nothing to choose between, so
- * nothing is timed (start-up stays short). Returns the calibration and, when built, the WebGPU model.
- */
-export async function calibrate(
-  wasm: OnnxMagnitudeModel,
-  bytes: Uint8Array,
-  adapter: GPUAdapter | null,
-  force = false,
-): Promise<{ calibration: Calibration; gpu: WebGpuMagnitudeModel | null }> {
-  const untimed = { wasmMs: null, webgpuMs: null, relativeError: null, webgpuError: null };
-  if (!adapter) return { calibration: { adapter: null, fallbackAdapter: false, ...untimed }, gpu: null };
-  const { name, fallback } = describeAdapter(adapter);
-  if (fallback && !force) {
-    return { calibration: { adapter: name, fallbackAdapter: true, ...untimed }, gpu: null };
-  }
-  const { config } = wasm;
-  const random = mulberry32(7);
-  const input = Float32Array.from({ length: 2 * config.nbBins * CALIBRATION_FRAMES }, () => random());
-  const wasmRun = await timeEstimate(wasm, input, config.nbBins);
-  let gpu: WebGpuMagnitudeModel | null = null;
-  try {
-    const device = await adapter.requestDevice({
-      requiredFeatures: engineFeatures(adapter),
-      requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize },
-    });
-    gpu = await createWebGpuEnsemble(device, umxMembersFromOnnx(bytes));
-    const gpuRun = await timeEstimate(gpu, input, config.nbBins);
-    return {
-      calibration: {
-        adapter: name,
-        fallbackAdapter: fallback,
-        wasmMs: wasmRun.ms,
-        webgpuMs: gpuRun.ms,
-        relativeError: relativeError(gpuRun.out, wasmRun.out),
-        webgpuError: null,
-        webgpuSubgroups: gpu.subgroups,
-      },
-      gpu,
-    };
-  } catch (e) {
-    gpu?.release();
-    return {
-      calibration: {
-        adapter: name,
-        fallbackAdapter: fallback,
-        ...untimed,
-        wasmMs: wasmRun.ms,
-        webgpuError: errorText(e),
-      },
-      gpu: null,
-    };
-  }
-}
-
 /**
  * The calibration cache lives in the offscreen document's own `localStorage` (same extension origin,
  * kept across documents): offscreen documents get no `chrome.storage`. A cache that cannot be read
@@ -185,6 +97,15 @@ function writeCachedCalibration(key: string, calibration: Calibration | null): v
   }
 }
 
+/**
+ * The in-sync remix's separation worker keeps its own calibration (it runs one WASM thread fewer
+ * than the delayed path, so its timings differ); the worker checks the adapter's name in it.
+ */
+export const syncCalibrationCache: CalibrationCache = {
+  read: (size) => readCachedCalibration(`${SYNC_CACHE_PREFIX}${size}`),
+  write: (size, calibration) => writeCachedCalibration(`${SYNC_CACHE_PREFIX}${size}`, calibration),
+};
+
 export function loadModel(): Promise<LoadedModel> {
   loading ??= (async () => {
     const threads = wasmThreads();
@@ -192,24 +113,15 @@ export function loadModel(): Promise<LoadedModel> {
     const wasm = await loadWasm(bytes, threads);
     const adapter = await requestAdapter().catch(() => null);
     // The calibration is cached per adapter and model size, so later sessions start at once.
-    const key = `${CACHE_PREFIX}${adapter ? describeAdapter(adapter).name : 'none'}:${bytes.length}`;
-    const cached = readCachedCalibration(key);
-    let calibration: Calibration;
-    let gpu: WebGpuMagnitudeModel | null = null;
-    if (cached !== null && decideEngine(cached).engine === 'wasm') {
-      calibration = cached;
-    } else {
-      // Either never calibrated here, or WebGPU won before: (re)build it (and time it when new).
-      const run = await calibrate(wasm, bytes, adapter);
-      gpu = run.gpu;
-      // A WebGPU win from the cache stands while the engine still builds; otherwise this run decides.
-      calibration = cached !== null && gpu !== null ? cached : run.calibration;
-      if (cached === null) writeCachedCalibration(key, run.calibration);
-    }
-    const decision = decideEngine(calibration);
-    if (decision.engine === 'webgpu' && gpu)
-      return withFailover(gpu, wasm, threads, decision, calibration, key);
-    gpu?.release();
+    const key = `${CACHE_PREFIX}${adapterName(adapter) ?? 'none'}:${bytes.length}`;
+    const { calibration, decision, gpu, store } = await chooseEngine(
+      wasm,
+      bytes,
+      adapter,
+      readCachedCalibration(key),
+    );
+    if (store) writeCachedCalibration(key, store);
+    if (gpu) return withFailover(gpu, wasm, threads, decision, calibration, key);
     return { model: wasm, backend: 'wasm', threads, decision, calibration, failover: null };
   })();
   // A failed load may succeed next time (e.g. memory pressure): do not cache the failure.

@@ -16,7 +16,14 @@ import type { EngineFault, EngineStatus, PlaybackFigures, StemGains } from '../e
 // The build-time stem list (vite.config.ts): the popup's rows before any model is loaded here.
 import { SHIPPED_MODEL_STEMS } from '../popup/model-stems';
 import { chooseMode } from './mode';
-import { type LoadedModel, modelBytes, ORT_PATH, syncWorkerThreads, wasmThreads } from './model';
+import {
+  type LoadedModel,
+  modelBytes,
+  ORT_PATH,
+  syncCalibrationCache,
+  syncWorkerThreads,
+  wasmThreads,
+} from './model';
 import { ReadAhead } from './readahead/read-ahead';
 import { WebCodecsDecoder } from './readahead/webcodecs';
 import {
@@ -40,7 +47,12 @@ export type WorkerStart = ReturnType<typeof SeparationClient.start>;
 
 /** Starts the in-sync remix's separation worker with the shipped model. */
 export function startSeparationWorker(): WorkerStart {
-  return SeparationClient.start(modelBytes(), browser.runtime.getURL(ORT_PATH), syncWorkerThreads());
+  return SeparationClient.start(
+    modelBytes(),
+    browser.runtime.getURL(ORT_PATH),
+    syncWorkerThreads(),
+    syncCalibrationCache,
+  );
 }
 
 export interface TapPort {

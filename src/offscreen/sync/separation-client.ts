@@ -6,13 +6,22 @@
 import { readModelConfig } from '../../core/onnx-model';
 import type { ChunkingOptions, SeparationOptions } from '../../core/separator';
 import type { EngineFault } from '../../extension/messages';
+import type { Calibration } from '../engine-choice';
 import type { StreamSeparator } from './ahead';
-import type { FromSeparationWorker, ToSeparationWorker } from './separation-protocol';
+import type { FromSeparationWorker, ToSeparationWorker, WorkerEngine } from './separation-protocol';
 import SeparationWorker from './separation-worker.ts?worker';
 
 const now = () => performance.timeOrigin + performance.now();
 
-type Pending = { ok: (out: Record<string, Float32Array[]> | null) => void; fail: (e: Error) => void };
+type Done = Extract<FromSeparationWorker, { type: 'done' }>;
+type Pending = { ok: (done: Done) => void; fail: (e: Error) => void };
+
+/** Where the worker's engine calibration is kept between workers (the offscreen document's storage). */
+export interface CalibrationCache {
+  read(modelBytes: number): Calibration | null;
+  /** null: forget it (the WebGPU engine failed, so the next worker measures again). */
+  write(modelBytes: number, calibration: Calibration | null): void;
+}
 
 export class SeparationClient {
   private readonly worker: Worker;
@@ -21,6 +30,12 @@ export class SeparationClient {
   private nextJob = 1;
   private closed = false;
   private optimised: Promise<void> | null = null;
+  /** The model file's size (the calibration cache's key). */
+  private modelSize = 0;
+  /** The engine the worker runs its chunks on (`optimise` may move it to WebGPU). */
+  engine: WorkerEngine | null = null;
+  /** Why WASM took over from WebGPU during a run, if it did. */
+  failover: string | null = null;
   /** The model's networks (read from the file before it goes to the worker). */
   targets: readonly string[] = [];
   /** WASM threads the worker's onnxruntime uses. */
@@ -33,16 +48,26 @@ export class SeparationClient {
   /** [what, wall ms] of the start (the model read, the session made), for the switch-on's trace. */
   readonly steps: [string, number][] = [];
 
-  private constructor() {
+  private constructor(private readonly cache: CalibrationCache | null) {
     this.worker = new SeparationWorker();
     this.worker.onmessage = (e: MessageEvent<FromSeparationWorker>) => {
-      const p = this.pending.get(e.data.id);
+      const m = e.data;
+      if (m.type === 'failover') {
+        this.failover = m.reason;
+        this.cache?.write(this.modelSize, null);
+        return;
+      }
+      if (m.type === 'engine') {
+        this.engine = m.engine;
+        return;
+      }
+      const p = this.pending.get(m.id);
       if (!p) return;
-      this.pending.delete(e.data.id);
-      if (e.data.type === 'done') {
-        if (e.data.took) this.steps.push([`${e.data.took[0]} ${e.data.took[1].toFixed(0)} ms`, now()]);
-        p.ok(e.data.out);
-      } else p.fail(new Error(e.data.error));
+      this.pending.delete(m.id);
+      if (m.type === 'done') {
+        if (m.took) this.steps.push([`${m.took[0]} ${m.took[1].toFixed(0)} ms`, now()]);
+        p.ok(m);
+      } else p.fail(new Error(m.error));
     };
     this.worker.onerror = (e) => this.failAll(new Error(`the separation worker failed: ${e.message}`));
   }
@@ -50,13 +75,15 @@ export class SeparationClient {
   /**
    * Starts a worker with the model (`model`'s bytes, transferred) and onnxruntime's files at
    * `ortPath`: the client at once (so that `close` stops it even mid-start) and a promise of it ready.
+   * `cache` keeps the engine calibration for the next worker (none: every worker measures again).
    */
   static start(
     model: Promise<Uint8Array>,
     ortPath: string,
     threads: number,
+    cache: CalibrationCache | null = null,
   ): { client: SeparationClient; ready: Promise<SeparationClient> } {
-    const c = new SeparationClient();
+    const c = new SeparationClient(cache);
     const prepared = c.request({ type: 'prepare', id: 0, ortPath, threads });
     prepared.catch(() => undefined); // awaited below, unless reading the model failed first
     const ready = (async () => {
@@ -64,9 +91,10 @@ export class SeparationClient {
         const bytes = await model;
         c.steps.push(['model read', now()]);
         c.targets = readModelConfig(bytes).targets;
+        c.modelSize = bytes.length;
         c.threads = threads;
         await prepared;
-        await c.request({ type: 'init', id: 0, bytes }, [bytes.buffer]);
+        await c.call({ type: 'init', id: 0, bytes }, [bytes.buffer]);
       } catch (e) {
         c.close();
         throw e;
@@ -103,11 +131,17 @@ export class SeparationClient {
   }
 
   /**
-   * Has the worker build its optimised session (once; later calls return at once). It holds the
-   * worker for about a second the first time, so call it when the stems ahead can wait that long.
+   * Has the worker build its optimised session and pick its engine (once; later calls return at
+   * once). It holds the worker for about a second the first time — seconds where the WebGPU engine
+   * is built and timed — so call it when the stems ahead can wait that long.
    */
   optimise(): Promise<void> {
-    this.optimised ??= this.request({ type: 'optimise', id: 0 }).then(() => undefined);
+    this.optimised ??= (async () => {
+      const cached = this.cache?.read(this.modelSize) ?? null;
+      const { engine } = await this.call({ type: 'optimise', id: 0, cached });
+      this.engine = engine ?? null;
+      if (engine?.store) this.cache?.write(this.modelSize, engine.store);
+    })();
     return this.optimised;
   }
 
@@ -126,9 +160,13 @@ export class SeparationClient {
     if (!this.closed) this.worker.postMessage(msg, transfer);
   }
 
-  private request(msg: ToSeparationWorker & { id: number }, transfer: Transferable[] = []) {
+  private async request(msg: ToSeparationWorker & { id: number }, transfer: Transferable[] = []) {
+    return (await this.call(msg, transfer)).out;
+  }
+
+  private call(msg: ToSeparationWorker & { id: number }, transfer: Transferable[] = []): Promise<Done> {
     const id = this.nextId++;
-    return new Promise<Record<string, Float32Array[]> | null>((ok, fail) => {
+    return new Promise<Done>((ok, fail) => {
       if (this.closed) return fail(new Error('the separation worker was closed'));
       this.pending.set(id, { ok, fail });
       this.worker.postMessage({ ...msg, id }, transfer);

@@ -11,20 +11,43 @@
  * is ready at once but runs each chunk slower (the weights are dequantised per run). So `init` makes
  * the quick one, and the session asks for `optimise` once the stems ahead no longer need the worker
  * flat out; the swap happens between two requests, so no chunk sees two models.
+ *
+ * `optimise` also picks the engine, as the delayed path does (calibration.ts): where a hardware
+ * WebGPU adapter is there and the calibration (cached by the offscreen document, or timed here the
+ * first time) says the project's WebGPU engine is faster, it runs the chunks from then on, with the
+ * optimised WASM session behind it (failover.ts: a failed run is re-run on WASM, which stays).
+ * Not before: building and timing it takes seconds, which the switch-on cannot wait for.
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { errorText } from '../../core/errors';
 import { createOnnxModel, type OnnxMagnitudeModel } from '../../core/onnx-model';
-import { ChunkedSeparator } from '../../core/separator';
+import { ChunkedSeparator, type MagnitudeModel } from '../../core/separator';
 import type { EngineFault } from '../../extension/messages';
+import { chooseEngine, requestAdapter } from '../calibration';
+import type { Calibration } from '../engine-choice';
+import { failoverModel } from '../failover';
 import type { StreamSeparator } from './ahead';
 import { resampling } from './resample';
-import { type FromSeparationWorker, type ToSeparationWorker, WARM_UP_MODEL } from './separation-protocol';
+import {
+  type FromSeparationWorker,
+  type ToSeparationWorker,
+  WARM_UP_MODEL,
+  type WorkerEngine,
+} from './separation-protocol';
 
-let model: OnnxMagnitudeModel | null = null;
-/** The model file, kept until the optimised session replaces the quick one. */
+/** The model the jobs run: the quick session, then the optimised one, or WebGPU in front of it. */
+let model: (MagnitudeModel & { readonly targets: readonly string[] }) | null = null;
+/** The quick or the optimised WASM session (released when replaced). */
+let wasm: OnnxMagnitudeModel | null = null;
+/** The model file (the optimised session and the WebGPU engine are built from it). */
 let modelBytes: Uint8Array | null = null;
+let optimised = false;
 let fault: EngineFault | null = null;
+/** Test builds: run WebGPU wherever it builds (`force-webgpu`). */
+let forceWebGpu = false;
+/** The engine `optimise` chose, and the calibration it was given (for a later forced choice). */
+let engine: WorkerEngine | null = null;
+let cachedCalibration: Calibration | null = null;
 const jobs = new Map<number, StreamSeparator>();
 
 let chain: Promise<void> = Promise.resolve();
@@ -48,19 +71,23 @@ async function handle(m: ToSeparationWorker): Promise<void> {
       }
       case 'init': {
         const t0 = performance.now();
-        model = await session(m.bytes, 'disabled');
+        wasm = await session(m.bytes, 'disabled');
+        model = wasm;
         modelBytes = m.bytes;
         post({ type: 'done', id: m.id, out: null, took: ['session', performance.now() - t0] });
         return;
       }
       case 'optimise': {
-        if (modelBytes) {
-          const quick = model;
-          model = await session(modelBytes, 'all');
-          modelBytes = null;
-          await quick?.release();
+        if (!optimised && modelBytes && wasm) {
+          const quick = wasm;
+          wasm = await session(modelBytes, 'all');
+          model = wasm;
+          optimised = true;
+          await quick.release();
+          cachedCalibration = m.cached;
+          engine = await pickEngine(wasm, modelBytes);
         }
-        post({ type: 'done', id: m.id, out: null });
+        post({ type: 'done', id: m.id, out: null, engine: engine ?? undefined });
         return;
       }
       case 'job': {
@@ -98,12 +125,52 @@ async function handle(m: ToSeparationWorker): Promise<void> {
         jobs.delete(m.job);
         return;
       case 'fault':
-        fault = m.fault;
+        if (m.fault === 'force-webgpu') {
+          forceWebGpu = true;
+          // Already optimised on WASM: choose again, now forced (between two requests, as always).
+          if (optimised && modelBytes && wasm && engine?.backend !== 'webgpu') {
+            engine = await pickEngine(wasm, modelBytes);
+            post({ type: 'engine', engine });
+          }
+        } else fault = m.fault;
         return;
     }
   } catch (e) {
     if ('id' in m) post({ type: 'failed', id: m.id, error: errorText(e) });
   }
+}
+
+/**
+ * Puts the engine the calibration picks in front of the optimised WASM session. The failover's
+ * model checks the injected `gpu-lost` fault (test builds) before each WebGPU run, as a lost
+ * device would fail it.
+ */
+async function pickEngine(optimisedWasm: OnnxMagnitudeModel, bytes: Uint8Array): Promise<WorkerEngine> {
+  const adapter = await requestAdapter().catch(() => null);
+  const choice = await chooseEngine(optimisedWasm, bytes, adapter, cachedCalibration, forceWebGpu);
+  const { gpu } = choice;
+  if (gpu) {
+    let runs = 0;
+    const lossy = {
+      targets: gpu.targets,
+      estimate: async (...args: Parameters<MagnitudeModel['estimate']>) => {
+        if (fault === 'gpu-lost') throw new Error('injected device loss');
+        const out = await gpu.estimate(...args);
+        runs++;
+        return out;
+      },
+      release: () => gpu.release(),
+    };
+    model = failoverModel(lossy, optimisedWasm, (reason) =>
+      post({ type: 'failover', reason: `${reason} (after ${runs} chunks on WebGPU)` }),
+    ).model;
+  }
+  return {
+    backend: gpu ? 'webgpu' : 'wasm',
+    reason: choice.decision.reason,
+    calibration: choice.calibration,
+    store: choice.store,
+  };
 }
 
 function session(bytes: Uint8Array, graphOptimizationLevel: 'disabled' | 'all'): Promise<OnnxMagnitudeModel> {

@@ -178,19 +178,28 @@ export class SyncSession {
     const produced = this.ahead.producedSeconds;
     return {
       phase: this.phase,
-      backend: 'wasm',
+      backend: this.worker.failover === null ? (this.worker.engine?.backend ?? 'wasm') : 'wasm',
       threads: this.worker.threads,
       delayMs: 0,
       load: produced > 0 ? busy / produced : null,
       stems: this.stems,
       lateSeconds: this.missingFrames / SAMPLE_RATE,
       degraded: null,
-      engineNote: 'the in-sync remix separates in a worker of its own, on WASM',
+      engineNote: this.engineNote(),
       error: this.error,
       mode: 'in-sync',
       modeNote: this.note,
       at: Date.now(),
     };
+  }
+
+  /** The worker's engine and why, for the popup. */
+  private engineNote(): string {
+    const { engine, failover } = this.worker;
+    if (failover !== null) return `the in-sync remix's worker: ${failover}`;
+    if (engine === null)
+      return 'the in-sync remix separates in a worker of its own, on WASM (WebGPU is weighed once the stems are ahead)';
+    return `the in-sync remix separates in a worker of its own, on ${engine.backend === 'webgpu' ? 'WebGPU' : 'WASM'}: ${engine.reason}`;
   }
 
   /** Memory the separated stems take now, bytes (benchmarks). */
