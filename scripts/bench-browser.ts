@@ -199,8 +199,9 @@ async function inSync(): Promise<Run> {
 
 interface SwitchOnRuns {
   mode: 'switch-on';
-  cold: { ms: number; milestones: string }[];
-  again: { ms: number; milestones: string }[];
+  /** `gapMs`: the page's own audio in the seconds after the first stems (a late second segment). */
+  cold: { ms: number; gapMs: number; milestones: string }[];
+  again: { ms: number; gapMs: number; milestones: string }[];
 }
 
 /** `--repeats` cold keyboard switch-ons on a playing DASH page, each followed by one on the kept worker. */
@@ -220,8 +221,13 @@ async function switchOns(repeats: number): Promise<SwitchOnRuns> {
       const again = await timeSwitchOn(drive, page, tabId);
       await drive.switchOff(tabId);
       await page.close();
-      console.log(`switch-on ${i + 1}: cold ${cold.ms.toFixed(0)} ms (${cold.milestones})`);
-      console.log(`switch-on ${i + 1}: again ${again.ms.toFixed(0)} ms (${again.milestones})`);
+      for (const [what, r] of [
+        ['cold', cold],
+        ['again', again],
+      ] as const)
+        console.log(
+          `switch-on ${i + 1}: ${what} ${r.ms.toFixed(0)} ms, then ${r.gapMs.toFixed(0)} ms without stems (${r.milestones})`,
+        );
       out.cold.push(cold);
       out.again.push(again);
     }
@@ -259,7 +265,8 @@ async function main(): Promise<void> {
     };
     console.log(
       `\n| switch on → stems (keyboard) | ${spread(switchOn.cold.map((r) => r.ms))} |\n` +
-        `| switch on again, worker kept | ${spread(switchOn.again.map((r) => r.ms))} |`,
+        `| switch on again, worker kept | ${spread(switchOn.again.map((r) => r.ms))} |\n` +
+        `| the page's audio after the first stems, most of any run | ${Math.max(...[...switchOn.cold, ...switchOn.again].map((r) => r.gapMs)).toFixed(0)} ms |`,
     );
   }
   if (runs.length === 0) return;

@@ -4,6 +4,7 @@ import {
   elementResumedAt,
   elementTimeAt,
   firstStemsAfter,
+  missingAfterFirstStems,
   percentileAbs,
   syncOffsets,
 } from './sync';
@@ -71,5 +72,15 @@ describe('sync measurement helpers', () => {
     ];
     expect(elementResumedAt(samples, 1150, 10)).toBeCloseTo(1300, 6);
     expect(elementResumedAt(samples.slice(0, 14), 1150, 10)).toBeNull();
+  });
+
+  it('counts the page audio after the first stems only, entry by entry', () => {
+    // [context frame, media frame (−1: no stems), remixed]; 128-frame entries.
+    const q = (ms: number[]) => ms.map((m, i) => [i * 128, m, m >= 0 ? 1 : 0] as const);
+    expect(missingAfterFirstStems(q([-1, -1, -1]))).toBe(0);
+    // Before the first stems: the switch-on's wait, not a gap.
+    expect(missingAfterFirstStems(q([-1, -1, 0, 128, 256]))).toBe(0);
+    // Two entries without stems between stems; the last entry has no end and is left out.
+    expect(missingAfterFirstStems(q([-1, 0, 128, -1, -1, 512, -1]))).toBe(256);
   });
 });

@@ -400,7 +400,7 @@ export async function timeSwitchOn(
   page: Page,
   tabId: number,
   waitMs = 8000,
-): Promise<{ ms: number; milestones: string }> {
+): Promise<{ ms: number; gapMs: number; milestones: string }> {
   const onAt = (await page.evaluate(() => performance.timeOrigin + performance.now())) as number;
   await drive.switchOn(tabId, UNITY);
   await sleep(waitMs);
@@ -408,8 +408,23 @@ export async function timeSwitchOn(
   const first = firstStemsAfter(tap.quanta ?? [], tap.clockMap ?? [], onAt, RATE);
   return {
     ms: (first ?? Number.POSITIVE_INFINITY) - onAt,
+    gapMs: (missingAfterFirstStems(tap.quanta ?? []) / RATE) * 1000,
     milestones: describeMilestones(tap.milestones ?? [], onAt),
   };
+}
+
+/**
+ * Frames of the page's own audio after the first stems (the tap's [context frame, media frame,
+ * remixed] entries, media frame < 0 where no stems played): a second segment that came too late
+ * after the first. Each entry lasts until the next one's frame; the recording's last entry is left out.
+ */
+export function missingAfterFirstStems(quanta: readonly (readonly [number, number, number])[]): number {
+  const q = [...quanta].sort((a, b) => a[0] - b[0]);
+  const first = q.findIndex(([, m]) => m >= 0);
+  if (first < 0) return 0;
+  let missing = 0;
+  for (let i = first; i + 1 < q.length; i++) if (q[i][1] < 0) missing += q[i + 1][0] - q[i][0];
+  return missing;
 }
 
 export function describeRateFigures(rs: readonly RateFigures[]): string {
