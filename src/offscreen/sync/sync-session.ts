@@ -73,6 +73,15 @@ const CHUNKS_PER_CLOCK = 2;
 /** Schedule for a context frame this far ahead of the render position (s), so it arrives before it plays. */
 const SCHEDULE_LEAD_S = 0.05;
 const REPORT_EVERY_MS = 1000;
+/**
+ * Added to the expected time to a job's first stems when placing its start ahead of the playhead.
+ * Stems that come sooner wait for the playhead (the user hears the page's audio meanwhile); stems
+ * that come later start part-way into the first segment, leaving the second segment less time
+ * before they run out. Chosen by a rule written before the runs (switch-on faster by ≥ 0.2 s, no
+ * run with over 100 ms of the page's audio after its first stems): 0.2 s took the cold switch-on's
+ * median 0.35 s under 0.5 s's (docs/experiments/2026-12-08-switch-on-lead.md).
+ */
+const LEAD_MARGIN_S = 0.2;
 
 export class SyncSession {
   private phase: EngineStatus['phase'] = 'starting';
@@ -549,7 +558,9 @@ export class SyncSession {
         const now = source.clock.at(performance.timeOrigin + performance.now());
         playing = now?.playing === true;
         const lead =
-          now && playing ? Math.min(6, this.ahead.firstOutputSeconds + 0.5) * now.rate * MODEL_RATE : 0;
+          now && playing
+            ? Math.min(6, this.ahead.firstOutputSeconds + LEAD_MARGIN_S) * now.rate * MODEL_RATE
+            : 0;
         const t0 = performance.now();
         try {
           // Should the element move to another MediaSource meanwhile, `follow` abandons the job and
