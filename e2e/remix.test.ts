@@ -257,6 +257,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the remix, recorded from the extension output',
     ['model-error', /separation failed: injected model fault/],
     ['too-slow', /too slow/],
     ['capture-ended', /capture ended/],
+    ['output-stuck', /audio output stopped/],
   ])('fails open on %s: capture ends, the page keeps playing, the popup says why', async (fault, why) => {
     const { page, tabId } = await drive.play('/song.ogg');
     await drive.switchOn(tabId, KARAOKE);

@@ -240,15 +240,25 @@ export interface OffscreenShifterCheckMessage {
 /**
  * Test builds: a fault to inject into the running engine. `force-webgpu` and `gpu-lost` reach the
  * in-sync remix's separation worker only: run the WebGPU engine even on a software adapter (so the
- * browser tests exercise it), then fail it as a lost device would.
+ * browser tests exercise it), then fail it as a lost device would. `output-suspended` suspends the
+ * remix's AudioContext; `output-stuck` does so and keeps it from resuming (output-watch.ts).
  */
-export type EngineFault = 'model-error' | 'too-slow' | 'capture-ended' | 'force-webgpu' | 'gpu-lost';
+export type EngineFault =
+  | 'model-error'
+  | 'too-slow'
+  | 'capture-ended'
+  | 'force-webgpu'
+  | 'gpu-lost'
+  | 'output-suspended'
+  | 'output-stuck';
 export const ENGINE_FAULTS: readonly EngineFault[] = [
   'model-error',
   'too-slow',
   'capture-ended',
   'force-webgpu',
   'gpu-lost',
+  'output-suspended',
+  'output-stuck',
 ];
 
 export type OffscreenMessage =

@@ -296,7 +296,7 @@ export class RemixSession {
     this.end('stopped', reason);
   }
 
-  private fail(reason: string): void {
+  fail(reason: string): void {
     this.end('failed', reason);
   }
 

@@ -24,6 +24,7 @@ import {
   syncWorkerThreads,
   wasmThreads,
 } from './model';
+import { watchOutput } from './output-watch';
 import { ReadAhead } from './readahead/read-ahead';
 import { WebCodecsDecoder } from './readahead/webcodecs';
 import {
@@ -67,6 +68,8 @@ export class TabRemix {
   private readonly ports = new Set<TapPort>();
   private engine: RemixSession | SyncSession | null = null;
   private captured: CapturedTab | null = null;
+  /** Stops watching the capture's AudioContext (output-watch.ts). */
+  private unwatchOutput: () => void = () => undefined;
   /** The separation worker: started early on YouTube hosts or at the first audio SourceBuffer. */
   private worker: WorkerStart | null = null;
   /** A fault was injected (test builds): the worker may carry it, so it is not kept after the remix. */
@@ -135,6 +138,8 @@ export class TabRemix {
     onCaptureEnded(captured.stream, () => {
       if (!this.engine) void this.stop(CAPTURE_ENDED, 'failed');
     });
+    // The capture silences the tab: an output that stops (and stays stopped) must give it back.
+    this.unwatchOutput = watchOutput(captured.context, (reason) => this.outputLost(reason));
     this.timer = setInterval(() => void this.check(), CHECK_MS);
     this.report(this.status());
     await this.check();
@@ -166,6 +171,13 @@ export class TabRemix {
 
   injectFault(fault: EngineFault): void {
     this.faulted = true;
+    const context = this.captured?.context;
+    if ((fault === 'output-suspended' || fault === 'output-stuck') && context) {
+      // What an output device or the system does to the context; `stuck` refuses every resume.
+      if (fault === 'output-stuck') context.resume = () => Promise.resolve();
+      void context.suspend();
+      return;
+    }
     if (this.engine) this.engine.injectFault(fault);
     else if (fault === 'capture-ended') endCapture(this.captured?.stream);
     else this.pendingFault = fault; // for the engine about to start
@@ -241,11 +253,19 @@ export class TabRemix {
     if (status.phase === 'failed' || status.phase === 'stopped') this.shutdown();
   }
 
+  /** The audio output stopped for good: the remix ends and the tab plays itself again (fail open). */
+  private outputLost(reason: string): void {
+    if (this.ended) return;
+    if (this.engine) this.engine.fail(reason);
+    else void this.stop(reason, 'failed');
+  }
+
   /** The remix ended: the tap is disarmed (its ports close), the decoded audio and the worker dropped. */
   private shutdown(): void {
     if (this.ended) return;
     this.ended = true;
     if (this.timer !== null) clearInterval(this.timer);
+    this.unwatchOutput();
     for (const p of this.ports) p.disconnect();
     this.ports.clear();
     this.readAhead.close();
