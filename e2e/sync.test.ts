@@ -9,13 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Browser } from 'puppeteer';
+import type { Browser, Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_READ_AHEAD_HOST } from '../src/content/tap-protocol';
 import { SAMPLE_RATE } from '../src/core/audio';
 import { separateSignal } from '../src/core/separator';
 import { outputStems } from '../src/core/stems';
-import type { OffscreenShifterCheckReply } from '../src/extension/messages';
+import type { EngineFault, OffscreenShifterCheckReply } from '../src/extension/messages';
 import { createResampler } from '../src/offscreen/sync/resample';
 import { evaluateTrack } from '../training/eval/bsseval/museval';
 import { trackMedians } from '../training/eval/report';
@@ -213,6 +213,24 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     await page.close();
   }
 
+  /** Switches on on the Opus DASH page and waits for the in-sync remix to run. */
+  async function runningInSync(): Promise<{ page: Page; tabId: number }> {
+    const { page, tabId } = await open('/dash?rep=opus');
+    await drive.switchOn(tabId, UNITY);
+    await drive.waitFor(
+      () => drive.tabState(tabId),
+      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
+      'the in-sync remix',
+      40_000,
+    );
+    return { page, tabId };
+  }
+
+  /** Injects a test build's fault into the running engine. */
+  async function inject(fault: EngineFault): Promise<void> {
+    expect((await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault })).ok).toBe(true);
+  }
+
   it('falls back to the delayed remix, and says why, where the feed cannot be read ahead', async () => {
     // A container the read-ahead cannot read (MP3 through MSE).
     await expectDelayed('/dash?rep=mp3', /cannot be read ahead/, 'an MP3 feed');
@@ -223,16 +241,8 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
   }, 180_000);
 
   it('moves to the delayed remix, and says why, when the in-sync separation fails mid-remix', async () => {
-    const { page, tabId } = await open('/dash?rep=opus');
-    await drive.switchOn(tabId, UNITY);
-    await drive.waitFor(
-      () => drive.tabState(tabId),
-      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
-      'the in-sync remix',
-      40_000,
-    );
-    const injected = await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'model-error' });
-    expect(injected.ok).toBe(true);
+    const { page, tabId } = await runningInSync();
+    await inject('model-error');
     const s = await drive.waitFor(
       () => drive.tabState(tabId),
       (st) => !st.enabled || st.engine?.mode === 'delayed',
@@ -250,18 +260,9 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
   }, 120_000);
 
   it('resumes a suspended audio output, and gives the page its audio back when it stays stopped', async () => {
-    const { page, tabId } = await open('/dash?rep=opus');
-    await drive.switchOn(tabId, UNITY);
-    await drive.waitFor(
-      () => drive.tabState(tabId),
-      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
-      'the in-sync remix',
-      40_000,
-    );
+    const { page, tabId } = await runningInSync();
     // Suspended (an output device change, the system's audio session): resumed, the remix goes on.
-    expect(
-      (await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'output-suspended' })).ok,
-    ).toBe(true);
+    await inject('output-suspended');
     await sleep(2000);
     await drive.tap(true, true);
     await sleep(2000);
@@ -277,9 +278,7 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     expect(on.engine?.phase).toBe('running');
     expect(played, 'seconds the remix played in 2 s after the resume').toBeGreaterThan(1.5);
     // Suspended for good: silence is no option, so the capture ends and the tab plays itself again.
-    expect((await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'output-stuck' })).ok).toBe(
-      true,
-    );
+    await inject('output-stuck');
     const off = await drive.waitFor(
       () => drive.tabState(tabId),
       (st) => !st.enabled,
@@ -299,19 +298,10 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
   }, 120_000);
 
   it('separates on WebGPU in its worker where chosen, and moves to WASM without a gap when the device is lost', async () => {
-    const { page, tabId } = await open('/dash?rep=opus');
-    await drive.switchOn(tabId, UNITY);
-    await drive.waitFor(
-      () => drive.tabState(tabId),
-      (st) => st.engine?.mode === 'in-sync' && st.engine.phase === 'running',
-      'the in-sync remix',
-      40_000,
-    );
+    const { page, tabId } = await runningInSync();
     // SwiftShader is a software adapter, which the calibration never picks: the test build forces
     // WebGPU (it must still agree with WASM), chosen once the stems are ahead.
-    expect((await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'force-webgpu' })).ok).toBe(
-      true,
-    );
+    await inject('force-webgpu');
     const gpu = await drive.waitFor(
       () => drive.tabState(tabId),
       (st) => st.engine?.backend === 'webgpu' || /failed|disagreed/.test(st.engine?.engineNote ?? ''),
@@ -320,9 +310,13 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     );
     console.info(`e2e sync: worker engine ${gpu.engine?.backend}: ${gpu.engine?.engineNote}`);
     expect(gpu.engine?.backend).toBe('webgpu');
-    expect(gpu.engine?.engineNote).toMatch(/on WebGPU: WebGPU forced by the test build/);
+    // Forced or not, the choice ran the WebGPU engine in the worker on a 4-s chunk (twice) and
+    // found it within 1e-3 of WASM's estimate; the figures come from those runs.
+    expect(gpu.engine?.engineNote).toMatch(
+      /on WebGPU: WebGPU forced by the test build .*\(\d+ ms vs WASM \d+ ms per 4-s chunk\)/,
+    );
     // The next WebGPU run fails as a lost device would; that chunk is re-run on WASM.
-    expect((await drive.send<{ ok: boolean }>({ type: 'offscreen/fault', fault: 'gpu-lost' })).ok).toBe(true);
+    await inject('gpu-lost');
     const lost = await drive.waitFor(
       () => drive.tabState(tabId),
       (st) => st.engine?.backend === 'wasm',
@@ -332,8 +326,6 @@ describe.skipIf(!HAVE_CHROMIUM || !HAVE_FFMPEG)('in sync with the picture on a Y
     console.info(`e2e sync: after the device loss: ${lost.engine?.backend}: ${lost.engine?.engineNote}`);
     const note = lost.engine?.engineNote ?? '';
     expect(note).toMatch(/WebGPU failed \(injected device loss\), WASM took over/);
-    // Chunks the WebGPU engine separated before the loss (the stems ahead of the playhead).
-    expect(Number(/after (\d+) chunks on WebGPU/.exec(note)?.[1] ?? 0)).toBeGreaterThan(0);
     expect(lost.engine?.mode).toBe('in-sync');
     // The remix plays on: stems at the playhead (separated ahead, on either engine), in sync.
     await drive.tap(true, true);

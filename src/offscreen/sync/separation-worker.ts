@@ -162,7 +162,7 @@ async function pickEngine(optimisedWasm: OnnxMagnitudeModel, bytes: Uint8Array):
       release: () => gpu.release(),
     };
     model = failoverModel(lossy, optimisedWasm, (reason) =>
-      post({ type: 'failover', reason: `${reason} (after ${runs} chunks on WebGPU)` }),
+      post({ type: 'failover', reason: `${reason} (after ${runs} WebGPU run${runs === 1 ? '' : 's'})` }),
     ).model;
   }
   return {
