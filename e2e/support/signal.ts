@@ -18,15 +18,8 @@ export function errorDb(
   return 10 * Math.log10(err / ref);
 }
 
-export function rms(x: readonly ArrayLike<number>[]): number {
-  let s = 0;
-  let n = 0;
-  for (const ch of x) {
-    for (let i = 0; i < ch.length; i++) s += ch[i] * ch[i];
-    n += ch.length;
-  }
-  return Math.sqrt(s / Math.max(1, n));
-}
+/** The data tools' root mean square (over every sample of every channel), for recordings too. */
+export { rms } from '../../training/data/track';
 
 /** `times` copies of the channels back to back (test media that a recording falls inside). */
 export function repeat(channels: readonly Float32Array[], times: number): Float32Array[] {

@@ -100,7 +100,7 @@ export function sumSignals(parts: Iterable<readonly Float32Array[]>, length: num
 }
 
 /** Root mean square over every sample of every channel (0 for no samples). */
-export function rms(channels: readonly Float32Array[]): number {
+export function rms(channels: readonly ArrayLike<number>[]): number {
   let s = 0;
   let n = 0;
   for (const x of channels) {

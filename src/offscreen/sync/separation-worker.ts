@@ -39,7 +39,7 @@ import {
 let model: (MagnitudeModel & { readonly targets: readonly string[] }) | null = null;
 /** The quick or the optimised WASM session (released when replaced). */
 let wasm: OnnxMagnitudeModel | null = null;
-/** The model file (the optimised session and the WebGPU engine are built from it). */
+/** The model file, until the optimised session and the engine choice are made from it. */
 let modelBytes: Uint8Array | null = null;
 let optimised = false;
 let fault: EngineFault | null = null;
@@ -86,6 +86,8 @@ async function handle(m: ToSeparationWorker): Promise<void> {
           await quick.release();
           cachedCalibration = m.cached;
           engine = await pickEngine(wasm, modelBytes);
+          // Test builds keep the file for a `force-webgpu` that comes after this choice.
+          if (import.meta.env.MODE !== 'test') modelBytes = null;
         }
         post({ type: 'done', id: m.id, out: null, engine: engine ?? undefined });
         return;
